@@ -1,0 +1,484 @@
+"""The ``vgbench`` command line. Thin: every command builds the same typed objects the Python API uses.
+
+Exit codes: 0 success · 1 internal error · 2 usage error · 3 input error (missing/invalid file, unknown name) ·
+4 completed but some items failed · 5 integrity check found problems.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from bench import __version__
+from bench.errors import (EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
+                          ConfigError, UsageError, VgbenchError)
+
+EPILOG = textwrap.dedent("""\
+    exit codes: 0 success, 1 internal error, 2 usage error, 3 input error (missing or invalid file, unknown name),
+                4 completed but some items failed (listed on stderr and in the results), 5 integrity problems found
+    Run `vgbench COMMAND --help` for a command's options.""")
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _emit_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=1, default=_json_default, allow_nan=True)
+    sys.stdout.write("\n")
+
+
+def _json_default(o):
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+        if w < 1 or h < 1:
+            raise ValueError
+        return w, h
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 256x256, not {text!r}") from None
+
+
+def _parse_kv(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for it in items or []:
+        k, sep, v = it.partition("=")
+        if not sep or not k:
+            raise UsageError(f"--model-arg must be key=value, not {it!r}")
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- run / generate
+def _add_generation_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="generator: shapes, static, noise, replay:DIR, folder:DIR "
+                                                  "(see `vgbench models list`)")
+    p.add_argument("--suite", required=True, help="built-in suite name (smoke, shapes) or a suite file (.yaml/.jsonl)")
+    p.add_argument("--samples", type=int, help="videos per prompt (default: the suite's)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; sample i of each prompt uses seed+i (default 0)")
+    p.add_argument("--frames", type=int, help="frames per video (default: the model's reference setting)")
+    p.add_argument("--fps", type=float, help="frames per second (default: the model's)")
+    p.add_argument("--size", type=_parse_size, help="WIDTHxHEIGHT (default: the model's)")
+    p.add_argument("--out", default="vgbench-out", help="output folder for run folders and vgbench.sqlite "
+                                                        "(default ./vgbench-out)")
+    p.add_argument("--quality", default="lossless", choices=["lossless", "near_lossless", "high"],
+                   help="video encoding: lossless (exact frames, default), near_lossless (YUV 4:4:4 qp0), "
+                        "high (4:2:0 crf17, browser-friendly)")
+    p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="generator option (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout (messages go to stderr)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _config_from(args) -> "Any":
+    from bench.runs import RunConfig
+
+    w, h = args.size if args.size else (None, None)
+    metrics = tuple(getattr(args, "metric_list", None) or ())
+    return RunConfig(model=args.model, suite=args.suite, samples=args.samples, seed=args.seed, frames=args.frames,
+                     fps=args.fps, width=w, height=h, out=args.out, metrics=metrics, quality=args.quality,
+                     model_args=_parse_kv(args.model_arg))
+
+
+def _generate(args, quiet: bool):
+    from bench.runs import execute_run, plan_run
+
+    plan = plan_run(_config_from(args))
+    report = execute_run(plan, progress=not args.no_progress)
+    name = plan.settings["model_id"]
+    if report.generated == 0 and not report.failed:
+        _say(f"{name}: nothing to generate: all {report.skipped} videos already exist in {plan.run_dir}")
+    else:
+        _say(f"{name}: generated {report.generated} videos, {report.skipped} already there, "
+             f"{len(report.failed)} failed ({report.seconds:.1f} s) → {plan.run_dir}")
+    for f in report.failed:
+        _say(f"  FAILED item {f['item']} (prompt {f['prompt_id']}, sample {f['sample_index']}): {f['error']}")
+    return plan, report
+
+
+def _report_eval(report, label: str) -> None:
+    if report.scores_computed == 0 and report.scores_cached:
+        _say(f"{label}: all {report.scores_cached} scores taken from the results store (nothing recomputed)")
+    else:
+        _say(f"{label}: computed {report.scores_computed} scores ({report.items_decoded} videos decoded), "
+             f"{report.scores_cached} from the results store")
+    for f in report.failures:
+        _say(f"  FAILED {f['path'] or f['item']}: {'; '.join(f['errors'])}")
+
+
+def cmd_generate(args) -> int:
+    plan, report = _generate(args, quiet=args.json)
+    if args.json:
+        _emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,
+                    "skipped": report.skipped, "failed": report.failed})
+    return EXIT_ITEMS_FAILED if report.failed else EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from bench.evaluate import evaluate
+    from leaderboards.summary import format_summary, summary_rows
+    from metrics.registry import create_metric, parse_metric_list
+
+    specs = parse_metric_list(args.metrics)
+    paired = [s for s in specs if create_metric(s).needs_reference]
+    if paired:
+        raise UsageError(f"`vgbench run` scores no-reference metrics; for {', '.join(paired)} use "
+                         "`vgbench evaluate RUN_DIR --reference DIR`")
+    plan, report = _generate(args, quiet=args.json)
+    ev = evaluate(plan.run_dir, specs, db=plan.db_path, progress=not args.no_progress)
+    _report_eval(ev, plan.settings["model_id"])
+    if args.json:
+        _emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,
+                    "skipped": report.skipped, "failed_generation": report.failed, **ev.to_dict()})
+    else:
+        from bench.store import ResultsStore
+
+        with ResultsStore(plan.db_path) as store:
+            print(format_summary(summary_rows(store, [plan.run_id])))
+    return EXIT_ITEMS_FAILED if report.failed or ev.failures else EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------------------- evaluate
+def cmd_evaluate(args) -> int:
+    from bench.evaluate import evaluate
+    from metrics.registry import parse_metric_list
+
+    specs = parse_metric_list(args.metrics)
+    report = evaluate(args.videos, specs, reference=args.reference, db=args.db, progress=not args.no_progress)
+    _report_eval(report, str(args.videos))
+    if args.json:
+        d = report.to_dict()
+        if not args.per_item:
+            for m in d["metrics"].values():
+                m.pop("per_item", None)
+        _emit_json(d)
+    else:
+        for spec, r in report.results.items():
+            ci = f"  95% CI [{r.ci95[0]:.6g}, {r.ci95[1]:.6g}]" if r.ci95 else ""
+            fail = f"  ({r.n_failed} failed)" if r.n_failed else ""
+            print(f"{spec:<24} {r.value:.6g}{(' ' + r.unit) if r.unit else ''}{ci}  n={r.n_items}{fail}  "
+                  f"[{r.protocol}]")
+    return EXIT_ITEMS_FAILED if report.failures else EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------------- check
+def cmd_check(args) -> int:
+    from prompts import load_suite
+    from reference_models.folder import check_folder
+
+    suite = load_suite(args.suite) if args.suite else None
+    folder = Path(args.folder)
+    if (folder / "run.json").is_file():
+        folder = folder / "videos"
+    rep = check_folder(folder, suite, args.samples, args.frames, args.fps, args.size, progress=not args.no_progress)
+    if args.json:
+        _emit_json(rep.to_dict())
+    else:
+        status = "OK" if rep.ok else f"{len(rep.problems)} problem(s)"
+        print(f"{rep.folder}: {rep.checked} videos checked, expected {rep.expected}: {status}")
+        for p in rep.problems:
+            print(f"  {p['kind']:<8} {p['file']}: {p['detail']}")
+    return EXIT_OK if rep.ok else EXIT_CHECK_FAILED
+
+
+# -------------------------------------------------------------------------------------------------------- prompts
+def cmd_prompts(args) -> int:
+    from prompts import dump_suite_yaml, list_builtin_suites, load_suite
+
+    if args.prompts_cmd == "list":
+        rows = []
+        for name in list_builtin_suites():
+            s = load_suite(name)
+            rows.append({"name": s.name, "version": s.version, "prompts": len(s.prompts),
+                         "samples_per_prompt": s.samples_per_prompt, "description": s.description})
+        if args.json:
+            _emit_json(rows)
+        else:
+            for r in rows:
+                print(f"{r['name']:<10} v{r['version']:<4} {r['prompts']:>4} prompts × {r['samples_per_prompt']} "
+                      f"samples  {r['description'].splitlines()[0] if r['description'] else ''}")
+        return EXIT_OK
+    if args.prompts_cmd == "show":
+        s = load_suite(args.suite)
+        if args.json:
+            _emit_json({"name": s.name, "version": s.version, "sha256": s.sha256, "source": s.source,
+                        "samples_per_prompt": s.samples_per_prompt, "prompts": [p.to_dict() for p in s.prompts]})
+        else:
+            print(f"{s.name} v{s.version} ({len(s.prompts)} prompts, {s.samples_per_prompt} samples each; sha256 "
+                  f"{s.sha256[:12]}; {s.source})")
+            for p in s.prompts:
+                extra = f"  [{', '.join(p.dimensions)}]" if p.dimensions else ""
+                print(f"  {p.id:<40} {p.text}{extra}")
+        return EXIT_OK
+    # import
+    from prompts.importers import import_prompt_list, import_vbench_full_info
+
+    if args.format == "vbench":
+        suite = import_vbench_full_info(args.file, name=args.name or "vbench")
+    else:
+        suite = import_prompt_list(args.file, name=args.name, samples_per_prompt=args.samples or 1)
+    text = dump_suite_yaml(suite)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        _say(f"wrote {len(suite.prompts)} prompts to {args.output} (suite {suite.name!r})")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------- models/metrics
+def cmd_models(args) -> int:
+    from reference_models.registry import describe, model_names
+
+    names = [args.name] if args.models_cmd == "show" else model_names()
+    rows = [describe(n) for n in names]
+    if args.json:
+        _emit_json(rows if args.models_cmd == "list" else rows[0])
+        return EXIT_OK
+    for r in rows:
+        arg = f":{r['argument']}" if r["argument"] else ""
+        caps = r.get("capabilities")
+        print(f"{r['name'] + arg:<16} {r['summary']}")
+        if caps:
+            print(f"{'':16} tasks {','.join(caps['tasks'])}; defaults {caps['default_frames']} frames @ "
+                  f"{caps['default_fps']:g} fps, {caps['default_width']}x{caps['default_height']}; frames "
+                  f"{caps['frame_rule']}; weights {'needed' if caps['needs_weights'] else 'none'}; "
+                  f"licence {caps['license']}; memory {caps['memory']}")
+        if args.models_cmd == "show":
+            from reference_models.registry import get_entry
+
+            doc = (get_entry(r["name"]).load().__module__)
+            mod = sys.modules.get(doc)
+            if mod is not None and mod.__doc__:
+                print(textwrap.indent(mod.__doc__.strip(), "  "))
+    return EXIT_OK
+
+
+def cmd_metrics(args) -> int:
+    from metrics.registry import get_entry, metric_names
+
+    rows = []
+    for n in metric_names():
+        cls = get_entry(n).load()
+        rows.append({"name": n, "kind": cls.kind.value, "higher_is_better": cls.higher_is_better,
+                     "protocols": dict(cls.protocols), "needs_reference": cls.needs_reference,
+                     "summary": get_entry(n).summary})
+    if args.json:
+        _emit_json(rows)
+    else:
+        for r in rows:
+            print(f"{r['name']:<22} {r['kind']:<9} {'↑' if r['higher_is_better'] else '↓'}  {r['summary']}")
+            for p, d in r["protocols"].items():
+                print(f"{'':22} {r['name']}/{p}: {d}")
+    return EXIT_OK
+
+
+def cmd_results(args) -> int:
+    from bench.store import ResultsStore
+
+    db = Path(args.db)
+    if not db.exists():
+        raise ConfigError(f"no results database at {db}; pass --db (it is <out>/vgbench.sqlite)")
+    with ResultsStore(db) as store:
+        dest = store.export(args.output, args.format, args.table, args.run)
+        n = len(store.dataframe(args.table, args.run))
+    _say(f"wrote {n} rows of {args.table} to {dest}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------------- demo
+def cmd_demo(args) -> int:
+    from bench.evaluate import evaluate
+    from bench.runs import RunConfig, execute_run, plan_run
+    from bench.store import ResultsStore
+    from leaderboards.summary import format_summary, summary_rows
+
+    progress = not args.no_progress
+    plans = {}
+    failed = 0
+    for model in ("shapes", "static", "noise"):
+        plan = plan_run(RunConfig(model=model, suite=args.suite, out=args.out, samples=args.samples))
+        report = execute_run(plan, progress=progress)
+        if report.generated == 0 and not report.failed:
+            _say(f"{model}: nothing to generate: all {report.skipped} videos already exist ({plan.run_dir})")
+        else:
+            _say(f"{model}: generated {report.generated} videos, {report.skipped} already there ({plan.run_dir})")
+        failed += len(report.failed)
+        ev = evaluate(plan.run_dir, ["temporal_flickering"], db=plan.db_path, progress=progress)
+        _report_eval(ev, f"{model} temporal_flickering")
+        failed += len(ev.failures)
+        plans[model] = plan
+    for model in ("static", "noise"):
+        ev = evaluate(plans[model].run_dir, ["psnr", "ssim"], reference=plans["shapes"].run_dir,
+                      db=plans[model].db_path, progress=progress)
+        _report_eval(ev, f"{model} psnr,ssim vs shapes")
+        failed += len(ev.failures)
+    ids = [p.run_id for p in plans.values()]
+    with ResultsStore(plans["shapes"].db_path) as store:
+        rows = summary_rows(store, ids)
+    if args.json:
+        _emit_json({"runs": rows, "db": str(plans["shapes"].db_path)})
+    else:
+        print(format_summary(rows))
+        _say(f"results: {plans['shapes'].db_path} (export with `vgbench results export --db "
+             f"{plans['shapes'].db_path} --output results.csv`)")
+    return EXIT_ITEMS_FAILED if failed else EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="vgbench", formatter_class=fmt, epilog=EPILOG,
+        description="vgbench: evaluate and benchmark video generation models.\n\n"
+                    "Generate videos for a prompt suite with a model (`run`, `generate`), score them (`evaluate`),\n"
+                    "check folders of videos (`check`), and export the results database (`results export`).\n"
+                    "`vgbench demo` runs the built-in generators on the built-in `shapes` suite end to end.")
+    parser.add_argument("--version", action="version", version=f"vgbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", formatter_class=fmt, epilog=EPILOG, help="generate a suite's videos and score them",
+                       description="Generate every video of MODEL × SUITE × SAMPLES (resuming: finished videos are "
+                                   "never redone), score them with no-reference metrics, store everything in "
+                                   "OUT/vgbench.sqlite and print a summary table.")
+    _add_generation_args(p)
+    p.add_argument("--metrics", default="temporal_flickering",
+                   help="comma-separated no-reference metrics, NAME or NAME/PROTOCOL (default temporal_flickering)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("generate", formatter_class=fmt, epilog=EPILOG, help="generate a suite's videos only",
+                       description="Generate every video of MODEL × SUITE × SAMPLES into a run folder; resumable.")
+    _add_generation_args(p)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("evaluate", formatter_class=fmt, epilog=EPILOG, help="score a run folder or a folder of videos",
+                       description="Score every video under VIDEOS (a run folder or any folder of videos). Each video "
+                                   "is decoded once for all metrics; scores are cached in the results database, so "
+                                   "evaluating again recomputes nothing. A corrupt video fails only its item.")
+    p.add_argument("videos", help="run folder (has run.json) or folder of videos")
+    p.add_argument("--metrics", required=True, help="comma-separated metrics, NAME or NAME/PROTOCOL "
+                                                    "(see `vgbench metrics list`)")
+    p.add_argument("--reference", help="folder (or run folder) of reference videos for paired metrics "
+                                       "(psnr, ssim); paired by prompt id and sample, or by file name")
+    p.add_argument("--db", help="results database (default: the run's OUT/vgbench.sqlite, or ./vgbench-out/vgbench.sqlite)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout: {metrics: {NAME: {value, "
+                                                       "protocol, ...}}, failed_items: [...]}")
+    p.add_argument("--per-item", action="store_true", help="with --json, include per-item values")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("check", formatter_class=fmt, epilog=EPILOG, help="integrity check of a folder of videos",
+                       description="Decode every video fully and report missing (with --suite), corrupt or truncated "
+                                   "files and files whose frame count, fps or size differ from the expectation "
+                                   "(given, from manifest.json, or the majority). Exit code 5 if problems are found.")
+    p.add_argument("folder", help="folder of videos, or a run folder")
+    p.add_argument("--suite", help="suite the folder should cover (checks that every prompt × sample has a video)")
+    p.add_argument("--samples", type=int, help="videos per prompt expected (default: the suite's)")
+    p.add_argument("--frames", type=int, help="expected frames per video")
+    p.add_argument("--fps", type=float, help="expected fps")
+    p.add_argument("--size", type=_parse_size, help="expected WIDTHxHEIGHT")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("prompts", formatter_class=fmt, epilog=EPILOG, help="list, show and import prompt suites",
+                       description="Prompt suites: list the built-in ones, show one, or import VBench's "
+                                   "VBench_full_info.json or a plain text list (one prompt per line) as a suite file.")
+    psub = p.add_subparsers(dest="prompts_cmd", metavar="ACTION", required=True)
+    q = psub.add_parser("list", help="list built-in suites")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q = psub.add_parser("show", help="show a suite's prompts")
+    q.add_argument("suite", help="built-in name or suite file")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q = psub.add_parser("import", formatter_class=fmt, help="convert VBench_full_info.json or a prompt list to a suite",
+                        description="Write a vgbench suite (YAML) from VBench's VBench_full_info.json (--format "
+                                    "vbench: 5 samples per prompt, 25 for temporal flickering, auxiliary info kept) "
+                                    "or a plain text file with one prompt per line (--format list).")
+    q.add_argument("format", choices=["vbench", "list"], help="input format")
+    q.add_argument("file", help="input file")
+    q.add_argument("--name", help="suite name (default: vbench, or the file name)")
+    q.add_argument("--samples", type=int, help="samples per prompt (list format; default 1)")
+    q.add_argument("-o", "--output", help="output .yaml (default: stdout)")
+    p.set_defaults(func=cmd_prompts)
+
+    p = sub.add_parser("models", formatter_class=fmt, epilog=EPILOG, help="list generators and their capabilities")
+    msub = p.add_subparsers(dest="models_cmd", metavar="ACTION", required=True)
+    q = msub.add_parser("list", help="list generators")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q = msub.add_parser("show", help="describe one generator")
+    q.add_argument("name")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("metrics", formatter_class=fmt, epilog=EPILOG, help="list metrics and their protocols")
+    msub = p.add_subparsers(dest="metrics_cmd", metavar="ACTION", required=True)
+    q = msub.add_parser("list", help="list metrics")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("results", formatter_class=fmt, epilog=EPILOG, help="export the results database")
+    rsub = p.add_subparsers(dest="results_cmd", metavar="ACTION", required=True)
+    q = rsub.add_parser("export", formatter_class=fmt, help="export a table as CSV, JSON or Parquet",
+                        description="Export per-item metric values (default, joined with prompts and models), "
+                                    "set-level values, items or runs.")
+    q.add_argument("--db", default="vgbench-out/vgbench.sqlite", help="results database (default "
+                                                                      "vgbench-out/vgbench.sqlite)")
+    q.add_argument("-o", "--output", required=True, help="output file (.csv, .json or .parquet)")
+    q.add_argument("--format", choices=["csv", "json", "parquet"], help="default: from the output suffix")
+    q.add_argument("--table", default="item_metrics", choices=["item_metrics", "set_metrics", "items", "runs"])
+    q.add_argument("--run", action="append", help="only this run id (repeatable)")
+    p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("demo", formatter_class=fmt, epilog=EPILOG, help="end-to-end demo with built-in generators",
+                       description="Generate the built-in `shapes` suite with the shapes, static and noise "
+                                   "generators, score temporal flickering, PSNR and SSIM (static and noise against "
+                                   "shapes), store everything and print a summary. Running it again generates and "
+                                   "recomputes nothing and prints the same numbers.")
+    p.add_argument("--out", default="vgbench-out", help="output folder (default ./vgbench-out)")
+    p.add_argument("--suite", default="shapes", help="suite (default shapes)")
+    p.add_argument("--samples", type=int, help="videos per prompt (default: the suite's)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: 0 for --help, 2 for usage errors
+        return int(e.code or 0)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    if getattr(args, "metrics", None) and args.command == "run":
+        args.metric_list = [s.strip() for s in args.metrics.split(",") if s.strip()]
+    try:
+        return args.func(args)
+    except VgbenchError as e:
+        _say(f"vgbench: error: {e}")
+        return e.exit_code
+    except KeyboardInterrupt:
+        _say("vgbench: interrupted (finished items are kept; run the same command again to resume)")
+        return 130
+    except Exception:  # noqa: BLE001 - last resort: a bug
+        import traceback
+
+        traceback.print_exc()
+        _say("vgbench: internal error (a bug): please report it with the traceback above")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Typed errors and the CLI exit codes they map to.
+
+Every error a user can cause derives from :class:`VgbenchError` and says what to do. The CLI maps them to exit codes:
+
+=====  ==========================================================================
+code   meaning
+=====  ==========================================================================
+0      success
+1      unexpected internal error (a bug: please report it with the traceback)
+2      usage error (bad option or argument)
+3      input error (missing or invalid file, suite, model or metric name)
+4      completed, but some items failed (listed on stderr and in the results)
+5      integrity check found problems (``vgbench check``)
+=====  ==========================================================================
+"""
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_ITEMS_FAILED = 4
+EXIT_CHECK_FAILED = 5
+
+
+class VgbenchError(Exception):
+    """Base class of errors caused by input or configuration; the message says what to do."""
+
+    exit_code = EXIT_INPUT
+
+
+class UsageError(VgbenchError):
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(VgbenchError):
+    """An unknown model, suite or metric name, or inconsistent settings."""
+
+
+class VideoError(VgbenchError):
+    """A video file could not be used. ``path`` names the file."""
+
+    def __init__(self, path: str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class CorruptVideoError(VideoError):
+    """The file is not a decodable video (garbage, missing header, unknown container)."""
+
+
+class TruncatedVideoError(VideoError):
+    """The container declares more frames than could be decoded (an interrupted write or download)."""
+
+
+class EmptyVideoError(VideoError):
+    """The file holds no video stream or no frames."""
+
+
+class UnsupportedVideoError(VideoError):
+    """The file's codec or format is not supported by any installed decoder."""
+
+
+class SuiteValidationError(VgbenchError):
+    """A prompt-suite file is invalid; the message names the file and line."""
+
+    def __init__(self, path: str, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class GenerationError(VgbenchError):
+    """A generator failed to produce a valid video for one item."""
+
+
+class MetricError(VgbenchError):
+    """A metric could not be computed for one item (e.g. reference of a different size)."""

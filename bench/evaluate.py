@@ -1,0 +1,269 @@
+"""Evaluation orchestration: score the videos of a run folder or of any folder of videos.
+
+Each video is decoded once for all the requested metrics (and its reference once, for paired metrics). Per-item
+values go to the results store as they are computed; an item whose video content, reference content and metric
+protocol were scored before is taken from the store, so evaluating again decodes nothing. A video that cannot be
+decoded fails that item only: it is named in the report and stored with its error. The set value of each metric
+is recomputed from the stored per-item values (exact ``fsum``), so a resumed or repeated evaluation gives the same
+numbers bit for bit.
+
+Pairing (``--reference DIR``): items of two run folders pair by (prompt id, sample index); items of plain folders
+pair by relative path without extension (``a/b.mp4`` ↔ ``a/b.webm``), or by a ``manifest.json``'s prompt ids.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import provenance
+from bench.errors import ConfigError, MetricError, VideoError
+from bench.runs import DB_NAME, read_sidecar
+from bench.store import ResultsStore
+from bench.video import VIDEO_EXTENSIONS, read_video
+from metrics.base import ItemScore, MetricResult
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One video to evaluate. ``key`` is unique within its source; ``pair_key`` matches it with a reference."""
+
+    key: str
+    path: str | None
+    pair_key: str
+    prompt: str | None = None
+    prompt_id: str | None = None
+    sample_index: int | None = None
+    seed: int | None = None
+    sha256: str | None = None
+    error: str | None = None  # set when the item has no usable video (e.g. its generation failed)
+
+
+@dataclass
+class VideoSource:
+    """A run folder or a plain folder of videos, resolved into items."""
+
+    source_id: str
+    kind: str  # "run" or "folder"
+    root: Path
+    items: list[EvalItem]
+    model: str | None = None
+    suite: str | None = None
+    suite_sha256: str | None = None
+
+
+@dataclass
+class EvaluationReport:
+    run_id: str
+    reference_id: str
+    db: str
+    results: dict[str, MetricResult] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    items_total: int = 0
+    items_decoded: int = 0
+    scores_computed: int = 0
+    scores_cached: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "reference": self.reference_id or None, "db": self.db,
+                "metrics": {k: r.to_dict() for k, r in self.results.items()}, "failed_items": self.failures,
+                "items": self.items_total, "scores_computed": self.scores_computed,
+                "scores_cached": self.scores_cached}
+
+
+def is_run_folder(path: Path) -> bool:
+    return (path / "run.json").is_file()
+
+
+def load_source(path: str | Path) -> VideoSource:
+    """Resolve a run folder (has ``run.json``) or a folder of videos into :class:`EvalItem` s."""
+    root = Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise ConfigError(f"{root} is not a folder of videos or a run folder")
+    if is_run_folder(root):
+        doc = json.loads((root / "run.json").read_text(encoding="utf-8"))
+        items = []
+        for it in doc["items"]:
+            side = read_sidecar(root / "videos" / f"{it['item_id']}.json") or {}
+            video = root / it["file"]
+            error = None
+            if side.get("status") != "ok" or not video.exists():
+                error = side.get("error") or "not generated yet (run `vgbench run` again to finish it)"
+            items.append(EvalItem(it["item_id"], str(video), f"{it['prompt_id']}/{it['sample_index']}", it["prompt"],
+                                  it["prompt_id"], it["sample_index"], it["seed"], side.get("sha256"), error))
+        return VideoSource(doc["run_id"], "run", root, items, doc["settings"]["model_id"], doc["suite"]["name"],
+                           doc["suite"]["sha256"])
+    manifest = {}
+    if (root / "manifest.json").is_file():
+        try:
+            manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{root / 'manifest.json'}:{e.lineno}: invalid JSON: {e.msg}") from e
+    by_file = {str(Path(m["file"])): m for m in manifest.get("items", []) if "file" in m}
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+    if not files:
+        raise ConfigError(f"no videos ({', '.join(VIDEO_EXTENSIONS)}) under {root}")
+    items = []
+    for p in files:
+        rel = str(p.relative_to(root))
+        m = by_file.get(rel)
+        pair = f"{m['prompt_id']}/{m.get('sample', 0)}" if m else str(Path(rel).with_suffix(""))
+        items.append(EvalItem(rel, str(p), pair, m.get("prompt") if m else None, m.get("prompt_id") if m else None,
+                              m.get("sample") if m else None, m.get("seed") if m else None))
+    listing = [(it.key, Path(it.path).stat().st_size) for it in items]
+    source_id = "folder-" + provenance.stable_hash({"root": str(root), "listing": listing}, length=12)
+    return VideoSource(source_id, "folder", root, items, manifest.get("model") or root.name)
+
+
+def default_db_for(source: VideoSource) -> Path:
+    """A run folder's database is its output folder's; a plain folder's is ``./vgbench-out/vgbench.sqlite``."""
+    if source.kind == "run":
+        return source.root.parent / DB_NAME
+    return Path("vgbench-out") / DB_NAME
+
+
+def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[str]) -> None:
+    if src.kind == "folder":
+        store.upsert_run(src.source_id, "evaluation", src.model, None, None, str(src.root),
+                         {"videos": str(src.root), "metrics": metric_specs}, provenance.collect())
+    elif not store.query("SELECT 1 FROM runs WHERE run_id=?", (src.source_id,)):
+        doc = json.loads((src.root / "run.json").read_text(encoding="utf-8"))
+        store.upsert_run(src.source_id, "generation", src.model, src.suite, src.suite_sha256, str(src.root),
+                         doc["config"] | {"settings": doc["settings"]}, doc["provenance"])
+    rows = [{"item_key": it.key, "item_id": it.key if src.kind == "run" else None, "prompt_id": it.prompt_id,
+             "prompt": it.prompt, "sample_index": it.sample_index, "seed": it.seed, "video_path": it.path,
+             "video_sha256": it.sha256, "status": "error" if it.error else "ok", "error": it.error}
+            for it in src.items]
+    if src.kind == "folder":
+        store.upsert_items(src.source_id, rows)
+
+
+def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path | None = None,
+             db: str | Path | None = None, progress: bool = True, store: ResultsStore | None = None
+             ) -> EvaluationReport:
+    """Score every video under ``videos`` (a run folder or a folder of videos) with ``metric_specs``.
+
+    Args:
+        videos: run folder or folder of videos.
+        metric_specs: metric names, optionally with a protocol (``"psnr/pooled_mse"``).
+        reference: folder (or run folder) of reference videos, needed by paired metrics.
+        db: results database (default: see :func:`default_db_for`).
+    """
+    from tqdm import tqdm
+
+    from metrics.registry import create_metric
+
+    metrics = [create_metric(s) for s in metric_specs]
+    src = load_source(videos)
+    ref_src = load_source(reference) if reference is not None else None
+    if any(m.needs_reference for m in metrics) and ref_src is None:
+        names = ", ".join(m.name for m in metrics if m.needs_reference)
+        raise ConfigError(f"{names}: paired metric(s) need reference videos: add --reference DIR")
+    refs = {it.pair_key: it for it in ref_src.items} if ref_src else {}
+    if ref_src:
+        refs_by_stem = {Path(k).name: v for k, v in refs.items()}
+    db_path = Path(db) if db else default_db_for(src)
+    own = store is None
+    store = store or ResultsStore(db_path)
+    reference_id = ref_src.source_id if ref_src else ""
+    report = EvaluationReport(src.source_id, reference_id, str(db_path), items_total=len(src.items))
+    try:
+        _register_source(store, src, metric_specs)
+        ref_decoded: dict[str, Any] = {}
+        for item in tqdm(src.items, desc="evaluating", unit="video", disable=not progress or None, leave=False):
+            rows, failures = [], []
+            ref_item = None
+            if ref_src:
+                ref_item = refs.get(item.pair_key) or refs_by_stem.get(Path(item.pair_key).name)
+            base = {"run_id": src.source_id, "item_key": item.key}
+
+            def fail(metric, error):
+                rows.append({**base, "metric": metric.name, "protocol": metric.protocol_id,
+                             "reference": reference_id if metric.needs_reference else "", "status": "error",
+                             "error": error, "video_sha256": sha})
+                failures.append(f"{metric.name}: {error}")
+
+            sha = None
+            if item.error:
+                for m in metrics:
+                    fail(m, item.error)
+            else:
+                sha = item.sha256 or provenance.file_sha256(item.path)
+                ref_sha = None
+                if ref_item is not None and ref_item.error is None:
+                    ref_sha = ref_item.sha256 or provenance.file_sha256(ref_item.path)
+                todo = []
+                for m in metrics:
+                    if m.needs_reference and ref_sha is None:
+                        why = (f"reference video failed: {ref_item.error}" if ref_item is not None
+                               else f"no reference video matches {item.pair_key!r} in {ref_src.root}")
+                        fail(m, why)
+                        continue
+                    rsha = ref_sha if m.needs_reference else ""
+                    hit = store.cached_score(sha, rsha, m.protocol_id)
+                    if hit is not None:
+                        report.scores_cached += 1
+                        rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
+                                     "reference": reference_id if m.needs_reference else "", "video_sha256": sha,
+                                     "reference_sha256": rsha, "value": hit.value, "weight": hit.weight,
+                                     "status": "ok", "extra": hit.extra, "backbone": m.backbone,
+                                     "weights_sha256": m.weights_sha256})
+                    else:
+                        todo.append((m, rsha))
+                if todo:
+                    video = ref_video = None
+                    try:
+                        video = read_video(item.path)
+                        report.items_decoded += 1
+                    except VideoError as e:
+                        for m, _ in todo:
+                            fail(m, f"{type(e).__name__}: {e}")
+                    if video is not None and any(m.needs_reference for m, _ in todo):
+                        try:
+                            if ref_item.path not in ref_decoded:
+                                ref_decoded.clear()  # keep at most one reference video in memory
+                                ref_decoded[ref_item.path] = read_video(ref_item.path)
+                            ref_video = ref_decoded[ref_item.path]
+                        except VideoError as e:
+                            ref_video = e
+                    if video is not None:
+                        for m, rsha in todo:
+                            if m.needs_reference and isinstance(ref_video, VideoError):
+                                fail(m, f"reference {type(ref_video).__name__}: {ref_video}")
+                                continue
+                            try:
+                                s: ItemScore = m.score(video, ref_video if m.needs_reference else None, item.prompt)
+                            except (MetricError, ValueError, RuntimeError) as e:
+                                fail(m, f"{type(e).__name__}: {e}")
+                                continue
+                            report.scores_computed += 1
+                            rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
+                                         "reference": reference_id if m.needs_reference else "",
+                                         "video_sha256": sha, "reference_sha256": rsha, "value": s.value,
+                                         "weight": s.weight, "status": "ok", "extra": s.extra,
+                                         "backbone": m.backbone, "weights_sha256": m.weights_sha256})
+            store.put_item_metrics(rows)
+            if failures:
+                report.failures.append({"item": item.key, "path": item.path, "errors": failures})
+        keys = {it.key for it in src.items}
+        for spec, m in zip(metric_specs, metrics):
+            m.reset()
+            ref_key = reference_id if m.needs_reference else ""
+            for row in store.item_scores(src.source_id, m.protocol_id, ref_key):
+                if row["item_key"] not in keys:
+                    continue
+                if row["status"] == "ok":
+                    m.add(row["item_key"], ItemScore(row["value"], row["weight"]))
+                else:
+                    m.add_failure(row["item_key"], row["error"])
+            result = m.compute()
+            if m.needs_reference:
+                result.details["reference"] = str(ref_src.root)
+                result.details["reference_label"] = ref_src.model or ref_src.root.name
+            store.put_set_metric(src.source_id, ref_key, result)
+            report.results[spec] = result
+    finally:
+        if own:
+            store.close()
+    return report

@@ -1,0 +1,320 @@
+"""Runs: planning (model × suite × samples × settings → items) and resumable execution.
+
+Every item (one video) has an id derived from what defines its content: the model id and adapter settings, the
+prompt text and conditioning image, the seed, frames, fps, size and encoding preset. Outputs are written
+atomically under that id (``videos/<item_id>.mp4`` then ``videos/<item_id>.json``), so
+
+* a killed run, started again, skips every item whose video and sidecar are complete and redoes nothing else;
+* file names never depend on prompt text (VBench's prompt-as-filename breaks past 255 bytes);
+* changing one setting regenerates exactly the items it affects.
+
+The run folder ``<out>/<model>__<suite>__<run_id>/`` holds ``run.json`` (configuration, plan, provenance) and
+``videos/``; the results database ``<out>/vgbench.sqlite`` holds the run and its items.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from bench import provenance
+from bench.errors import ConfigError, GenerationError, VgbenchError
+from bench.store import ResultsStore
+from bench.video import read_video, write_video
+from bench.video.io import QUALITY_PRESETS
+from reference_models.base import GenerationRequest
+
+ITEM_ID_SCHEMA = 1
+DB_NAME = "vgbench.sqlite"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One typed configuration for the CLI and the Python API.
+
+    Attributes:
+        model: generator spec (``shapes``, ``static``, ``noise``, ``replay:DIR``, ``folder:DIR``).
+        suite: built-in suite name or suite file path.
+        samples: videos per prompt (default: the suite's / prompt's own).
+        seed: base seed; sample ``i`` of every prompt uses ``seed + i``.
+        frames, fps, width, height: generation settings (default: the generator's reference settings).
+        out: output folder (run folders + ``vgbench.sqlite``).
+        metrics: metrics scored after generation by ``vgbench run`` (no-reference metrics only).
+        quality: encoding preset for written videos (``lossless``, ``near_lossless``, ``high``).
+        model_args: extra generator options (``--model-arg key=value``).
+    """
+
+    model: str
+    suite: str
+    samples: int | None = None
+    seed: int = 0
+    frames: int | None = None
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    out: str = "vgbench-out"
+    metrics: tuple[str, ...] = ("temporal_flickering",)
+    quality: str = "lossless"
+    model_args: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.samples is not None and self.samples < 1:
+            raise ConfigError("--samples must be at least 1")
+        if self.quality not in QUALITY_PRESETS:
+            raise ConfigError(f"--quality must be one of {', '.join(QUALITY_PRESETS)}")
+        for name in ("frames", "width", "height"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ConfigError(f"--{name} must be positive")
+        if self.fps is not None and self.fps <= 0:
+            raise ConfigError("--fps must be positive")
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    item_id: str
+    request: GenerationRequest
+
+    @property
+    def key(self) -> str:
+        return self.item_id
+
+
+@dataclass
+class RunPlan:
+    run_id: str
+    run_dir: Path
+    config: RunConfig
+    generator: Any
+    suite: Any
+    settings: dict[str, Any]
+    items: list[PlannedItem]
+
+    @property
+    def db_path(self) -> Path:
+        return Path(self.config.out) / DB_NAME
+
+    def video_path(self, item: PlannedItem) -> Path:
+        return self.run_dir / "videos" / f"{item.item_id}.mp4"
+
+    def sidecar_path(self, item: PlannedItem) -> Path:
+        return self.run_dir / "videos" / f"{item.item_id}.json"
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    run_dir: str
+    generated: int = 0
+    skipped: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.generated + self.skipped + len(self.failed)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:48] or "model"
+
+
+def item_id_for(model_id: str, settings: dict, request: GenerationRequest, quality: str) -> str:
+    image_sha = provenance.file_sha256(request.image) if request.image else None
+    return provenance.stable_hash({
+        "schema": ITEM_ID_SCHEMA, "model": model_id, "settings": settings, "prompt": request.prompt,
+        "image_sha256": image_sha, "seed": request.seed, "frames": request.num_frames, "fps": request.fps,
+        "size": [request.width, request.height], "encoding": quality}, length=20)
+
+
+def plan_run(config: RunConfig) -> RunPlan:
+    """Resolve the generator and suite and list every item of the run (nothing is generated)."""
+    from prompts import load_suite
+    from reference_models.registry import create_generator
+
+    generator = create_generator(config.model, **config.model_args)
+    suite = load_suite(config.suite)
+    caps = generator.capabilities
+    frames = config.frames or caps.default_frames
+    fps = float(config.fps or caps.default_fps)
+    width = config.width or caps.default_width
+    height = config.height or caps.default_height
+    try:
+        caps.check_frames(frames)
+    except ValueError as e:
+        raise ConfigError(f"model {generator.model_id}: {e}") from None
+    gen_settings = generator.settings()
+    items: list[PlannedItem] = []
+    for prompt in suite.prompts:
+        if prompt.image and "i2v" not in caps.tasks:
+            raise ConfigError(f"prompt {prompt.id!r} has a conditioning image but {generator.model_id} does no i2v")
+        for i in range(suite.samples_for(prompt, config.samples)):
+            req = GenerationRequest(prompt.id, prompt.text, config.seed + i, frames, fps, width, height, prompt.image,
+                                    i, prompt.aux)
+            items.append(PlannedItem(item_id_for(generator.model_id, gen_settings, req, config.quality), req))
+    settings = {"model_id": generator.model_id, "adapter_settings": gen_settings, "frames": frames, "fps": fps,
+                "width": width, "height": height, "encoding": config.quality, "seed": config.seed,
+                "samples": config.samples, "suite": suite.name, "suite_version": suite.version,
+                "suite_sha256": suite.sha256}
+    run_id = provenance.stable_hash(settings, length=12)
+    run_dir = Path(config.out) / f"{_slug(generator.model_id)}__{_slug(suite.name)}__{run_id}"
+    return RunPlan(run_id, run_dir, config, generator, suite, settings, items)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_sidecar(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def item_is_done(plan: RunPlan, item: PlannedItem) -> dict[str, Any] | None:
+    """The sidecar of a finished item (video present, recorded size matches), or None."""
+    side = read_sidecar(plan.sidecar_path(item))
+    video = plan.video_path(item)
+    if not side or side.get("status") != "ok" or not video.exists():
+        return None
+    if side.get("bytes") is not None and video.stat().st_size != side["bytes"]:
+        return None
+    return side
+
+
+def _item_row(item: PlannedItem, side: dict[str, Any]) -> dict[str, Any]:
+    r = item.request
+    return {"item_key": item.item_id, "item_id": item.item_id, "prompt_id": r.prompt_id, "prompt": r.prompt,
+            "sample_index": r.sample_index, "seed": r.seed, "video_path": side.get("file"),
+            "video_sha256": side.get("sha256"), "status": side.get("status"), "error": side.get("error"),
+            "num_frames": side.get("num_frames"), "fps": side.get("fps"), "width": side.get("width"),
+            "height": side.get("height"), "gen_seconds": side.get("gen_seconds")}
+
+
+def write_run_manifest(plan: RunPlan, status: str, report: RunReport | None = None) -> None:
+    doc = {
+        "vgbench_run": 1, "run_id": plan.run_id, "status": status, "config": asdict(plan.config),
+        "settings": plan.settings, "suite": {"name": plan.suite.name, "version": plan.suite.version,
+                                             "sha256": plan.suite.sha256, "source": plan.suite.source},
+        "provenance": provenance.collect(),
+        "items": [{"item_id": it.item_id, "prompt_id": it.request.prompt_id, "prompt": it.request.prompt,
+                   "sample_index": it.request.sample_index, "seed": it.request.seed,
+                   "file": f"videos/{it.item_id}.mp4"} for it in plan.items],
+    }
+    if report is not None:
+        doc["last_execution"] = {"generated": report.generated, "skipped": report.skipped,
+                                 "failed": len(report.failed), "seconds": round(report.seconds, 3)}
+    _atomic_write_text(plan.run_dir / "run.json", json.dumps(doc, indent=1, ensure_ascii=False))
+
+
+def _produce(plan: RunPlan, item: PlannedItem) -> dict[str, Any]:
+    """Generate (or copy) one item's video atomically; returns its sidecar. Raises on failure."""
+    req = item.request
+    dest = plan.video_path(item)
+    t0 = time.perf_counter()
+    source_file = getattr(plan.generator, "source_file", None)
+    if source_file is not None:
+        src = Path(source_file(req))
+        video = read_video(src)  # full decode: corrupt or truncated files fail here
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".tmp", dir=dest.parent)
+        os.close(fd)
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+        origin = str(src)
+    else:
+        video = plan.generator.generate(req)
+        origin = None
+    if (video.height, video.width) != (req.height, req.width) or video.num_frames != req.num_frames:
+        if dest.exists() and source_file is not None:
+            dest.unlink()
+        raise GenerationError(f"expected {req.num_frames} frames of {req.width}x{req.height}, got "
+                              f"{video.num_frames} frames of {video.width}x{video.height}")
+    if abs(video.fps - req.fps) > 0.01:
+        if source_file is not None:
+            dest.unlink(missing_ok=True)
+        raise GenerationError(f"expected {req.fps} fps, got {video.fps}")
+    if source_file is None:
+        write_video(dest, video.frames, req.fps, plan.config.quality)
+    seconds = time.perf_counter() - t0
+    side = {"item_id": item.item_id, "status": "ok", "error": None, "file": str(dest.resolve()),
+            "bytes": dest.stat().st_size, "sha256": provenance.file_sha256(dest), "prompt_id": req.prompt_id,
+            "prompt": req.prompt, "sample_index": req.sample_index, "seed": req.seed, "num_frames": video.num_frames,
+            "fps": req.fps, "width": video.width, "height": video.height, "gen_seconds": round(seconds, 4),
+            "source_file": origin}
+    attrs = getattr(plan.generator, "attributes", None)
+    if attrs is not None:
+        side["generator_attributes"] = attrs(req)
+    return side
+
+
+def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool = True,
+                on_item: Callable[[PlannedItem, dict], None] | None = None) -> RunReport:
+    """Generate every item of ``plan`` that is not finished yet; record them in the store as they complete.
+
+    A failing item (generator error, corrupt source file, wrong frame count) is recorded as failed with its error
+    and the run goes on; running again retries failed items only.
+    """
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    report = RunReport(plan.run_id, str(plan.run_dir))
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (plan.run_dir / "videos").glob(".*.tmp*") if (plan.run_dir / "videos").exists() else ():
+        stale.unlink(missing_ok=True)  # partial writes of a killed run
+    own_store = store is None
+    store = store or ResultsStore(plan.db_path)
+    try:
+        store.upsert_run(plan.run_id, "generation", plan.settings["model_id"], plan.suite.name, plan.suite.sha256,
+                         str(plan.run_dir.resolve()), asdict(plan.config) | {"settings": plan.settings},
+                         provenance.collect())
+        write_run_manifest(plan, "running")
+        done_rows = []
+        pending = []
+        for item in plan.items:
+            side = item_is_done(plan, item)
+            if side:
+                report.skipped += 1
+                done_rows.append(_item_row(item, side))
+            else:
+                pending.append(item)
+        store.upsert_items(plan.run_id, done_rows)
+        bar = tqdm(pending, desc=f"generating {plan.settings['model_id']}", unit="video", disable=not progress or None,
+                   leave=False)
+        for item in bar:
+            try:
+                side = _produce(plan, item)
+                report.generated += 1
+            except (VgbenchError, ValueError, RuntimeError, OSError) as e:
+                side = {"item_id": item.item_id, "status": "error", "error": f"{type(e).__name__}: {e}",
+                        "prompt_id": item.request.prompt_id, "sample_index": item.request.sample_index}
+                report.failed.append({"item": item.item_id, "prompt_id": item.request.prompt_id,
+                                      "sample_index": str(item.request.sample_index), "error": side["error"]})
+            _atomic_write_text(plan.sidecar_path(item), json.dumps(side, indent=1, ensure_ascii=False))
+            store.upsert_items(plan.run_id, [_item_row(item, side)])
+            if on_item:
+                on_item(item, side)
+        report.seconds = time.perf_counter() - t0
+        write_run_manifest(plan, "complete" if not report.failed else "incomplete", report)
+    finally:
+        if own_store:
+            store.close()
+    return report

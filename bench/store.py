@@ -1,0 +1,220 @@
+"""The results store: one SQLite database (default ``<out>/vgbench.sqlite``) holding runs, items, per-item metric
+values and set-level metric values.
+
+Safe under concurrent writers (several processes evaluating shards): WAL journal, a 60 s busy timeout and short
+``BEGIN IMMEDIATE`` transactions. Per-item metric values double as a cache: an item whose video (by SHA-256),
+reference and metric protocol were scored before is not scored again. Export to CSV, JSON and Parquet.
+
+Tables
+------
+``runs``          run_id, kind (generation | evaluation), model, suite, suite_sha256, run_dir, config, provenance
+``items``         one row per video of a run: prompt, sample, seed, file, SHA-256, status/error, frames, fps, size
+``item_metrics``  one row per (run, item, metric protocol, reference): value, weight, status/error, extra (JSON)
+``set_metrics``   one row per (run, metric protocol, reference): the aggregate, its CI, counts and full result JSON
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, model TEXT, suite TEXT, suite_sha256 TEXT, run_dir TEXT,
+    config_json TEXT, provenance_json TEXT, created_at REAL, updated_at REAL);
+CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT NOT NULL, item_key TEXT NOT NULL, item_id TEXT, prompt_id TEXT, prompt TEXT, sample_index INTEGER,
+    seed INTEGER, video_path TEXT, video_sha256 TEXT, status TEXT NOT NULL, error TEXT, num_frames INTEGER,
+    fps REAL, width INTEGER, height INTEGER, gen_seconds REAL, updated_at REAL,
+    PRIMARY KEY (run_id, item_key));
+CREATE TABLE IF NOT EXISTS item_metrics (
+    run_id TEXT NOT NULL, item_key TEXT NOT NULL, metric TEXT NOT NULL, protocol TEXT NOT NULL,
+    reference TEXT NOT NULL DEFAULT '', video_sha256 TEXT, reference_sha256 TEXT NOT NULL DEFAULT '',
+    value REAL, weight REAL, status TEXT NOT NULL, error TEXT, extra_json TEXT, backbone TEXT, weights_sha256 TEXT,
+    updated_at REAL, PRIMARY KEY (run_id, item_key, protocol, reference));
+CREATE INDEX IF NOT EXISTS item_metrics_cache ON item_metrics (video_sha256, reference_sha256, protocol, status);
+CREATE TABLE IF NOT EXISTS set_metrics (
+    run_id TEXT NOT NULL, metric TEXT NOT NULL, protocol TEXT NOT NULL, reference TEXT NOT NULL DEFAULT '',
+    value REAL, ci_low REAL, ci_high REAL, n_items INTEGER, n_failed INTEGER, result_json TEXT, updated_at REAL,
+    PRIMARY KEY (run_id, protocol, reference));
+"""
+
+
+@dataclass(frozen=True)
+class CachedScore:
+    value: float
+    weight: float
+    extra: dict[str, Any]
+
+
+class ResultsStore:
+    """A connection to one results database. Cheap to open; use one per process (or thread)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA busy_timeout = 60000")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        with self.transaction() as c:
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    c.execute(stmt)
+            c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction (``BEGIN IMMEDIATE``: takes the write lock up front, so writers never deadlock)."""
+        for attempt in range(20):
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as e:  # pragma: no cover - only under heavy contention
+                if "locked" not in str(e) or attempt == 19:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+
+    # ---- writes ------------------------------------------------------------------------------------------------
+    def upsert_run(self, run_id: str, kind: str, model: str | None, suite: str | None, suite_sha256: str | None,
+                   run_dir: str | None, config: dict, provenance: dict) -> None:
+        now = time.time()
+        with self.transaction() as c:
+            c.execute("""INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)
+                         ON CONFLICT(run_id) DO UPDATE SET kind=excluded.kind, model=excluded.model,
+                         suite=excluded.suite, suite_sha256=excluded.suite_sha256, run_dir=excluded.run_dir,
+                         config_json=excluded.config_json, provenance_json=excluded.provenance_json,
+                         updated_at=excluded.updated_at""",
+                      (run_id, kind, model, suite, suite_sha256, run_dir, json.dumps(config, sort_keys=True),
+                       json.dumps(provenance, sort_keys=True), now, now))
+
+    def upsert_items(self, run_id: str, rows: Iterable[dict[str, Any]]) -> None:
+        cols = ("item_key", "item_id", "prompt_id", "prompt", "sample_index", "seed", "video_path", "video_sha256",
+                "status", "error", "num_frames", "fps", "width", "height", "gen_seconds")
+        now = time.time()
+        data = [(run_id, *(r.get(k) for k in cols), now) for r in rows]
+        if not data:
+            return
+        with self.transaction() as c:
+            c.executemany(f"INSERT OR REPLACE INTO items (run_id, {', '.join(cols)}, updated_at) "
+                          f"VALUES ({', '.join('?' * (len(cols) + 2))})", data)
+
+    def put_item_metrics(self, rows: Iterable[dict[str, Any]]) -> None:
+        cols = ("run_id", "item_key", "metric", "protocol", "reference", "video_sha256", "reference_sha256", "value",
+                "weight", "status", "error", "extra_json", "backbone", "weights_sha256")
+        now = time.time()
+        data = []
+        for r in rows:
+            r = dict(r)
+            r.setdefault("reference", "")
+            r.setdefault("reference_sha256", "")
+            r["extra_json"] = json.dumps(r.pop("extra", None) or {}, sort_keys=True)
+            data.append((*(r.get(k) for k in cols), now))
+        if not data:
+            return
+        with self.transaction() as c:
+            c.executemany(f"INSERT OR REPLACE INTO item_metrics ({', '.join(cols)}, updated_at) "
+                          f"VALUES ({', '.join('?' * (len(cols) + 1))})", data)
+
+    def put_set_metric(self, run_id: str, reference: str, result) -> None:
+        ci = result.ci95 or (None, None)
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO set_metrics VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                      (run_id, result.name, result.protocol, reference or "", result.value, ci[0], ci[1],
+                       result.n_items, result.n_failed, json.dumps(result.to_dict(), sort_keys=True), time.time()))
+
+    # ---- reads -------------------------------------------------------------------------------------------------
+    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        return list(self._conn.execute(sql, params))
+
+    def cached_score(self, video_sha256: str, reference_sha256: str, protocol: str) -> CachedScore | None:
+        """A previously computed score for the same video content, reference content and protocol, if any."""
+        row = self._conn.execute(
+            "SELECT value, weight, extra_json FROM item_metrics WHERE video_sha256=? AND reference_sha256=? "
+            "AND protocol=? AND status='ok' ORDER BY updated_at DESC LIMIT 1",
+            (video_sha256, reference_sha256 or "", protocol)).fetchone()
+        if row is None:
+            return None
+        return CachedScore(row["value"], row["weight"], json.loads(row["extra_json"] or "{}"))
+
+    def item_scores(self, run_id: str, protocol: str, reference: str = "") -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM item_metrics WHERE run_id=? AND protocol=? AND reference=? ORDER BY item_key",
+                          (run_id, protocol, reference or ""))
+
+    def runs(self) -> list[sqlite3.Row]:
+        return self.query("SELECT * FROM runs ORDER BY created_at")
+
+    def set_metrics(self, run_ids: list[str] | None = None) -> list[sqlite3.Row]:
+        if run_ids:
+            marks = ",".join("?" * len(run_ids))
+            return self.query(f"SELECT * FROM set_metrics WHERE run_id IN ({marks}) ORDER BY run_id, protocol",
+                              tuple(run_ids))
+        return self.query("SELECT * FROM set_metrics ORDER BY run_id, protocol")
+
+    # ---- export ------------------------------------------------------------------------------------------------
+    def dataframe(self, table: str = "item_metrics", run_ids: list[str] | None = None):
+        """A pandas DataFrame of ``item_metrics`` (joined with item and run facts), ``set_metrics``, ``items`` or
+        ``runs``."""
+        import pandas as pd
+
+        where, params = "", ()
+        if run_ids:
+            where = f" WHERE t.run_id IN ({','.join('?' * len(run_ids))})"
+            params = tuple(run_ids)
+        if table == "item_metrics":
+            sql = ("SELECT t.run_id, r.model, r.suite, t.item_key, i.prompt_id, i.prompt, i.sample_index, i.seed, "
+                   "i.video_path, t.metric, t.protocol, t.reference, t.value, t.weight, t.status, t.error, "
+                   "t.backbone, t.weights_sha256, t.video_sha256, t.extra_json FROM item_metrics t "
+                   "LEFT JOIN items i ON i.run_id=t.run_id AND i.item_key=t.item_key "
+                   "LEFT JOIN runs r ON r.run_id=t.run_id" + where + " ORDER BY t.run_id, t.item_key, t.protocol")
+        elif table == "set_metrics":
+            sql = ("SELECT t.run_id, r.model, r.suite, t.metric, t.protocol, t.reference, t.value, t.ci_low, t.ci_high, "
+                   "t.n_items, t.n_failed, t.result_json FROM set_metrics t LEFT JOIN runs r ON r.run_id=t.run_id"
+                   + where + " ORDER BY t.run_id, t.protocol")
+        elif table in ("items", "runs"):
+            sql = f"SELECT * FROM {table} t" + where
+        else:
+            raise ValueError("table must be item_metrics, set_metrics, items or runs")
+        return pd.read_sql_query(sql, self._conn, params=params)
+
+    def export(self, dest: str | os.PathLike, fmt: str | None = None, table: str = "item_metrics",
+               run_ids: list[str] | None = None) -> Path:
+        """Write a table to ``dest`` as CSV, JSON (records) or Parquet (format from ``fmt`` or the file suffix)."""
+        dest = Path(dest)
+        fmt = (fmt or dest.suffix.lstrip(".")).lower()
+        df = self.dataframe(table, run_ids)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "csv":
+            df.to_csv(dest, index=False)
+        elif fmt == "json":
+            dest.write_text(df.to_json(orient="records", indent=1), encoding="utf-8")
+        elif fmt == "parquet":
+            df.to_parquet(dest, index=False)
+        else:
+            raise ValueError(f"unknown export format {fmt!r}: use csv, json or parquet")
+        return dest

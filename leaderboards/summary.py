@@ -1,0 +1,79 @@
+"""The summary table printed after a run: one row per run, one column per metric protocol (and reference)."""
+from __future__ import annotations
+
+import json
+import math
+
+from bench.store import ResultsStore
+
+
+def summary_rows(store: ResultsStore, run_ids: list[str] | None = None) -> list[dict]:
+    """One dict per run: model, suite, item counts, and per metric ``{value, ci95, n, failed, higher_is_better}``."""
+    runs = {r["run_id"]: r for r in store.runs()}
+    order = run_ids or list(runs)
+    out = []
+    for rid in order:
+        r = runs.get(rid)
+        if r is None:
+            continue
+        counts = {row["status"]: row["n"] for row in store.query(
+            "SELECT status, COUNT(*) AS n FROM items WHERE run_id=? GROUP BY status", (rid,))}
+        row = {"run_id": rid, "model": r["model"], "suite": r["suite"] or "-", "items_ok": counts.get("ok", 0),
+               "items_failed": counts.get("error", 0), "metrics": {}}
+        for s in store.set_metrics([rid]):
+            res = json.loads(s["result_json"])
+            label = s["protocol"] + (f" vs {res['details'].get('reference_label', _short_ref(s['reference']))}"
+                                     if s["reference"] else "")
+            row["metrics"][label] = {"value": s["value"], "ci95": res.get("ci95"), "n": s["n_items"],
+                                     "failed": s["n_failed"], "higher_is_better": res.get("higher_is_better"),
+                                     "flags": res.get("flags", [])}
+        out.append(row)
+    return out
+
+
+def _short_ref(ref: str) -> str:
+    return ref.split("__")[0] if ref else ""
+
+
+def _fmt(m: dict) -> str:
+    v = m["value"]
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    digits = 2 if abs(v) >= 10 else 4
+    s = f"{v:.{digits}f}"
+    if m.get("ci95"):
+        lo, hi = m["ci95"]
+        s += f" ±{(hi - lo) / 2:.{digits}f}"
+    if m.get("failed"):
+        s += f" ({m['failed']} failed)"
+    if m.get("flags"):
+        s += " [!]"
+    return s
+
+
+def format_summary(rows: list[dict]) -> str:
+    """A plain-text table (metrics as columns, ``↑``/``↓`` marks the better direction, ± is the 95 % CI half-width)."""
+    import pandas as pd
+
+    if not rows:
+        return "(no results)"
+    labels: list[str] = []
+    for r in rows:
+        for k in r["metrics"]:
+            if k not in labels:
+                labels.append(k)
+    arrows = {}
+    for r in rows:
+        for k, m in r["metrics"].items():
+            arrows.setdefault(k, " ↑" if m["higher_is_better"] else " ↓")
+    table = []
+    for r in rows:
+        line = {"model": r["model"], "suite": r["suite"], "videos": r["items_ok"]}
+        if any(x["items_failed"] for x in rows):
+            line["failed"] = r["items_failed"]
+        for k in labels:
+            m = r["metrics"].get(k)
+            line[k + arrows[k]] = _fmt(m) if m else "-"
+        table.append(line)
+    df = pd.DataFrame(table).fillna("-")
+    return df.to_string(index=False)

@@ -1,0 +1,182 @@
+"""Metric base types.
+
+A metric is a class with declared metadata (name, kind, ``higher_is_better``, protocols, unit and range) and
+mergeable state, in the torchmetrics style: ``update`` scores one item and adds it to the state, ``merge`` joins
+shards, ``compute`` returns a :class:`MetricResult`. The pure per-item scoring lives in a module-level function
+of the metric's module (its functional form); :meth:`Metric.score` calls it.
+
+Kinds:
+
+* ``per_item``: one score per video (temporal flickering, CLIP score, ...);
+* ``paired``: one score per (generated, reference) pair of videos (PSNR, SSIM, LPIPS, VMAF);
+* ``distribution``: a set of videos against a reference set (FVD, KVD; see the metric-engine issue).
+
+State of per-item and paired metrics is the per-item scores themselves (value and weight); the aggregate is their
+weighted mean computed with :func:`math.fsum`, so shards merge exactly and in any order, and a result recomputed
+from stored per-item values equals the original bit for bit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+from bench.errors import ConfigError
+from bench.video import Video
+
+
+class MetricKind(str, Enum):
+    PER_ITEM = "per_item"
+    PAIRED = "paired"
+    DISTRIBUTION = "distribution"
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """One item's score. ``weight`` is its weight in the aggregate (1 for video-weighted metrics, the number of
+    frames or frame pairs for frame-weighted ones). ``extra`` holds per-item details (e.g. per-frame values)."""
+
+    value: float
+    weight: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MetricResult:
+    """A metric's value over a set of items, with everything needed to know how it was computed.
+
+    Attributes:
+        name: metric name (``"psnr"``).
+        protocol: stable protocol id (``"psnr/common_metrics"``): results of different protocols never mix.
+        value: the aggregate (weighted mean over items for per-item/paired metrics).
+        per_item: item key → value.
+        ci95: 95 % confidence interval of ``value`` and ``ci_method`` saying how it was obtained; None if < 2 items.
+        backbone, weights_sha256: the network and the SHA-256 of the weights file used (None when no model).
+        flags: warnings that travel with the number, e.g. ``"random weights — not comparable"``.
+    """
+
+    name: str
+    protocol: str
+    value: float
+    higher_is_better: bool
+    kind: str
+    unit: str = ""
+    n_items: int = 0
+    n_failed: int = 0
+    per_item: dict[str, float] = field(default_factory=dict)
+    ci95: tuple[float, float] | None = None
+    ci_method: str | None = None
+    backbone: str | None = None
+    weights_sha256: str | None = None
+    flags: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, include_items: bool = True) -> dict[str, Any]:
+        d = {
+            "value": self.value, "protocol": self.protocol, "name": self.name, "higher_is_better": self.higher_is_better,
+            "kind": self.kind, "unit": self.unit, "n_items": self.n_items, "n_failed": self.n_failed,
+            "ci95": list(self.ci95) if self.ci95 else None, "ci_method": self.ci_method, "backbone": self.backbone,
+            "weights_sha256": self.weights_sha256, "flags": list(self.flags), "details": self.details,
+        }
+        if include_items:
+            d["per_item"] = dict(self.per_item)
+        return d
+
+
+def weighted_mean_ci(values: list[float], weights: list[float], z: float = 1.959963984540054
+                     ) -> tuple[float, tuple[float, float] | None]:
+    """Weighted mean (``fsum``) and a normal 95 % interval from the linearised variance of a ratio mean over items.
+
+    With equal weights this is the usual ``mean ± z · s/√n``. Returns ``(nan, None)`` for no items and no interval for
+    fewer than 2 items or non-finite values.
+    """
+    n = len(values)
+    if n == 0:
+        return math.nan, None
+    wsum = math.fsum(weights)
+    mean = math.fsum(w * v for v, w in zip(values, weights)) / wsum
+    if n < 2 or not math.isfinite(mean):
+        return mean, None
+    var = n / (n - 1) * math.fsum((w * (v - mean)) ** 2 for v, w in zip(values, weights)) / wsum ** 2
+    half = z * math.sqrt(var)
+    return mean, (mean - half, mean + half)
+
+
+class Metric:
+    """Base class of per-item and paired metrics (distribution metrics extend it in the metric-engine issue).
+
+    Subclasses set the class attributes and implement :meth:`score`.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[MetricKind] = MetricKind.PER_ITEM
+    higher_is_better: ClassVar[bool]
+    #: protocol name → one-line description of the recipe; the first is the default.
+    protocols: ClassVar[dict[str, str]]
+    unit: ClassVar[str] = ""
+    value_range: ClassVar[tuple[float, float]] = (-math.inf, math.inf)
+    #: "video" (each item weighs 1) or "frame" (each item weighs its number of frames / frame pairs).
+    aggregation: ClassVar[str] = "video"
+    needs_reference: ClassVar[bool] = False
+    needs_prompt: ClassVar[bool] = False
+    backbone: ClassVar[str | None] = None
+    weights_sha256: str | None = None
+
+    def __init__(self, protocol: str | None = None):
+        if protocol is None:
+            protocol = next(iter(self.protocols))
+        if protocol not in self.protocols:
+            raise ConfigError(f"metric {self.name!r} has no protocol {protocol!r}; protocols: "
+                              + ", ".join(f"{p} ({d})" for p, d in self.protocols.items()))
+        self.protocol = protocol
+        self.reset()
+
+    @property
+    def protocol_id(self) -> str:
+        """Stable id written into every stored result, e.g. ``"ssim/common_metrics"``."""
+        return f"{self.name}/{self.protocol}"
+
+    # ---- state -------------------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self._items: dict[str, ItemScore] = {}
+        self._failed: dict[str, str] = {}
+
+    def add(self, key: str, score: ItemScore) -> None:
+        """Add an already computed item score (e.g. read back from the results store)."""
+        self._items[key] = score
+
+    def add_failure(self, key: str, error: str) -> None:
+        self._failed[key] = error
+
+    def merge(self, other: "Metric") -> None:
+        """Join another shard's state. Both must be the same metric and protocol."""
+        if other.protocol_id != self.protocol_id:
+            raise ValueError(f"cannot merge {other.protocol_id} into {self.protocol_id}")
+        self._items.update(other._items)
+        self._failed.update(other._failed)
+
+    # ---- scoring -----------------------------------------------------------------------------------------------
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        """Score one item (pure: no state change)."""
+        raise NotImplementedError
+
+    def update(self, key: str, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        if self.needs_reference and reference is None:
+            raise ConfigError(f"{self.name} is a paired metric: it needs a reference video (--reference DIR)")
+        s = self.score(video, reference, prompt)
+        self.add(key, s)
+        return s
+
+    def compute(self) -> MetricResult:
+        keys = sorted(self._items)
+        values = [self._items[k].value for k in keys]
+        weights = [self._items[k].weight for k in keys]
+        mean, ci = weighted_mean_ci(values, weights)
+        return MetricResult(
+            name=self.name, protocol=self.protocol_id, value=mean, higher_is_better=self.higher_is_better,
+            kind=self.kind.value, unit=self.unit, n_items=len(keys), n_failed=len(self._failed),
+            per_item=dict(zip(keys, values)), ci95=ci,
+            ci_method="normal approximation over items (linearised weighted mean)" if ci else None,
+            backbone=self.backbone, weights_sha256=self.weights_sha256,
+            details={"aggregation": self.aggregation, "protocol_description": self.protocols[self.protocol]})

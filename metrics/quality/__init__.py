@@ -1,0 +1,1 @@
+"""Full-reference quality metrics (paired: generated vs reference video)."""

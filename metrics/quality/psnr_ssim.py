@@ -1,0 +1,169 @@
+"""PSNR and SSIM between a generated video and its reference, frame by frame (metric-recipes §7).
+
+Protocols
+---------
+``psnr/common_metrics`` (default): JunyaoHu/common_metrics_on_video_quality ``img_psnr``: frames in [0,1],
+``mse = mean((a-b)²)`` over C,H,W, ``psnr = 20·log10(1/√mse)`` dB, **100 dB when mse < 1e-10**; the set value is
+the mean over all frames of all videos (frame-weighted).
+
+``psnr/pooled_mse``: PSNR of the MSE pooled over all frames of one video (10·log10(1/mean mse), capped at 100 dB);
+the set value is the mean over videos. Less sensitive to single near-identical frames.
+
+``ssim/common_metrics`` (default): float64 in [0,1], Gaussian window 11×11 with σ = 1.5 (``cv2.getGaussianKernel``),
+C1 = 0.01², C2 = 0.03², "valid" region only (the 5-pixel border is dropped), mean of the SSIM map **per RGB
+channel, then mean of the 3 channels**; mean over all frames of all videos. Equals scikit-image's
+``structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1,
+channel_axis=-1)``.
+
+Videos of different frame counts are compared over their first ``min(T)`` frames (recorded per item); different
+sizes are an item error. Everything is vectorised over frames in torch float64 and processed in chunks of frames,
+so memory stays bounded for long videos.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+import torch.nn.functional as F
+
+from bench.errors import MetricError
+from bench.video import Video
+from metrics.base import ItemScore, Metric, MetricKind
+
+PSNR_MAX_DB = 100.0
+_MSE_FLOOR = 1e-10
+_CHUNK = 16
+
+
+def _as_unit_float(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[T,H,W,3]`` → float64 ``[T,3,H,W]`` in [0,1]; float input is taken as already in [0,1]."""
+    x = frames.permute(0, 3, 1, 2)
+    return x.double() / 255.0 if x.dtype == torch.uint8 else x.double()
+
+
+def _check_pair(a: torch.Tensor, b: torch.Tensor) -> int:
+    if a.shape[1:] != b.shape[1:]:
+        raise MetricError(f"generated and reference frames differ in size: {tuple(a.shape[1:3])} vs "
+                          f"{tuple(b.shape[1:3])} (H, W); paired metrics need the same size")
+    return min(a.shape[0], b.shape[0])
+
+
+def psnr_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) of each frame pair, common_metrics recipe. uint8 ``[T,H,W,3]`` inputs (or float in [0,1])."""
+    t = _check_pair(pred, target)
+    out = []
+    for s in range(0, t, _CHUNK):
+        d = _as_unit_float(pred[s:s + _CHUNK]) - _as_unit_float(target[s:s + _CHUNK])
+        out.append((d * d).mean(dim=(1, 2, 3)))
+    mse = torch.cat(out)
+    psnr = 20.0 * torch.log10(1.0 / torch.sqrt(mse.clamp_min(1e-300)))
+    return torch.where(mse < _MSE_FLOOR, torch.full_like(mse, PSNR_MAX_DB), psnr)
+
+
+def mse_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error of each frame pair on [0,1] values."""
+    t = _check_pair(pred, target)
+    out = []
+    for s in range(0, t, _CHUNK):
+        d = _as_unit_float(pred[s:s + _CHUNK]) - _as_unit_float(target[s:s + _CHUNK])
+        out.append((d * d).mean(dim=(1, 2, 3)))
+    return torch.cat(out)
+
+
+@lru_cache(maxsize=4)
+def gaussian_kernel_1d(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """``cv2.getGaussianKernel(size, sigma)`` in float64: exp(-(i - (size-1)/2)² / 2σ²), normalised to sum 1."""
+    i = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(i * i) / (2 * sigma * sigma))
+    return g / g.sum()
+
+
+def ssim_per_frame(pred: torch.Tensor, target: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """SSIM of each frame pair (mean over the valid map, per channel, then over channels): common_metrics recipe."""
+    t = _check_pair(pred, target)
+    h, w = pred.shape[1:3]
+    if h < window or w < window:
+        raise MetricError(f"SSIM needs frames of at least {window}×{window} pixels, got {w}×{h}")
+    g = gaussian_kernel_1d(window, sigma)
+    kv, kh = g.view(1, 1, window, 1), g.view(1, 1, 1, window)
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+
+    def blur(x):  # separable valid-mode Gaussian filter on [N,1,H,W]
+        return F.conv2d(F.conv2d(x, kv), kh)
+
+    out = []
+    for s in range(0, t, _CHUNK):
+        a = _as_unit_float(pred[s:s + _CHUNK])
+        b = _as_unit_float(target[s:s + _CHUNK])
+        n = a.shape[0]
+        a = a.reshape(n * 3, 1, h, w)
+        b = b.reshape(n * 3, 1, h, w)
+        mu1, mu2 = blur(a), blur(b)
+        mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+        s1 = blur(a * a) - mu1_sq
+        s2 = blur(b * b) - mu2_sq
+        s12 = blur(a * b) - mu12
+        ssim_map = ((2 * mu12 + c1) * (2 * s12 + c2)) / ((mu1_sq + mu2_sq + c1) * (s1 + s2 + c2))
+        out.append(ssim_map.mean(dim=(1, 2, 3)).view(n, 3).mean(dim=1))
+    return torch.cat(out)
+
+
+def _frames_note(video: Video, reference: Video) -> dict:
+    t = min(video.num_frames, reference.num_frames)
+    note = {"frames_compared": t}
+    if video.num_frames != reference.num_frames:
+        note["frame_count_mismatch"] = [video.num_frames, reference.num_frames]
+    return note
+
+
+class PSNR(Metric):
+    """Peak signal-to-noise ratio (dB) of generated vs reference frames. Higher is better; 100 dB = identical."""
+
+    name = "psnr"
+    kind = MetricKind.PAIRED
+    higher_is_better = True
+    protocols = {
+        "common_metrics": "mean of per-frame PSNR on [0,1] frames, 100 dB if mse<1e-10 (common_metrics_on_video_quality)",
+        "pooled_mse": "per video 10·log10(1/mean frame MSE), capped at 100 dB; mean over videos",
+    }
+    unit = "dB"
+    value_range = (0.0, PSNR_MAX_DB)
+    needs_reference = True
+
+    def __init__(self, protocol: str | None = None):
+        super().__init__(protocol)
+        self.aggregation = "frame" if self.protocol == "common_metrics" else "video"
+
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        if reference is None:
+            raise MetricError("PSNR needs a reference video")
+        note = _frames_note(video, reference)
+        if self.protocol == "common_metrics":
+            per_frame = psnr_per_frame(video.frames, reference.frames)
+            return ItemScore(float(per_frame.mean()), float(per_frame.numel()),
+                             {**note, "per_frame": [round(float(v), 6) for v in per_frame]})
+        mse = float(mse_per_frame(video.frames, reference.frames).mean())
+        value = PSNR_MAX_DB if mse < _MSE_FLOOR else min(PSNR_MAX_DB, 10.0 * math.log10(1.0 / mse))
+        return ItemScore(value, 1.0, {**note, "mse": mse})
+
+
+class SSIM(Metric):
+    """Structural similarity of generated vs reference frames, in [-1, 1]; 1 = identical. Higher is better."""
+
+    name = "ssim"
+    kind = MetricKind.PAIRED
+    higher_is_better = True
+    protocols = {
+        "common_metrics": "Gaussian 11x11 σ=1.5, valid region, per-channel mean, float64 [0,1]; mean over all frames",
+    }
+    value_range = (-1.0, 1.0)
+    aggregation = "frame"
+    needs_reference = True
+
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        if reference is None:
+            raise MetricError("SSIM needs a reference video")
+        per_frame = ssim_per_frame(video.frames, reference.frames)
+        return ItemScore(float(per_frame.mean()), float(per_frame.numel()),
+                         {**_frames_note(video, reference), "per_frame": [round(float(v), 8) for v in per_frame]})

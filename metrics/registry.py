@@ -1,0 +1,68 @@
+"""Metric registry: names → lazily imported classes.
+
+On the command line a metric is ``NAME`` (default protocol) or ``NAME/PROTOCOL`` (e.g. ``psnr/pooled_mse``).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from bench.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    name: str
+    target: str  # "module:Class"
+    summary: str
+    needs_reference: bool = False
+    needs_download: bool = False
+
+    def load(self):
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+_REGISTRY: dict[str, MetricEntry] = {}
+
+
+def register(entry: MetricEntry) -> None:
+    if entry.name in _REGISTRY:
+        raise ConfigError(f"metric {entry.name!r} is registered twice")
+    _REGISTRY[entry.name] = entry
+
+
+for _e in (
+    MetricEntry("psnr", "metrics.quality.psnr_ssim:PSNR", "PSNR (dB) vs a reference video", needs_reference=True),
+    MetricEntry("ssim", "metrics.quality.psnr_ssim:SSIM", "SSIM vs a reference video", needs_reference=True),
+    MetricEntry("temporal_flickering", "metrics.vbench.temporal_flickering:TemporalFlickering",
+                "VBench temporal flickering (no model)"),
+):
+    register(_e)
+
+
+def metric_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get_entry(name: str) -> MetricEntry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown metric {name!r}; available: {', '.join(metric_names())} "
+                          "(see `vgbench metrics list`)") from None
+
+
+def create_metric(spec: str):
+    """Instantiate ``NAME`` or ``NAME/PROTOCOL``."""
+    name, _, protocol = spec.strip().partition("/")
+    return get_entry(name).load()(protocol or None)
+
+
+def parse_metric_list(text: str) -> list[str]:
+    specs = [s.strip() for s in text.split(",") if s.strip()]
+    if not specs:
+        raise ConfigError("--metrics needs at least one metric name")
+    for s in specs:
+        get_entry(s.partition("/")[0])
+    return specs

@@ -1,0 +1,1 @@
+"""VBench dimensions, each reproducing VBench's recipe (metric-recipes §8)."""

@@ -1,0 +1,188 @@
+"""``folder``: pre-generated videos (API models, other people's runs) as a generator, plus an integrity check.
+
+Layout::
+
+    my_model_videos/
+      manifest.json          # optional but recommended
+      <files>
+
+``manifest.json`` records the model and its settings (they enter the item ids and the run's provenance)::
+
+    {"model": "kling-1.6", "settings": {"mode": "high-performance"}, "generated_by": "...", "date": "2026-01-31",
+     "fps": 30, "width": 1280, "height": 720, "frames": 153,
+     "items": [{"prompt_id": "red-circle-left-1a2b3c", "sample": 0, "file": "0001.mp4", "seed": 42}, ...]}
+
+Without ``items`` a file is found by name, in this order: ``{prompt_id}-{i}.ext``, ``{prompt_id}/{i}.ext`` and
+VBench's ``{prompt text}-{i}.ext``. fps, size and frame count default to those of the first video.
+The runner copies each file into the run folder byte for byte (no re-encode) after checking it decodes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import ConfigError, GenerationError, VideoError
+from bench.video import VIDEO_EXTENSIONS, Video, probe_video, read_video
+from reference_models.base import Capabilities, GenerationRequest
+from reference_models.builtin.replay import list_videos
+
+MANIFEST_NAME = "manifest.json"
+
+
+def _load_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST_NAME
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}:{e.lineno}: invalid JSON in the folder manifest: {e.msg}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the manifest must be a JSON object (see `vgbench models show folder`)")
+    return data
+
+
+class FolderGenerator:
+    """Serves pre-generated videos from a folder (see module docstring)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder).expanduser().resolve()
+        if not self.folder.is_dir():
+            raise ConfigError(f"folder: {self.folder} is not a folder; use --model folder:/path/to/videos")
+        self.manifest = _load_manifest(self.folder)
+        self.model_id = f"folder:{self.manifest.get('model') or self.folder.name}"
+        self._index: dict[tuple[str, int], Path] = {}
+        self._seeds: dict[tuple[str, int], Any] = {}
+        for k, it in enumerate(self.manifest.get("items") or []):
+            try:
+                key = (str(it["prompt_id"]), int(it.get("sample", 0)))
+                self._index[key] = self.folder / it["file"]
+                self._seeds[key] = it.get("seed")
+            except (KeyError, TypeError, ValueError) as e:
+                raise ConfigError(f"{self.folder / MANIFEST_NAME}: items[{k}] needs 'prompt_id', 'file' and optionally "
+                                  f"'sample' (int): {e}") from e
+        fps, w, h, n = (self.manifest.get(k) for k in ("fps", "width", "height", "frames"))
+        if None in (fps, w, h, n):
+            first = next(iter(self._index.values()), None) or next(iter(list_videos(self.folder)), None)
+            if first is None:
+                raise ConfigError(f"folder: no videos under {self.folder}")
+            try:
+                info = probe_video(first)
+                probe_frames = info.declared_frames or read_video(first).num_frames
+            except VideoError as e:
+                raise ConfigError(f"folder: cannot read the first video to learn fps/size: {e}") from e
+            fps, w, h, n = fps or info.fps, w or info.width, h or info.height, n or probe_frames
+        self.capabilities = Capabilities(
+            tasks=("t2v", "i2v", "v2v"), default_frames=int(n), default_fps=float(fps), default_width=int(w),
+            default_height=int(h), license=str(self.manifest.get("license", "as the videos' owner states")),
+            memory="none (reads files)", description=f"pre-generated videos in {self.folder}")
+        body = json.dumps({k: v for k, v in self.manifest.items() if k != "items"}, sort_keys=True)
+        self._manifest_sha256 = hashlib.sha256(body.encode()).hexdigest()
+
+    def settings(self) -> dict:
+        return {"model": self.manifest.get("model") or self.folder.name, "settings": self.manifest.get("settings", {}),
+                "manifest_sha256": self._manifest_sha256}
+
+    def find(self, request: GenerationRequest) -> Path | None:
+        """The file for ``request`` (by manifest entry, then by naming convention), or None."""
+        key = (request.prompt_id, request.sample_index)
+        if key in self._index:
+            return self._index[key]
+        i = request.sample_index
+        for ext in VIDEO_EXTENSIONS:
+            for cand in (self.folder / f"{request.prompt_id}-{i}{ext}", self.folder / request.prompt_id / f"{i}{ext}",
+                         self.folder / f"{request.prompt}-{i}{ext}"):
+                try:
+                    if cand.is_file():
+                        return cand
+                except OSError:  # e.g. a prompt longer than the file-name limit
+                    continue
+        return None
+
+    def source_file(self, request: GenerationRequest) -> Path:
+        """The runner copies this file into the run folder unchanged."""
+        path = self.find(request)
+        if path is None:
+            raise GenerationError(f"no video for prompt {request.prompt_id!r} sample {request.sample_index} in "
+                                  f"{self.folder} (looked for the manifest entry, {request.prompt_id}-"
+                                  f"{request.sample_index}.mp4, {request.prompt_id}/{request.sample_index}.mp4 and "
+                                  f"VBench's '<prompt>-{request.sample_index}.mp4')")
+        if not path.is_file():
+            raise GenerationError(f"{path}: listed in the manifest but missing")
+        return path
+
+    def generate(self, request: GenerationRequest) -> Video:
+        return read_video(self.source_file(request))
+
+
+@dataclass
+class IntegrityReport:
+    """Problems found in a folder of videos. ``kind`` ∈ missing, corrupt, frames, fps, size, extra."""
+
+    folder: str
+    checked: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    expected: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, kind: str, where: str, detail: str) -> None:
+        self.problems.append({"kind": kind, "file": where, "detail": detail})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"folder": self.folder, "checked": self.checked, "ok": self.ok, "expected": self.expected,
+                "problems": self.problems, "counts": dict(Counter(p["kind"] for p in self.problems))}
+
+
+def check_folder(folder: str | Path, suite=None, samples: int | None = None, frames: int | None = None,
+                 fps: float | None = None, size: tuple[int, int] | None = None, progress: bool = False) -> IntegrityReport:
+    """Check a folder of videos: every expected video present (when a suite is given), every file decodes fully,
+    and frame count, fps and size agree with the expectation (given, the manifest's, or the majority's)."""
+    from tqdm import tqdm
+
+    folder = Path(folder).expanduser().resolve()
+    report = IntegrityReport(str(folder))
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder")
+    manifest = _load_manifest(folder)
+    files = list_videos(folder)
+    if suite is not None:
+        gen = FolderGenerator(folder) if (manifest or files) else None
+        for p in suite.prompts:
+            for i in range(suite.samples_for(p, samples)):
+                req = GenerationRequest(p.id, p.text, i, 1, 1.0, 1, 1, sample_index=i)
+                if gen is None or gen.find(req) is None:
+                    report.add("missing", f"{p.id} sample {i}", f"no video for prompt {p.text!r}")
+    infos = {}
+    for path in tqdm(files, desc="checking", unit="video", disable=not progress):
+        rel = str(path.relative_to(folder))
+        try:
+            v = read_video(path, backend="pyav")
+            infos[rel] = (v.num_frames, round(v.fps, 3), (v.width, v.height))
+        except VideoError as e:
+            report.add("corrupt", rel, e.reason)
+        report.checked += 1
+    want_frames = frames or manifest.get("frames")
+    want_fps = fps or manifest.get("fps")
+    want_size = size or ((manifest["width"], manifest["height"]) if "width" in manifest and "height" in manifest else None)
+    if infos:
+        def majority(k):
+            return Counter(v[k] for v in infos.values()).most_common(1)[0][0]
+        want_frames = want_frames or majority(0)
+        want_fps = want_fps or majority(1)
+        want_size = tuple(want_size) if want_size else majority(2)
+    report.expected = {"frames": want_frames, "fps": want_fps, "size": list(want_size) if want_size else None}
+    for rel, (n, f, s) in infos.items():
+        if want_frames and n != int(want_frames):
+            report.add("frames", rel, f"{n} frames, expected {want_frames}")
+        if want_fps and abs(f - float(want_fps)) > 0.01:
+            report.add("fps", rel, f"{f} fps, expected {want_fps}")
+        if want_size and tuple(s) != tuple(want_size):
+            report.add("size", rel, f"{s[0]}x{s[1]}, expected {want_size[0]}x{want_size[1]}")
+    return report
