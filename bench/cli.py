@@ -416,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = msub.add_parser("list", help="list generators")
     q.add_argument("--json", action="store_true", help="JSON output")
     q = msub.add_parser("show", help="describe one generator")
-    q.add_argument("name")
+    q.add_argument("name", help="generator name (see `vgbench models list`)")
     q.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=cmd_models)
 
@@ -435,7 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                       "vgbench-out/vgbench.sqlite)")
     q.add_argument("-o", "--output", required=True, help="output file (.csv, .json or .parquet)")
     q.add_argument("--format", choices=["csv", "json", "parquet"], help="default: from the output suffix")
-    q.add_argument("--table", default="item_metrics", choices=["item_metrics", "set_metrics", "items", "runs"])
+    q.add_argument("--table", default="item_metrics", choices=["item_metrics", "set_metrics", "items", "runs"],
+                   help="item_metrics: one row per video and metric, with prompt, seed and model (default); "
+                        "set_metrics: one row per run and metric with its CI; items; runs (config, provenance)")
     q.add_argument("--run", action="append", help="only this run id (repeatable)")
     p.set_defaults(func=cmd_results)
 

@@ -54,7 +54,7 @@ def psnr_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     t = _check_pair(pred, target)
     out = []
     for s in range(0, t, _CHUNK):
-        d = _as_unit_float(pred[s:s + _CHUNK]) - _as_unit_float(target[s:s + _CHUNK])
+        d = _as_unit_float(pred[s:min(s + _CHUNK, t)]) - _as_unit_float(target[s:min(s + _CHUNK, t)])
         out.append((d * d).mean(dim=(1, 2, 3)))
     mse = torch.cat(out)
     psnr = 20.0 * torch.log10(1.0 / torch.sqrt(mse.clamp_min(1e-300)))
@@ -66,7 +66,7 @@ def mse_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     t = _check_pair(pred, target)
     out = []
     for s in range(0, t, _CHUNK):
-        d = _as_unit_float(pred[s:s + _CHUNK]) - _as_unit_float(target[s:s + _CHUNK])
+        d = _as_unit_float(pred[s:min(s + _CHUNK, t)]) - _as_unit_float(target[s:min(s + _CHUNK, t)])
         out.append((d * d).mean(dim=(1, 2, 3)))
     return torch.cat(out)
 
@@ -94,8 +94,8 @@ def ssim_per_frame(pred: torch.Tensor, target: torch.Tensor, window: int = 11, s
 
     out = []
     for s in range(0, t, _CHUNK):
-        a = _as_unit_float(pred[s:s + _CHUNK])
-        b = _as_unit_float(target[s:s + _CHUNK])
+        a = _as_unit_float(pred[s:min(s + _CHUNK, t)])
+        b = _as_unit_float(target[s:min(s + _CHUNK, t)])
         n = a.shape[0]
         a = a.reshape(n * 3, 1, h, w)
         b = b.reshape(n * 3, 1, h, w)

