@@ -48,18 +48,6 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor) -> int:
     return min(a.shape[0], b.shape[0])
 
 
-def psnr_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """PSNR (dB) of each frame pair, common_metrics recipe. uint8 ``[T,H,W,3]`` inputs (or float in [0,1])."""
-    t = _check_pair(pred, target)
-    out = []
-    for s in range(0, t, _CHUNK):
-        d = _as_unit_float(pred[s:min(s + _CHUNK, t)]) - _as_unit_float(target[s:min(s + _CHUNK, t)])
-        out.append((d * d).mean(dim=(1, 2, 3)))
-    mse = torch.cat(out)
-    psnr = 20.0 * torch.log10(1.0 / torch.sqrt(mse.clamp_min(1e-300)))
-    return torch.where(mse < _MSE_FLOOR, torch.full_like(mse, PSNR_MAX_DB), psnr)
-
-
 def mse_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error of each frame pair on [0,1] values."""
     t = _check_pair(pred, target)
@@ -68,6 +56,13 @@ def mse_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         d = _as_unit_float(pred[s:min(s + _CHUNK, t)]) - _as_unit_float(target[s:min(s + _CHUNK, t)])
         out.append((d * d).mean(dim=(1, 2, 3)))
     return torch.cat(out)
+
+
+def psnr_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) of each frame pair, common_metrics recipe. uint8 ``[T,H,W,3]`` inputs (or float in [0,1])."""
+    mse = mse_per_frame(pred, target)
+    psnr = 20.0 * torch.log10(1.0 / torch.sqrt(mse.clamp_min(1e-300)))
+    return torch.where(mse < _MSE_FLOOR, torch.full_like(mse, PSNR_MAX_DB), psnr)
 
 
 @lru_cache(maxsize=4)
