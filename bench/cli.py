@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import __version__
-from bench.errors import (EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
+from bench.errors import (EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
                           ConfigError, UsageError, VgbenchError)
 
 EPILOG = textwrap.dedent("""\
@@ -90,7 +90,7 @@ def _config_from(args) -> "Any":
                      model_args=_parse_kv(args.model_arg))
 
 
-def _generate(args, quiet: bool):
+def _generate(args):
     from bench.runs import execute_run, plan_run
 
     plan = plan_run(_config_from(args))
@@ -117,7 +117,7 @@ def _report_eval(report, label: str) -> None:
 
 
 def cmd_generate(args) -> int:
-    plan, report = _generate(args, quiet=args.json)
+    plan, report = _generate(args)
     if args.json:
         _emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,
                     "skipped": report.skipped, "failed": report.failed})
@@ -134,7 +134,7 @@ def cmd_run(args) -> int:
     if paired:
         raise UsageError(f"`vgbench run` scores no-reference metrics; for {', '.join(paired)} use "
                          "`vgbench evaluate RUN_DIR --reference DIR`")
-    plan, report = _generate(args, quiet=args.json)
+    plan, report = _generate(args)
     ev = evaluate(plan.run_dir, specs, db=plan.db_path, progress=not args.no_progress)
     _report_eval(ev, plan.settings["model_id"])
     if args.json:

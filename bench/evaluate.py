@@ -124,19 +124,22 @@ def default_db_for(source: VideoSource) -> Path:
 
 
 def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[str]) -> None:
+    """Record the source in the store: a folder as an evaluation run with its items; a run folder (whose run and
+    items `vgbench run` records) only when this database has not seen it (e.g. evaluated with another --db)."""
     if src.kind == "folder":
         store.upsert_run(src.source_id, "evaluation", src.model, None, None, str(src.root),
                          {"videos": str(src.root), "metrics": metric_specs}, provenance.collect())
-    elif not store.query("SELECT 1 FROM runs WHERE run_id=?", (src.source_id,)):
+    elif store.query("SELECT 1 FROM runs WHERE run_id=?", (src.source_id,)):
+        return
+    else:
         doc = json.loads((src.root / "run.json").read_text(encoding="utf-8"))
         store.upsert_run(src.source_id, "generation", src.model, src.suite, src.suite_sha256, str(src.root),
                          doc["config"] | {"settings": doc["settings"]}, doc["provenance"])
-    rows = [{"item_key": it.key, "item_id": it.key if src.kind == "run" else None, "prompt_id": it.prompt_id,
-             "prompt": it.prompt, "sample_index": it.sample_index, "seed": it.seed, "video_path": it.path,
-             "video_sha256": it.sha256, "status": "error" if it.error else "ok", "error": it.error}
-            for it in src.items]
-    if src.kind == "folder":
-        store.upsert_items(src.source_id, rows)
+    store.upsert_items(src.source_id, [
+        {"item_key": it.key, "item_id": it.key if src.kind == "run" else None, "prompt_id": it.prompt_id,
+         "prompt": it.prompt, "sample_index": it.sample_index, "seed": it.seed, "video_path": it.path,
+         "video_sha256": it.sha256, "status": "error" if it.error else "ok", "error": it.error}
+        for it in src.items])
 
 
 def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path | None = None,

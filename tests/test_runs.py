@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from bench.evaluate import evaluate
 from bench.runs import RunConfig, execute_run, plan_run
@@ -209,3 +208,14 @@ def test_export_csv_json_parquet(tmp_path, cli):
         assert {"prompt_id", "seed", "model", "value"} <= set(df.columns)
     code, _, _ = cli("results", "export", "--db", plan.db_path, "-o", tmp_path / "sets.csv", "--table", "set_metrics")
     assert code == 0 and len(pd.read_csv(tmp_path / "sets.csv")) == 1
+
+
+def test_run_folder_evaluated_into_another_database_records_its_items(tmp_path):
+    plan = plan_run(small(tmp_path))
+    execute_run(plan, progress=False)
+    other = tmp_path / "elsewhere.sqlite"
+    evaluate(plan.run_dir, ["temporal_flickering"], db=other, progress=False)
+    with ResultsStore(other) as store:
+        assert store.query("SELECT kind FROM runs WHERE run_id=?", (plan.run_id,))[0]["kind"] == "generation"
+        assert store.query("SELECT COUNT(*) AS n FROM items WHERE run_id=? AND status='ok'",
+                           (plan.run_id,))[0]["n"] == 8

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import fractions
-import shutil
 
 import av
 import numpy as np
