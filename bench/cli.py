@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -112,6 +113,10 @@ def _report_eval(report, label: str) -> None:
     else:
         _say(f"{label}: computed {report.scores_computed} scores ({report.items_decoded} videos decoded), "
              f"{report.scores_cached} from the results store")
+    stats = report.feature_cache.stats() if getattr(report, "feature_cache", None) is not None else {}
+    if stats.get("features_extracted") or stats.get("features_cached"):
+        _say(f"{label}: features extracted for {stats['features_extracted']} video(s) × extractor, "
+             f"{stats['features_cached']} taken from the feature cache")
     for f in report.failures:
         _say(f"  FAILED {f['path'] or f['item']}: {'; '.join(f['errors'])}")
 
@@ -154,7 +159,10 @@ def cmd_evaluate(args) -> int:
     from metrics.registry import parse_metric_list
 
     specs = parse_metric_list(args.metrics)
-    report = evaluate(args.videos, specs, reference=args.reference, db=args.db, progress=not args.no_progress)
+    if args.allow_random_weights:
+        os.environ["VGBENCH_ALLOW_RANDOM_WEIGHTS"] = "1"
+    report = evaluate(args.videos, specs, reference=args.reference, db=args.db, progress=not args.no_progress,
+                      feature_cache=args.feature_cache)
     _report_eval(report, str(args.videos))
     if args.json:
         d = report.to_dict()
@@ -168,6 +176,13 @@ def cmd_evaluate(args) -> int:
             fail = f"  ({r.n_failed} failed)" if r.n_failed else ""
             print(f"{spec:<24} {r.value:.6g}{(' ' + r.unit) if r.unit else ''}{ci}  n={r.n_items}{fail}  "
                   f"[{r.protocol}]")
+            inf = r.details.get("fvd_infinity")
+            if inf:
+                print(f"{'':<24} FVD∞ {inf['value']:.6g} (fit over N = {inf['sizes'][0]}..{inf['sizes'][-1]})")
+            if r.backbone:
+                print(f"{'':<24} backbone {r.backbone}, weights {str(r.weights_sha256)[:16]}")
+            for flag in r.flags:
+                print(f"{'':<24} ! {flag}")
     return EXIT_ITEMS_FAILED if report.failures else EXIT_OK
 
 
@@ -296,6 +311,93 @@ def cmd_results(args) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------------------------------------- weights
+def cmd_weights(args) -> int:
+    from metrics.backbones import weights as w
+    from metrics.backbones.registry import BACKBONES, WEIGHTS, get_weights_file
+
+    names = args.names if getattr(args, "names", None) else sorted(WEIGHTS)
+    files = [get_weights_file(n) for n in names]
+    used_by = {n: [b.name for b in BACKBONES.values() if b.weights == n] for n in WEIGHTS}
+    if args.weights_cmd == "list":
+        lock = w.read_lock()
+        rows = []
+        for wf in files:
+            found = next(((str(p), how) for p, how in w.candidates(wf) if p.is_file()), (None, None))
+            rows.append({"name": wf.name, "file": wf.filename, "urls": list(wf.urls), "trust": wf.trust,
+                         "sha256": wf.sha256 or (lock.get(wf.name) or {}).get("sha256"),
+                         "sha256_prefix": wf.sha256_prefix, "git_blob_sha1": wf.git_blob_sha1,
+                         "license": wf.license, "source": wf.source, "used_by": used_by[wf.name],
+                         "present": found[0], "found_via": found[1], "env_var": wf.env_var})
+        if args.json:
+            _emit_json({"cache": str(w.weights_dir()), "lock": str(w.lock_path()), "weights": rows})
+        else:
+            print(f"cache: {w.weights_dir()}   lock file: {w.lock_path()}")
+            for r in rows:
+                state = f"present ({r['found_via']}: {r['present']})" if r["present"] else "MISSING"
+                print(f"{r['name']:<20} {r['file']:<40} {state}")
+                print(f"{'':<20} verified by {r['trust']}; used by {', '.join(r['used_by'])}; licence {r['license']}")
+        return EXIT_OK
+    if args.weights_cmd == "path":
+        for wf in files:
+            print(w.weights_dir() / wf.filename)
+        return EXIT_OK
+    if args.weights_cmd == "fetch":
+        out = []
+        for wf in files:
+            if args.file:
+                rw = w.copy_into_cache(wf, args.file)
+            else:
+                rw = w.resolve(wf, download=True, progress=not args.no_progress)
+            out.append(rw.to_dict())
+            _say(f"{wf.name}: {rw.path} (SHA-256 {rw.sha256}, {rw.trust})")
+        if args.json:
+            _emit_json(out)
+        return EXIT_OK
+    # verify
+    out, bad = [], 0
+    for wf in files:
+        try:
+            rw = w.resolve(wf, download=False)
+            out.append(rw.to_dict() | {"ok": True})
+            _say(f"{wf.name}: OK {rw.path} ({rw.trust})")
+        except w.WeightsMissingError:
+            out.append({"name": wf.name, "ok": None, "error": "missing"})
+            _say(f"{wf.name}: missing (see `vgbench weights list`)")
+        except w.WeightsError as e:
+            bad += 1
+            out.append({"name": wf.name, "ok": False, "error": str(e)})
+            _say(f"{wf.name}: FAILED {e}")
+    if args.json:
+        _emit_json(out)
+    return EXIT_CHECK_FAILED if bad else EXIT_OK
+
+
+def cmd_refstats(args) -> int:
+    from bench.distribution_eval import build_refstats, load_refstats
+
+    if args.refstats_cmd == "build":
+        if args.allow_random_weights:
+            os.environ["VGBENCH_ALLOW_RANDOM_WEIGHTS"] = "1"
+        info = build_refstats(args.videos, args.metric, args.output, args.feature_cache, not args.no_progress)
+        if args.json:
+            _emit_json(info)
+        else:
+            _say(f"wrote {info['file']}: {info['n_videos']} videos through {info['extractor']} "
+                 f"({info['features_extracted']} extracted, {info['features_cached']} from the cache, "
+                 f"{len(info['failed'])} failed)")
+        return EXIT_ITEMS_FAILED if info["failed"] else EXIT_OK
+    meta, feats = load_refstats(args.file)
+    if args.json:
+        _emit_json(meta)
+    else:
+        ex = meta["extractor"]
+        print(f"{args.file}: {meta['n_videos']} videos ({meta['n_rows']} feature rows) from {meta['source']}")
+        print(f"extractor {ex['extractor']} ({ex['cache_key']}), backbone {ex['backbone']}, weights "
+              f"{ex['weights_sha256']}, built {meta['created']}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------------- demo
 def cmd_demo(args) -> int:
     from bench.evaluate import evaluate
@@ -319,9 +421,9 @@ def cmd_demo(args) -> int:
         failed += len(ev.failures)
         plans[model] = plan
     for model in ("static", "noise"):
-        ev = evaluate(plans[model].run_dir, ["psnr", "ssim"], reference=plans["shapes"].run_dir,
-                      db=plans[model].db_path, progress=progress)
-        _report_eval(ev, f"{model} psnr,ssim vs shapes")
+        ev = evaluate(plans[model].run_dir, ["psnr", "ssim", "fid/efficientnet-lite0"],
+                      reference=plans["shapes"].run_dir, db=plans[model].db_path, progress=progress)
+        _report_eval(ev, f"{model} psnr,ssim,fid/efficientnet-lite0 vs shapes")
         failed += len(ev.failures)
     ids = [p.run_id for p in plans.values()]
     with ResultsStore(plans["shapes"].db_path) as store:
@@ -343,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="vgbench: evaluate and benchmark video generation models.\n\n"
                     "Generate videos for a prompt suite with a model (`run`, `generate`), score them (`evaluate`),\n"
                     "check folders of videos (`check`), and export the results database (`results export`).\n"
+                    "Distribution metrics (FVD, KVD, FVMD, FID) need verified backbone weights (`weights`) and\n"
+                    "a reference set, as videos or as a statistics file (`refstats`).\n"
                     "`vgbench demo` runs the built-in generators on the built-in `shapes` suite end to end.")
     parser.add_argument("--version", action="version", version=f"vgbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -368,9 +472,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("videos", help="run folder (has run.json) or folder of videos")
     p.add_argument("--metrics", required=True, help="comma-separated metrics, NAME or NAME/PROTOCOL "
                                                     "(see `vgbench metrics list`)")
-    p.add_argument("--reference", help="folder (or run folder) of reference videos for paired metrics "
-                                       "(psnr, ssim); paired by prompt id and sample, or by file name")
+    p.add_argument("--reference", help="folder (or run folder) of reference videos: paired metrics (psnr, ssim) "
+                                       "pair by prompt id and sample, or by file name; distribution metrics (fvd, "
+                                       "kvd, fvmd, fid, kid) use the whole set, or a .npz from `vgbench refstats build`")
     p.add_argument("--db", help="results database (default: the run's OUT/vgbench.sqlite, or ./vgbench-out/vgbench.sqlite)")
+    p.add_argument("--feature-cache", metavar="DIR", help="per-video feature cache for distribution metrics "
+                                                          "(default: features/ beside the database)")
+    p.add_argument("--allow-random-weights", action="store_true",
+                   help="development only: run backbones whose weights are missing with a seeded random "
+                        "initialisation; every such result is marked 'random weights — not comparable'")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout: {metrics: {NAME: {value, "
                                                        "protocol, ...}}, failed_items: [...]}")
     p.add_argument("--per-item", action="store_true", help="with --json, include per-item values")
@@ -441,10 +551,52 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--run", action="append", help="only this run id (repeatable)")
     p.set_defaults(func=cmd_results)
 
+    p = sub.add_parser("weights", formatter_class=fmt, epilog=EPILOG, help="list, fetch and verify model weights",
+                       description="Official checkpoints of the backbones, verified by SHA-256 (pinned, from the "
+                                   "publisher's file name, from a git blob id, or recorded on first use in the lock "
+                                   "file). A file is found by: explicit path → VGBENCH_WEIGHTS_<NAME> → the cache "
+                                   "($VGBENCH_CACHE/weights, default ~/.cache/vgbench/weights) → torch.hub's "
+                                   "checkpoint folder → download (only where the machine is online; "
+                                   "VGBENCH_OFFLINE=1 forbids it).")
+    wsub = p.add_subparsers(dest="weights_cmd", metavar="ACTION", required=True)
+    q = wsub.add_parser("list", help="every weights file, where it comes from, whether it is present")
+    q.add_argument("names", nargs="*", help="weights names (default: all)")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q = wsub.add_parser("fetch", help="download (or, with --file, import) and verify weights into the cache")
+    q.add_argument("names", nargs="+", help="weights names (see `vgbench weights list`)")
+    q.add_argument("--file", help="a copy obtained by hand: verify it and copy it into the cache")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q.add_argument("--no-progress", action="store_true", help="no progress bars")
+    q = wsub.add_parser("verify", help="check present files against their hashes (exit 5 on a mismatch)")
+    q.add_argument("names", nargs="*", help="weights names (default: all)")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q = wsub.add_parser("path", help="print where each file is expected in the cache")
+    q.add_argument("names", nargs="*", help="weights names (default: all)")
+    p.set_defaults(func=cmd_weights)
+
+    p = sub.add_parser("refstats", formatter_class=fmt, epilog=EPILOG, help="reference-set statistics for FVD & co.",
+                       description="Extract a reference set's features once into a file that `vgbench evaluate "
+                                   "--reference FILE.npz` reuses. A file is tied to one feature extractor (backbone, "
+                                   "weights hash, preprocessing, clip sampling): metrics that need another refuse it.")
+    rsub = p.add_subparsers(dest="refstats_cmd", metavar="ACTION", required=True)
+    q = rsub.add_parser("build", formatter_class=fmt, help="build a statistics file from a folder of videos")
+    q.add_argument("videos", help="folder (or run folder) of reference videos")
+    q.add_argument("--metric", required=True, help="distribution metric whose features to store, e.g. fvd, "
+                                                   "fvd/common_metrics, fid/efficientnet-lite0")
+    q.add_argument("-o", "--output", required=True, help="output .npz")
+    q.add_argument("--feature-cache", metavar="DIR", help="feature cache (default ./vgbench-out/features)")
+    q.add_argument("--allow-random-weights", action="store_true", help="development only (results are flagged)")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q.add_argument("--no-progress", action="store_true", help="no progress bars")
+    q = rsub.add_parser("show", help="describe a statistics file")
+    q.add_argument("file", help=".npz file")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_refstats)
+
     p = sub.add_parser("demo", formatter_class=fmt, epilog=EPILOG, help="end-to-end demo with built-in generators",
                        description="Generate the built-in `shapes` suite with the shapes, static and noise "
-                                   "generators, score temporal flickering, PSNR and SSIM (static and noise against "
-                                   "shapes), store everything and print a summary. Running it again generates and "
+                                   "generators, score temporal flickering, PSNR, SSIM and the offline frame FD "
+                                   "on EfficientNet-Lite0 features (static and noise against shapes), store everything and print a summary. Running it again generates and "
                                    "recomputes nothing and prints the same numbers.")
     p.add_argument("--out", default="vgbench-out", help="output folder (default ./vgbench-out)")
     p.add_argument("--suite", default="shapes", help="suite (default shapes)")

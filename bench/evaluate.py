@@ -64,12 +64,14 @@ class EvaluationReport:
     items_decoded: int = 0
     scores_computed: int = 0
     scores_cached: int = 0
+    feature_cache: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "reference": self.reference_id or None, "db": self.db,
                 "metrics": {k: r.to_dict() for k, r in self.results.items()}, "failed_items": self.failures,
                 "items": self.items_total, "scores_computed": self.scores_computed,
-                "scores_cached": self.scores_cached}
+                "scores_cached": self.scores_cached,
+                **(self.feature_cache.stats() if self.feature_cache is not None else {})}
 
 
 def is_run_folder(path: Path) -> bool:
@@ -143,26 +145,47 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
 
 
 def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path | None = None,
-             db: str | Path | None = None, progress: bool = True, store: ResultsStore | None = None
-             ) -> EvaluationReport:
+             db: str | Path | None = None, progress: bool = True, store: ResultsStore | None = None,
+             feature_cache: str | Path | None = None) -> EvaluationReport:
     """Score every video under ``videos`` (a run folder or a folder of videos) with ``metric_specs``.
 
     Args:
         videos: run folder or folder of videos.
         metric_specs: metric names, optionally with a protocol (``"psnr/pooled_mse"``).
-        reference: folder (or run folder) of reference videos, needed by paired metrics.
+        reference: folder (or run folder) of reference videos, needed by paired and distribution metrics; for
+            distribution metrics also a reference-statistics file (``.npz`` from ``vgbench refstats build``).
         db: results database (default: see :func:`default_db_for`).
+        feature_cache: folder of cached per-video features (default: ``features/`` beside the database).
     """
     from tqdm import tqdm
 
+    from bench.distribution_eval import FeatureCollector, is_refstats_file, load_refstats
+    from bench.feature_cache import FeatureCache
+    from metrics.base import MetricKind
+    from metrics.distribution.extractors import create_extractor
     from metrics.registry import create_metric
 
-    metrics = [create_metric(s) for s in metric_specs]
+    all_metrics = [create_metric(s) for s in metric_specs]
+    dist = [(spec, m) for spec, m in zip(metric_specs, all_metrics) if m.kind == MetricKind.DISTRIBUTION]
+    metrics = [m for m in all_metrics if m.kind != MetricKind.DISTRIBUTION]
+    metric_specs_items = [spec for spec, m in zip(metric_specs, all_metrics) if m.kind != MetricKind.DISTRIBUTION]
+    refstats = None
+    if is_refstats_file(reference):
+        if metrics and any(m.needs_reference for m in metrics):
+            raise ConfigError("paired metrics need reference videos, not a statistics file: pass a folder")
+        refstats = load_refstats(reference)
     src = load_source(videos)
-    ref_src = load_source(reference) if reference is not None else None
-    if any(m.needs_reference for m in metrics) and ref_src is None:
-        names = ", ".join(m.name for m in metrics if m.needs_reference)
-        raise ConfigError(f"{names}: paired metric(s) need reference videos: add --reference DIR")
+    ref_src = load_source(reference) if reference is not None and refstats is None else None
+    if any(m.needs_reference for m in all_metrics) and ref_src is None and refstats is None:
+        names = ", ".join(m.name for m in all_metrics if m.needs_reference)
+        raise ConfigError(f"{names}: paired and distribution metrics need reference videos: add --reference DIR "
+                          "(or, for distribution metrics, a reference-statistics file from `vgbench refstats build`)")
+    extractors: dict[str, Any] = {}
+    for _, m in dist:
+        if m.extractor_name not in extractors:
+            extractors[m.extractor_name] = create_extractor(m.extractor_name)
+            extractors[m.extractor_name].load()  # resolve and verify weights before decoding anything
+        m.use_extractor(extractors[m.extractor_name])
     refs = {it.pair_key: it for it in ref_src.items} if ref_src else {}
     if ref_src:
         refs_by_stem = {Path(k).name: v for k, v in refs.items()}
@@ -170,7 +193,12 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
     own = store is None
     store = store or ResultsStore(db_path)
     reference_id = ref_src.source_id if ref_src else ""
+    if refstats is not None:
+        reference_id = "refstats-" + provenance.file_sha256(reference)[:12]
     report = EvaluationReport(src.source_id, reference_id, str(db_path), items_total=len(src.items))
+    cache = FeatureCache(Path(feature_cache) if feature_cache else db_path.parent / "features")
+    report.feature_cache = cache
+    collector = FeatureCollector(extractors.values(), cache)
     try:
         _register_source(store, src, metric_specs)
         ref_decoded: dict[str, Any] = {}
@@ -188,9 +216,25 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                 failures.append(f"{metric.name}: {error}")
 
             sha = None
+            decoded: dict[str, Any] = {}
+
+            def decode(path=item.path):
+                if "video" not in decoded:
+                    try:
+                        decoded["video"] = read_video(path)
+                        report.items_decoded += 1
+                    except VideoError as e:
+                        decoded["video"] = e
+                if isinstance(decoded["video"], VideoError):
+                    raise decoded["video"]
+                return decoded["video"]
+
             if item.error:
                 for m in metrics:
                     fail(m, item.error)
+                for _, m in dist:
+                    m.add_failure(item.key, item.error)
+                    failures.append(f"{m.name}: {item.error}")
             else:
                 sha = item.sha256 or provenance.file_sha256(item.path)
                 ref_sha = None
@@ -217,8 +261,7 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                 if todo:
                     video = ref_video = None
                     try:
-                        video = read_video(item.path)
-                        report.items_decoded += 1
+                        video = decode()
                     except VideoError as e:
                         for m, _ in todo:
                             fail(m, f"{type(e).__name__}: {e}")
@@ -246,11 +289,29 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                                          "video_sha256": sha, "reference_sha256": rsha, "value": s.value,
                                          "weight": s.weight, "status": "ok", "extra": s.extra,
                                          "backbone": m.backbone, "weights_sha256": m.weights_sha256})
+                if dist:
+                    got = collector.collect(sha, "generated", decode)
+                    for _, m in dist:
+                        f = got[m.extractor_name]
+                        if isinstance(f, Exception):
+                            m.add_failure(item.key, f"{type(f).__name__}: {f}")
+                            failures.append(f"{m.name}: {type(f).__name__}: {f}")
+                        else:
+                            m.add_features(item.key, f, "generated")
             store.put_item_metrics(rows)
             if failures:
                 report.failures.append({"item": item.key, "path": item.path, "errors": failures})
+        if dist:
+            _reference_features(dist, ref_src, refstats, reference, collector, progress, report)
+            for spec, m in dist:
+                result = m.compute()
+                result.details["reference"] = str(reference)
+                result.details["reference_label"] = (ref_src.model or ref_src.root.name) if ref_src else "refstats"
+                result.details.update(cache.stats())
+                store.put_set_metric(src.source_id, reference_id, result)
+                report.results[spec] = result
         keys = {it.key for it in src.items}
-        for spec, m in zip(metric_specs, metrics):
+        for spec, m in zip(metric_specs_items, metrics):
             m.reset()
             ref_key = reference_id if m.needs_reference else ""
             for row in store.item_scores(src.source_id, m.protocol_id, ref_key):
@@ -269,4 +330,37 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
     finally:
         if own:
             store.close()
+    report.results = {spec: report.results[spec] for spec in metric_specs if spec in report.results}
     return report
+
+
+def _reference_features(dist, ref_src, refstats, reference, collector, progress, report) -> None:
+    """Fill every distribution metric's reference set from reference videos (cached) or a statistics file."""
+    from tqdm import tqdm
+
+    if refstats is not None:
+        meta, feats = refstats
+        for _, m in dist:
+            want = m.extractor.cache_key()
+            have = meta["extractor"]["cache_key"]
+            if want != have:
+                raise ConfigError(
+                    f"{reference}: reference statistics were built with extractor {meta['extractor']['extractor']} "
+                    f"(cache key {have}, backbone {meta['extractor']['backbone']}, weights "
+                    f"{meta['extractor']['weights_sha256'][:16]}…), but {m.protocol_id} needs {want}: rebuild them "
+                    f"with `vgbench refstats build DIR --metric {m.protocol_id}`")
+            for k, f in feats.items():
+                m.add_features(k, f, "reference")
+        return
+    for it in tqdm(ref_src.items, desc="reference features", unit="video", disable=not progress or None, leave=False):
+        if it.error:
+            continue
+        sha = it.sha256 or provenance.file_sha256(it.path)
+        got = collector.collect(sha, "reference", lambda p=it.path: read_video(p))
+        for _, m in dist:
+            f = got[m.extractor_name]
+            if isinstance(f, Exception):
+                report.failures.append({"item": f"reference:{it.key}", "path": it.path,
+                                        "errors": [f"{m.name}: {type(f).__name__}: {f}"]})
+            else:
+                m.add_features(it.key, f, "reference")

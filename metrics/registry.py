@@ -16,7 +16,8 @@ class MetricEntry:
     target: str  # "module:Class"
     summary: str
     needs_reference: bool = False
-    needs_download: bool = False
+    needs_download: bool = False  # its default protocol needs a weights file that is not shipped
+    kind: str = "per_item"
 
     def load(self):
         module, _, attr = self.target.partition(":")
@@ -37,6 +38,17 @@ for _e in (
     MetricEntry("ssim", "metrics.quality.psnr_ssim:SSIM", "SSIM vs a reference video", needs_reference=True),
     MetricEntry("temporal_flickering", "metrics.vbench.temporal_flickering:TemporalFlickering",
                 "VBench temporal flickering (no model)"),
+    MetricEntry("fvd", "metrics.distribution.fvd:FVD", "Fréchet Video Distance vs a reference set (I3D / VideoMAE)",
+                needs_reference=True, needs_download=True, kind="distribution"),
+    MetricEntry("kvd", "metrics.distribution.kvd:KVD", "Kernel Video Distance (MMD², I3D features) vs a reference set",
+                needs_reference=True, needs_download=True, kind="distribution"),
+    MetricEntry("fvmd", "metrics.distribution.fvmd:FVMD", "Fréchet Video Motion Distance vs a reference set "
+                "(default: Lucas-Kanade tracker, no download, non-standard)", needs_reference=True,
+                kind="distribution"),
+    MetricEntry("fid", "metrics.distribution.fid:FID", "frame-level FID vs a reference set (InceptionV3; or the "
+                "offline EfficientNet-Lite0 protocol)", needs_reference=True, needs_download=True, kind="distribution"),
+    MetricEntry("kid", "metrics.distribution.fid:KID", "frame-level KID ×1000 vs a reference set",
+                needs_reference=True, needs_download=True, kind="distribution"),
 ):
     register(_e)
 

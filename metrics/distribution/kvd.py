@@ -1,0 +1,43 @@
+"""KVD (Kernel Video Distance): MMD² with a cubic polynomial kernel on I3D features (metric-recipes §2).
+
+* ``tats`` (default): TATS/DIGAN ``polynomial_mmd`` — one unbiased MMD² on the full sets, degree 3, γ = 1/d, c = 1,
+  raw value (not ×1000); features of TATS's I3D pipeline (i3d_pretrained_400, squash 224, [-1,1], 16 frames).
+* ``kid-subsets``: torch-fidelity's KID estimator (100 subsets of m = min(N, M, 1000) without replacement, seed 2020;
+  mean, with the std over subsets in the details) on StyleGAN-V's I3D features.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from metrics.distribution.base import DistributionMetric, DistributionProtocol
+from metrics.distribution.kernel import kid_subsets, mmd2_unbiased_full
+
+PROTOCOLS = {
+    "tats": DistributionProtocol("i3d-tats", "TATS/DIGAN: full-set unbiased MMD², poly kernel (d=3, γ=1/d, c=1), raw",
+                                 2048, (("estimator", "full"),)),
+    "kid-subsets": DistributionProtocol(
+        "i3d-styleganv", "torch-fidelity KID: 100 subsets of min(N,M,1000) w/o replacement (seed 2020), mean ± std",
+        None, (("estimator", "subsets"), ("n_subsets", 100), ("subset_size", 1000), ("seed", 2020))),
+}
+
+
+class KVD(DistributionMetric):
+    name: ClassVar[str] = "kvd"
+    uses_covariance: ClassVar[bool] = False
+    protocol_specs = PROTOCOLS
+    protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in PROTOCOLS.items()}
+
+    def distance(self, x: np.ndarray, y: np.ndarray) -> float:
+        if self.spec.option("estimator") == "full":
+            return mmd2_unbiased_full(x, y)
+        return kid_subsets(x, y, self.spec.option("n_subsets"), self.spec.option("subset_size"),
+                           self.spec.option("seed"))[0]
+
+    def extra_details(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        if self.spec.option("estimator") == "full":
+            return {"estimator": "unbiased MMD² on the full sets"}
+        mean, std, _ = kid_subsets(x, y, self.spec.option("n_subsets"), self.spec.option("subset_size"),
+                                   self.spec.option("seed"))
+        return {"estimator": "subsets", "subset_std": std, "subset_size": min(len(x), len(y), 1000)}
