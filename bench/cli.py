@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 from pathlib import Path
@@ -159,10 +158,8 @@ def cmd_evaluate(args) -> int:
     from metrics.registry import parse_metric_list
 
     specs = parse_metric_list(args.metrics)
-    if args.allow_random_weights:
-        os.environ["VGBENCH_ALLOW_RANDOM_WEIGHTS"] = "1"
     report = evaluate(args.videos, specs, reference=args.reference, db=args.db, progress=not args.no_progress,
-                      feature_cache=args.feature_cache)
+                      feature_cache=args.feature_cache, allow_random_weights=args.allow_random_weights or None)
     _report_eval(report, str(args.videos))
     if args.json:
         d = report.to_dict()
@@ -377,9 +374,8 @@ def cmd_refstats(args) -> int:
     from bench.distribution_eval import build_refstats, load_refstats
 
     if args.refstats_cmd == "build":
-        if args.allow_random_weights:
-            os.environ["VGBENCH_ALLOW_RANDOM_WEIGHTS"] = "1"
-        info = build_refstats(args.videos, args.metric, args.output, args.feature_cache, not args.no_progress)
+        info = build_refstats(args.videos, args.metric, args.output, args.feature_cache, not args.no_progress,
+                              args.allow_random_weights or None)
         if args.json:
             _emit_json(info)
         else:

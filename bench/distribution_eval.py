@@ -87,7 +87,7 @@ def load_refstats(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarra
 
 
 def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_root: str | Path | None = None,
-                   progress: bool = True) -> dict[str, Any]:
+                   progress: bool = True, allow_random_weights: bool | None = None) -> dict[str, Any]:
     """Extract the reference features that ``metric_spec`` needs from every video under ``videos`` into ``out``."""
     from tqdm import tqdm
 
@@ -100,7 +100,7 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
         raise ConfigError(f"{metric_spec} is not a distribution metric: reference statistics are for FVD, KVD, "
                           "FVMD, FID and KID")
     extractor = metric.extractor
-    extractor.load()
+    extractor.load(allow_random=allow_random_weights)
     src = load_source(videos)
     cache = FeatureCache(Path(cache_root) if cache_root else Path("vgbench-out") / "features")
     collector = FeatureCollector([extractor], cache)

@@ -146,7 +146,7 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
 
 def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path | None = None,
              db: str | Path | None = None, progress: bool = True, store: ResultsStore | None = None,
-             feature_cache: str | Path | None = None) -> EvaluationReport:
+             feature_cache: str | Path | None = None, allow_random_weights: bool | None = None) -> EvaluationReport:
     """Score every video under ``videos`` (a run folder or a folder of videos) with ``metric_specs``.
 
     Args:
@@ -156,6 +156,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
             distribution metrics also a reference-statistics file (``.npz`` from ``vgbench refstats build``).
         db: results database (default: see :func:`default_db_for`).
         feature_cache: folder of cached per-video features (default: ``features/`` beside the database).
+        allow_random_weights: development only: missing backbone weights become a seeded random init, and every
+            such result is flagged (default: the ``VGBENCH_ALLOW_RANDOM_WEIGHTS`` environment variable).
     """
     from tqdm import tqdm
 
@@ -184,7 +186,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
     for _, m in dist:
         if m.extractor_name not in extractors:
             extractors[m.extractor_name] = create_extractor(m.extractor_name)
-            extractors[m.extractor_name].load()  # resolve and verify weights before decoding anything
+            # resolve and verify weights before decoding anything
+            extractors[m.extractor_name].load(allow_random=allow_random_weights)
         m.use_extractor(extractors[m.extractor_name])
     refs = {it.pair_key: it for it in ref_src.items} if ref_src else {}
     if ref_src:

@@ -76,4 +76,9 @@ def format_summary(rows: list[dict]) -> str:
             line[k + arrows[k]] = _fmt(m) if m else "-"
         table.append(line)
     df = pd.DataFrame(table).fillna("-")
-    return df.to_string(index=False)
+    notes = sorted({f"{k}: {f}" for r in rows for k, m in r["metrics"].items() for f in m.get("flags", [])
+                    if not f.startswith(("N=", "protocol expects"))})
+    text = df.to_string(index=False)
+    if notes:
+        text += "\n[!] " + "\n[!] ".join(notes)
+    return text

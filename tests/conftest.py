@@ -63,3 +63,22 @@ def write_clip(path: Path, frames: np.ndarray, fps: float = 8.0, quality: str = 
 
 def read_json(path: Path):
     return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_weights_cache(tmp_path_factory):
+    """Tests never see the developer's weights cache and never download: a fresh cache and VGBENCH_OFFLINE=1
+    (also inherited by CLI subprocesses)."""
+    old = {k: os.environ.get(k) for k in ("VGBENCH_CACHE", "VGBENCH_OFFLINE", "VGBENCH_ALLOW_RANDOM_WEIGHTS",
+                                          "TORCH_HOME")}
+    root = tmp_path_factory.mktemp("vgbench-cache")
+    os.environ["VGBENCH_CACHE"] = str(root)
+    os.environ["TORCH_HOME"] = str(root / "torch")
+    os.environ["VGBENCH_OFFLINE"] = "1"
+    os.environ.pop("VGBENCH_ALLOW_RANDOM_WEIGHTS", None)
+    yield root
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

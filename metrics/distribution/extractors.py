@@ -204,6 +204,13 @@ def _fwd_efficientnet(model, frames):
     return _per_frame(model, (x - mean) / std)
 
 
+def _fwd_efficientnet_video(model, frames):
+    """One row per clip: [mean frame feature, mean |feature(t+1) − feature(t)|] (2560-d): appearance + temporal
+    coherence, so frame shuffling moves it (a frame-level FD cannot see shuffling)."""
+    f = _fwd_efficientnet(model, frames)
+    return np.concatenate([f.mean(0), np.abs(np.diff(f, axis=0)).mean(0)])[None]
+
+
 _I3D_RANGE = "[-1,1]"
 
 EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
@@ -235,6 +242,10 @@ EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
         "efficientnet-frames", "efficientnet_lite0", ClipSampling(None, "first", "first", 1),
         {"resize": "squash 224 bilinear antialias", "normalisation": "ImageNet", "frames": "all"},
         _fwd_efficientnet, 1280, per="frame", standard=False),
+    "efficientnet-video": lambda: FeatureExtractor(
+        "efficientnet-video", "efficientnet_lite0", ClipSampling(16, "first", "first", 16),
+        {"resize": "squash 224 bilinear antialias", "normalisation": "ImageNet",
+         "clip": "[mean frame feature, mean abs temporal difference]"}, _fwd_efficientnet_video, 2560, standard=False),
     "fvmd-lk": lambda: _fvmd_extractor("lk"),
     "fvmd-pips2": lambda: _fvmd_extractor("pips2"),
 }

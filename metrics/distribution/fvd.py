@@ -13,6 +13,8 @@ protocol           features              covariance      square root   N      cl
                    TF1 squash resize 224
 ``cdfvd-videomae`` VideoMAE-v2-g SSv2    population      scipy sqrtm   all    one random 16-frame clip (seeded)
                    1408-d
+``efficientnet-``  EfficientNet-Lite0    population      scipy sqrtm   all    first 16 frames; offline and
+``lite0``          [mean, mean |Δt|]                                          non-standard (flagged)
 =================  ====================  ==============  ============  =====  ====================================
 
 Each result reports N, a bootstrap 95 % interval over videos (resamples use an exact-identity fast form of the
@@ -46,6 +48,10 @@ PROTOCOLS: dict[str, DistributionProtocol] = {
     "cdfvd-videomae": DistributionProtocol(
         "videomae-cdfvd", "content-debiased FVD: VideoMAE-v2-g SSv2 1408-d, short side 128 + crop then squash 224, "
         "[0,1], population covariance, scipy sqrtm", None, (("covariance", "population"), ("sqrt", "scipy"))),
+    "efficientnet-lite0": DistributionProtocol(
+        "efficientnet-video", "offline, non-standard: first 16 frames, EfficientNet-Lite0 ImageNet features, clip = "
+        "[mean, mean |temporal difference|] (2560-d), population covariance, exact fast trace-sqrt identity", None,
+        (("covariance", "population"), ("sqrt", "fast"))),
 }
 
 
@@ -59,6 +65,8 @@ class FVD(DistributionMetric):
         trial = self.spec.option("trial_size")
         if trial and min(len(x), len(y)) >= 2 * trial:
             return float(np.mean(self.trial_values(x, y)))
+        if self.spec.option("sqrt") == "fast":
+            return fast_frechet_distance_from_features(x, y, self.spec.option("covariance"))
         return frechet_distance_from_features(x, y, self.spec.option("covariance"), self.spec.option("sqrt"))
 
     def fast_distance(self, x: np.ndarray, y: np.ndarray) -> float:
