@@ -34,6 +34,7 @@ test-slow: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_core_metrics.py
+	$(BIN)/python benchmarks/bench_fvd.py
 
 clean:
 	rm -rf $(VENV) vgbench-out
