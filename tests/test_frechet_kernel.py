@@ -101,3 +101,19 @@ def test_bootstrap_interval_and_fd_infinity():
     assert inf["values"][0] > inf["values"][-1] > 8.0
     assert abs(inf["value"] - 8.0) < abs(inf["values"][-1] - 8.0)
     assert fd_infinity(fd, x[:10], y) is None
+
+
+def test_kid_metrics_compute_the_subsets_once_and_match_the_functional_form():
+    from metrics.distribution.fid import KID
+    from metrics.distribution.kvd import KVD
+
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(30, 6)), rng.normal(size=(25, 6)) + 0.3
+    mean, std, _ = kid_subsets(x, y)
+    kid, kvd = KID("stylegan-v"), KVD("kid-subsets")
+    assert kid.distance(x, y) == pytest.approx(1000 * mean) and kvd.distance(x, y) == pytest.approx(mean)
+    assert kid.extra_details(x, y)["subset_std_x1000"] == pytest.approx(1000 * std)
+    assert kvd.extra_details(x, y)["subset_std"] == pytest.approx(std)
+    first = kid._memo._last[2]
+    kid.extra_details(x, y)
+    assert kid._memo._last[2] is first  # the same arrays: no second pass over the 100 subsets

@@ -16,7 +16,7 @@ import numpy as np
 
 from metrics.distribution.base import DistributionMetric, DistributionProtocol
 from metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
-from metrics.distribution.kernel import kid_subsets
+from metrics.distribution.kernel import KidSubsetsMemo
 
 FID_PROTOCOLS = {
     "stylegan-v": DistributionProtocol("inception-frames", "all frames, InceptionV3 pool3 (pytorch-fid weights), "
@@ -57,9 +57,14 @@ class KID(DistributionMetric):
     unit = "×1000"
     n_boot = 0  # 100 subsets already; their std is in the details
 
+    def _subsets(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float, list[float]]:
+        if not hasattr(self, "_memo"):
+            self._memo = KidSubsetsMemo()
+        return self._memo(x, y)
+
     def distance(self, x: np.ndarray, y: np.ndarray) -> float:
-        return 1000.0 * kid_subsets(x, y)[0]
+        return 1000.0 * self._subsets(x, y)[0]
 
     def extra_details(self, x: np.ndarray, y: np.ndarray) -> dict:
-        _, std, _ = kid_subsets(x, y)
+        _, std, _ = self._subsets(x, y)
         return {"subset_std_x1000": 1000.0 * std, "subset_size": min(len(x), len(y), 1000)}

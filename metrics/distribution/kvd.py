@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from metrics.distribution.base import DistributionMetric, DistributionProtocol
-from metrics.distribution.kernel import kid_subsets, mmd2_unbiased_full
+from metrics.distribution.kernel import KidSubsetsMemo, mmd2_unbiased_full
 
 PROTOCOLS = {
     "tats": DistributionProtocol("i3d-tats", "TATS/DIGAN: full-set unbiased MMD², poly kernel (d=3, γ=1/d, c=1), raw",
@@ -29,15 +29,19 @@ class KVD(DistributionMetric):
     protocol_specs = PROTOCOLS
     protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in PROTOCOLS.items()}
 
+    def _subsets(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float, list[float]]:
+        if not hasattr(self, "_memo"):
+            self._memo = KidSubsetsMemo(n_subsets=self.spec.option("n_subsets"),
+                                        subset_size=self.spec.option("subset_size"), seed=self.spec.option("seed"))
+        return self._memo(x, y)
+
     def distance(self, x: np.ndarray, y: np.ndarray) -> float:
         if self.spec.option("estimator") == "full":
             return mmd2_unbiased_full(x, y)
-        return kid_subsets(x, y, self.spec.option("n_subsets"), self.spec.option("subset_size"),
-                           self.spec.option("seed"))[0]
+        return self._subsets(x, y)[0]
 
     def extra_details(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         if self.spec.option("estimator") == "full":
             return {"estimator": "unbiased MMD² on the full sets"}
-        mean, std, _ = kid_subsets(x, y, self.spec.option("n_subsets"), self.spec.option("subset_size"),
-                                   self.spec.option("seed"))
+        _, std, _ = self._subsets(x, y)
         return {"estimator": "subsets", "subset_std": std, "subset_size": min(len(x), len(y), 1000)}
