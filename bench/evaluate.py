@@ -9,6 +9,9 @@ numbers bit for bit.
 
 Pairing (``--reference DIR``): items of two run folders pair by (prompt id, sample index); items of plain folders
 pair by relative path without extension (``a/b.mp4`` ↔ ``a/b.webm``), or by a ``manifest.json``'s prompt ids.
+
+Prompts (for CLIP/ViCLIP scores): a run folder's items carry them; a plain folder's come from ``manifest.json``
+(``{"items": [{"file": ..., "prompt": ...}]}``) or from a ``.txt`` file beside each video with the same name.
 """
 from __future__ import annotations
 
@@ -111,7 +114,10 @@ def load_source(path: str | Path) -> VideoSource:
         rel = str(p.relative_to(root))
         m = by_file.get(rel)
         pair = f"{m['prompt_id']}/{m.get('sample', 0)}" if m else str(Path(rel).with_suffix(""))
-        items.append(EvalItem(rel, str(p), pair, m.get("prompt") if m else None, m.get("prompt_id") if m else None,
+        prompt = m.get("prompt") if m else None
+        if prompt is None and p.with_suffix(".txt").is_file():  # API-model folders: prompt beside the video
+            prompt = p.with_suffix(".txt").read_text(encoding="utf-8").strip() or None
+        items.append(EvalItem(rel, str(p), pair, prompt, m.get("prompt_id") if m else None,
                               m.get("sample") if m else None, m.get("seed") if m else None))
     listing = [(it.key, Path(it.path).stat().st_size) for it in items]
     source_id = "folder-" + provenance.stable_hash({"root": str(root), "listing": listing}, length=12)
@@ -182,6 +188,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
         names = ", ".join(m.name for m in all_metrics if m.needs_reference)
         raise ConfigError(f"{names}: paired and distribution metrics need reference videos: add --reference DIR "
                           "(or, for distribution metrics, a reference-statistics file from `vgbench refstats build`)")
+    for m in metrics:  # resolve and verify weights / binaries before decoding anything
+        m.load(allow_random=allow_random_weights)
     extractors: dict[str, Any] = {}
     for _, m in dist:
         if m.extractor_name not in extractors:
@@ -251,7 +259,7 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                         fail(m, why)
                         continue
                     rsha = ref_sha if m.needs_reference else ""
-                    hit = store.cached_score(sha, rsha, m.protocol_id)
+                    hit = store.cached_score(sha, rsha, m.protocol_id, m.weights_sha256)
                     if hit is not None:
                         report.scores_cached += 1
                         rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
@@ -321,7 +329,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                 if row["item_key"] not in keys:
                     continue
                 if row["status"] == "ok":
-                    m.add(row["item_key"], ItemScore(row["value"], row["weight"]))
+                    m.add(row["item_key"], ItemScore(row["value"], row["weight"],
+                                                     json.loads(row["extra_json"] or "{}")))
                 else:
                     m.add_failure(row["item_key"], row["error"])
             result = m.compute()

@@ -152,12 +152,14 @@ class ResultsStore:
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return list(self._conn.execute(sql, params))
 
-    def cached_score(self, video_sha256: str, reference_sha256: str, protocol: str) -> CachedScore | None:
-        """A previously computed score for the same video content, reference content and protocol, if any."""
+    def cached_score(self, video_sha256: str, reference_sha256: str, protocol: str,
+                     weights_sha256: str | None = None) -> CachedScore | None:
+        """A previously computed score for the same video content, reference content, protocol and (for metrics
+        that run a network) the same weights, if any."""
         row = self._conn.execute(
             "SELECT value, weight, extra_json FROM item_metrics WHERE video_sha256=? AND reference_sha256=? "
-            "AND protocol=? AND status='ok' ORDER BY updated_at DESC LIMIT 1",
-            (video_sha256, reference_sha256 or "", protocol)).fetchone()
+            "AND protocol=? AND status='ok' AND weights_sha256 IS ? ORDER BY updated_at DESC LIMIT 1",
+            (video_sha256, reference_sha256 or "", protocol, weights_sha256)).fetchone()
         if row is None:
             return None
         return CachedScore(row["value"], row["weight"], json.loads(row["extra_json"] or "{}"))

@@ -103,10 +103,39 @@ def weighted_mean_ci(values: list[float], weights: list[float], z: float = 1.959
     return mean, (mean - half, mean + half)
 
 
+@dataclass(frozen=True)
+class MetricOption:
+    """A user-settable option of a metric (``NAME/PROTOCOL@key=value``).
+
+    ``default`` None means "the protocol's default" (see :meth:`Metric.option_default`). Options that change the
+    numbers (``affects_result``) and differ from the default become part of the protocol id, so results computed
+    with other settings are never mixed or compared by accident; others (batch size) do not.
+    """
+
+    default: str | None
+    help: str
+    affects_result: bool = True
+
+
+def parse_metric_spec(spec: str) -> tuple[str, str | None, dict[str, str]]:
+    """``"clip_score/clipsim@frames=uniform:8@batch=16"`` → ``("clip_score", "clipsim", {"frames": ..., ...})``."""
+    head, *opts = spec.strip().split("@")
+    name, _, protocol = head.partition("/")
+    options = {}
+    for o in opts:
+        k, eq, v = o.partition("=")
+        if not eq or not k.strip():
+            raise ConfigError(f"metric option {o!r} in {spec!r} must look like key=value")
+        options[k.strip()] = v.strip()
+    return name.strip(), protocol.strip() or None, options
+
+
 class Metric:
     """Base class of per-item and paired metrics (distribution metrics extend it in the metric-engine issue).
 
-    Subclasses set the class attributes and implement :meth:`score`.
+    Subclasses set the class attributes and implement :meth:`score`. Metrics that run a network implement
+    :meth:`load` (resolve and verify the weights; set ``weights_sha256`` and ``flags``) and are loaded once before
+    any video is decoded.
     """
 
     name: ClassVar[str]
@@ -122,20 +151,39 @@ class Metric:
     needs_prompt: ClassVar[bool] = False
     backbone: ClassVar[str | None] = None
     weights_sha256: str | None = None
+    #: user-settable options (``NAME/PROTOCOL@key=value``)
+    options: ClassVar[dict[str, MetricOption]] = {}
 
-    def __init__(self, protocol: str | None = None):
+    def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
         if protocol is None:
             protocol = next(iter(self.protocols))
         if protocol not in self.protocols:
             raise ConfigError(f"metric {self.name!r} has no protocol {protocol!r}; protocols: "
                               + ", ".join(f"{p} ({d})" for p, d in self.protocols.items()))
         self.protocol = protocol
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            known = ", ".join(f"{k} ({o.help})" for k, o in self.options.items()) or "none"
+            raise ConfigError(f"metric {self.name!r} has no option {', '.join(unknown)}; options: {known}")
+        self.opts: dict[str, str] = {k: options.get(k) or self.option_default(k) for k in self.options}
+        self.flags: list[str] = []
         self.reset()
+
+    def option_default(self, key: str) -> str:
+        """Default of option ``key`` under this protocol (override for protocol-dependent defaults)."""
+        return str(self.options[key].default)
 
     @property
     def protocol_id(self) -> str:
-        """Stable id written into every stored result, e.g. ``"ssim/common_metrics"``."""
-        return f"{self.name}/{self.protocol}"
+        """Stable id written into every stored result, e.g. ``"ssim/common_metrics"``; options that change the numbers
+        and differ from the protocol's default are appended (``"clip_score/clipsim@frames=uniform:8"``)."""
+        extra = "".join(f"@{k}={v}" for k, v in sorted(self.opts.items())
+                        if self.options[k].affects_result and v != self.option_default(k))
+        return f"{self.name}/{self.protocol}{extra}"
+
+    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
+        """Resolve, verify and load what the metric needs (networks, binaries). Metrics without any: no-op."""
 
     # ---- state -------------------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -178,5 +226,10 @@ class Metric:
             kind=self.kind.value, unit=self.unit, n_items=len(keys), n_failed=len(self._failed),
             per_item=dict(zip(keys, values)), ci95=ci,
             ci_method="normal approximation over items (linearised weighted mean)" if ci else None,
-            backbone=self.backbone, weights_sha256=self.weights_sha256,
-            details={"aggregation": self.aggregation, "protocol_description": self.protocols[self.protocol]})
+            backbone=self.backbone, weights_sha256=self.weights_sha256, flags=list(self.flags) + self.item_flags(),
+            details={"aggregation": self.aggregation, "protocol_description": self.protocols[self.protocol],
+                     **({"options": dict(self.opts)} if self.opts else {})})
+
+    def item_flags(self) -> list[str]:
+        """Flags derived from the per-item details (e.g. how many prompts were truncated); default none."""
+        return []

