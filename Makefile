@@ -35,6 +35,7 @@ test-slow: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_core_metrics.py
 	$(BIN)/python benchmarks/bench_fvd.py
+	$(BIN)/python benchmarks/bench_clip_score.py
 
 clean:
 	rm -rf $(VENV) vgbench-out

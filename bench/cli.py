@@ -284,6 +284,10 @@ def cmd_metrics(args) -> int:
         cls = get_entry(n).load()
         rows.append({"name": n, "kind": cls.kind.value, "higher_is_better": cls.higher_is_better,
                      "protocols": dict(cls.protocols), "needs_reference": cls.needs_reference,
+                     "needs_prompt": getattr(cls, "needs_prompt", False),
+                     "needs_download": get_entry(n).needs_download,
+                     "options": {k: {"default": o.default, "help": o.help, "affects_result": o.affects_result}
+                                 for k, o in getattr(cls, "options", {}).items()},
                      "summary": get_entry(n).summary})
     if args.json:
         _emit_json(rows)
@@ -292,6 +296,9 @@ def cmd_metrics(args) -> int:
             print(f"{r['name']:<22} {r['kind']:<9} {'↑' if r['higher_is_better'] else '↓'}  {r['summary']}")
             for p, d in r["protocols"].items():
                 print(f"{'':22} {r['name']}/{p}: {d}")
+            for k, o in r["options"].items():
+                default = "protocol default" if o["default"] is None else o["default"]
+                print(f"{'':22} @{k}= {o['help']} [default: {default}]")
     return EXIT_OK
 
 
@@ -416,10 +423,18 @@ def cmd_demo(args) -> int:
         _report_eval(ev, f"{model} temporal_flickering")
         failed += len(ev.failures)
         plans[model] = plan
+    paired = ["psnr", "ssim", "fid/efficientnet-lite0"]
+    try:
+        from metrics.quality.vmaf import find_ffmpeg
+
+        find_ffmpeg()
+        paired.insert(2, "vmaf")
+    except ConfigError as e:
+        _say(f"skipping vmaf: {e}")
     for model in ("static", "noise"):
-        ev = evaluate(plans[model].run_dir, ["psnr", "ssim", "fid/efficientnet-lite0"],
+        ev = evaluate(plans[model].run_dir, paired,
                       reference=plans["shapes"].run_dir, db=plans[model].db_path, progress=progress)
-        _report_eval(ev, f"{model} psnr,ssim,fid/efficientnet-lite0 vs shapes")
+        _report_eval(ev, f"{model} {','.join(paired)} vs shapes")
         failed += len(ev.failures)
     ids = [p.run_id for p in plans.values()]
     with ResultsStore(plans["shapes"].db_path) as store:
@@ -442,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Generate videos for a prompt suite with a model (`run`, `generate`), score them (`evaluate`),\n"
                     "check folders of videos (`check`), and export the results database (`results export`).\n"
                     "Distribution metrics (FVD, KVD, FVMD, FID) need verified backbone weights (`weights`) and\n"
-                    "a reference set, as videos or as a statistics file (`refstats`).\n"
+                    "a reference set, as videos or as a statistics file (`refstats`); so do CLIP/ViCLIP scores,\n"
+                    "DOVER and LPIPS (weights). PSNR, SSIM, VMAF and temporal flickering need no download.\n"
                     "`vgbench demo` runs the built-in generators on the built-in `shapes` suite end to end.")
     parser.add_argument("--version", action="version", version=f"vgbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -466,9 +482,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "is decoded once for all metrics; scores are cached in the results database, so "
                                    "evaluating again recomputes nothing. A corrupt video fails only its item.")
     p.add_argument("videos", help="run folder (has run.json) or folder of videos")
-    p.add_argument("--metrics", required=True, help="comma-separated metrics, NAME or NAME/PROTOCOL "
-                                                    "(see `vgbench metrics list`)")
-    p.add_argument("--reference", help="folder (or run folder) of reference videos: paired metrics (psnr, ssim) "
+    p.add_argument("--metrics", required=True, help="comma-separated metrics, NAME, NAME/PROTOCOL or "
+                                                    "NAME/PROTOCOL@option=value (e.g. clip_score/clipsim@frames="
+                                                    "uniform:8; see `vgbench metrics list`). Prompts for clip_score "
+                                                    "and viclip_score come from the run, a manifest.json or a .txt "
+                                                    "file beside each video")
+    p.add_argument("--reference", help="folder (or run folder) of reference videos: paired metrics (psnr, ssim, "
+                                       "lpips, vmaf) "
                                        "pair by prompt id and sample, or by file name; distribution metrics (fvd, "
                                        "kvd, fvmd, fid, kid) use the whole set, or a .npz from `vgbench refstats build`")
     p.add_argument("--db", help="results database (default: the run's OUT/vgbench.sqlite, or ./vgbench-out/vgbench.sqlite)")

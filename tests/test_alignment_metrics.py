@@ -257,3 +257,19 @@ def test_viclip_score_uses_vbench_middle_frames(monkeypatch, frames):
     assert s.extra["frames"] == [0, 2, 4, 6, 8, 10, 12, 14] and seen["shape"] == (1, 8, 3, 224, 224)
     assert -1.0 <= s.value <= 1.0
     assert m.compute().protocol == "viclip_score/vbench"
+
+
+@pytest.mark.parametrize("name", ["clip_vit_b32_openai", "alexnet_lpips"])
+def test_torchvision_and_open_clip_backbones_seeded_init_is_deterministic(name):
+    """open_clip / torchvision architectures load their official files as they are; their seeded random inits
+    (what tests and --allow-random-weights use) are reproducible."""
+    from metrics.backbones.registry import BACKBONES, _fn
+
+    build = _fn(BACKBONES[name].builder)
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    a, b = build(0).eval(), build(0).eval()
+    with torch.no_grad():
+        fa = a.encode_image(x) if hasattr(a, "encode_image") else a.features(x)
+        fb = b.encode_image(x) if hasattr(b, "encode_image") else b.features(x)
+    assert torch.equal(fa, fb)
+    assert [k for k in a.state_dict()] == [k for k in b.state_dict()]

@@ -112,7 +112,7 @@ class CLIPScore(BackboneMetric):
     }
     options = {
         "frames": MetricOption("all", "frame sampling: all | uniform:N | middle:N | first:N | fps:F | stride:K"),
-        "backbone": MetricOption(None, "clip_vit_b32_openai | clip_vit_l14_openai (default: the protocol's)"),
+        "backbone": MetricOption(None, "clip_vit_b32_openai | clip_vit_l14_openai"),
         "batch": MetricOption("32", "frames per forward pass (speed/memory only)", affects_result=False),
     }
 
