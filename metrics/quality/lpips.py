@@ -19,6 +19,7 @@ import torch
 
 from bench.errors import MetricError
 from bench.video import Video
+from metrics.quality.psnr_ssim import check_pair
 from metrics.base import ItemScore, MetricKind, MetricOption
 from metrics.model_metric import BackboneMetric
 
@@ -68,10 +69,7 @@ class LPIPS(BackboneMetric):
 
     def per_frame(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """LPIPS of each frame pair of uint8 ``[T,H,W,3]`` videos (first ``min(T)`` frames)."""
-        if pred.shape[1:] != target.shape[1:]:
-            raise MetricError(f"generated and reference frames differ in size: {tuple(pred.shape[1:3])} vs "
-                              f"{tuple(target.shape[1:3])} (H, W); paired metrics need the same size")
-        t = min(pred.shape[0], target.shape[0])
+        t = check_pair(pred, target)
         batch = max(1, int(self.opts["batch"]))
         out = []
         for s in range(0, t, batch):

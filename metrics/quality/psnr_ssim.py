@@ -41,7 +41,8 @@ def _as_unit_float(frames: torch.Tensor) -> torch.Tensor:
     return x.double() / 255.0 if x.dtype == torch.uint8 else x.double()
 
 
-def _check_pair(a: torch.Tensor, b: torch.Tensor) -> int:
+def check_pair(a: torch.Tensor, b: torch.Tensor) -> int:
+    """Frames compared by a paired metric: ``min(T)``; a size mismatch is an item error."""
     if a.shape[1:] != b.shape[1:]:
         raise MetricError(f"generated and reference frames differ in size: {tuple(a.shape[1:3])} vs "
                           f"{tuple(b.shape[1:3])} (H, W); paired metrics need the same size")
@@ -50,7 +51,7 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor) -> int:
 
 def mse_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error of each frame pair on [0,1] values."""
-    t = _check_pair(pred, target)
+    t = check_pair(pred, target)
     out = []
     for s in range(0, t, _CHUNK):
         d = _as_unit_float(pred[s:min(s + _CHUNK, t)]) - _as_unit_float(target[s:min(s + _CHUNK, t)])
@@ -110,7 +111,7 @@ def _gaussian_valid(x: torch.Tensor, window: int, sigma: float) -> torch.Tensor:
 
 def ssim_per_frame(pred: torch.Tensor, target: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
     """SSIM of each frame pair (mean over the valid map, per channel, then over channels): common_metrics recipe."""
-    t = _check_pair(pred, target)
+    t = check_pair(pred, target)
     h, w = pred.shape[1:3]
     if h < window or w < window:
         raise MetricError(f"SSIM needs frames of at least {window}×{window} pixels, got {w}×{h}")

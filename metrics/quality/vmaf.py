@@ -26,6 +26,7 @@ import torch
 
 from bench.errors import ConfigError, MetricError
 from bench.video import Video
+from metrics.quality.psnr_ssim import check_pair
 from metrics.base import ItemScore, Metric, MetricKind
 
 MODEL = "vmaf_v0.6.1"
@@ -64,10 +65,7 @@ def ffmpeg_version(exe: str) -> str:
 
 def vmaf_per_frame(pred: torch.Tensor, target: torch.Tensor, exe: str, threads: int | None = None) -> list[float]:
     """Per-frame VMAF of uint8 ``[T,H,W,3]`` frames (first ``min(T)``) against the reference frames."""
-    if pred.shape[1:] != target.shape[1:]:
-        raise MetricError(f"generated and reference frames differ in size: {tuple(pred.shape[1:3])} vs "
-                          f"{tuple(target.shape[1:3])} (H, W); paired metrics need the same size")
-    t = min(pred.shape[0], target.shape[0])
+    t = check_pair(pred, target)
     h, w = int(pred.shape[1]), int(pred.shape[2])
     with tempfile.TemporaryDirectory(prefix="vgbench-vmaf-") as tmp:
         log = os.path.join(tmp, "vmaf.json")
