@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import __version__
-from bench.errors import (EXIT_CHECK_FAILED, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
+from bench.errors import (EXIT_CHECK_FAILED, EXIT_REGRESSION, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
                           ConfigError, UsageError, VgbenchError)
 
 EPILOG = textwrap.dedent("""\
@@ -315,6 +315,83 @@ def cmd_results(args) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------------------------- compare / leaderboard
+def _parse_tolerances(items: list[str] | None) -> dict[str, float]:
+    out = {}
+    for it in items or []:
+        k, eq, v = it.partition("=")
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            eq = ""
+        if not eq or not k.strip():
+            raise UsageError(f"--tolerance {it!r}: use METRIC=VALUE, e.g. temporal_flickering=0.005")
+    return out
+
+
+def cmd_compare(args) -> int:
+    from bench.store import ResultsStore
+    from leaderboards.compare import compare_runs, format_report
+
+    db = Path(args.db)
+    if not db.exists():
+        raise ConfigError(f"no results database at {db}; pass --db (it is <out>/vgbench.sqlite)")
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+    with ResultsStore(db) as store:
+        report = compare_runs(store, args.base, args.candidate, metrics, _parse_tolerances(args.tolerance),
+                              alpha=args.alpha, seed=args.seed)
+    if args.json:
+        _emit_json(report.to_dict())
+    else:
+        print(format_report(report))
+    if args.fail_on_regression and report.regressions:
+        _say("regression gate failed: " + ", ".join(m.protocol for m in report.regressions))
+        return EXIT_REGRESSION
+    return EXIT_OK
+
+
+def cmd_leaderboard(args) -> int:
+    if args.leaderboard_cmd == "table":
+        return _leaderboard_table(args)
+    from leaderboards.site import build_site
+
+    result = build_site([Path(d) for d in args.db], Path(args.out), run_ids=args.run or None, suite=args.suite,
+                        scheme=args.scheme, published=args.published, title=args.title,
+                        gallery=not args.no_gallery)
+    if args.json:
+        _emit_json(result)
+    else:
+        _say(f"leaderboard: {result['rows']} run(s), {len(result['columns'])} metric column(s) → {result['index']}")
+        _say(f"exports: {result['csv']}, {result['markdown']}")
+    return EXIT_OK
+
+
+def _leaderboard_table(args) -> int:
+    from bench.store import ResultsStore
+    from leaderboards import aggregate
+
+    db = Path(args.db[0])
+    if not db.exists():
+        raise ConfigError(f"no results database at {db}")
+    with ResultsStore(db) as store:
+        fn = {"run": aggregate.per_run, "prompt": aggregate.per_prompt, "category": aggregate.per_category}[args.by]
+        df = fn(store, args.run or None)
+    if args.output:
+        out = Path(args.output)
+        if out.suffix == ".csv":
+            df.to_csv(out, index=False)
+        elif out.suffix == ".json":
+            df.to_json(out, orient="records", indent=1)
+        else:
+            raise UsageError("--output must end in .csv or .json")
+        _say(f"wrote {len(df)} rows to {out}")
+    elif args.json:
+        _emit_json(json.loads(df.to_json(orient="records")))
+    else:
+        print(df.to_string(index=False) if len(df) else "(no results)")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------------------------- weights
 def cmd_weights(args) -> int:
     from metrics.backbones import weights as w
@@ -502,6 +579,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-item", action="store_true", help="with --json, include per-item values")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", formatter_class=fmt, epilog=EPILOG,
+                       help="is CANDIDATE significantly worse than BASE? (the regression gate)",
+                       description="Compare two scored runs on their common prompts: per metric the delta "
+                                   "(candidate - base) with a bootstrap 95% CI over prompts, a sign-flip permutation "
+                                   "p-value, Holm-adjusted across metrics, and the effect size d_z. Refuses runs of "
+                                   "different suites, protocols or weights. With --fail-on-regression the exit code "
+                                   "is 6 when a metric is significantly worse by more than its tolerance.")
+    p.add_argument("base", help="run id (or unique prefix), run folder, or unique model name")
+    p.add_argument("candidate", help="the run to check against BASE")
+    p.add_argument("--db", default="vgbench-out/vgbench.sqlite", help="results database holding both runs")
+    p.add_argument("--metrics", help="comma-separated metric names or protocol ids (default: all in common)")
+    p.add_argument("--tolerance", action="append", metavar="METRIC=VALUE",
+                   help="allowed worsening in the metric's units before it counts as a regression (repeatable)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level after Holm correction (0.05)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and permutation draws")
+    p.add_argument("--fail-on-regression", action="store_true", help="exit 6 if any metric regressed")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("leaderboard", formatter_class=fmt, epilog=EPILOG, help="build a leaderboard site",
+                       description="`vgbench leaderboard build`: a static site over the runs of one suite: sortable "
+                                   "table with 95% CIs (bootstrap over prompts), radar chart per model, bars with "
+                                   "error bars, per-prompt drill-down, video gallery, provenance; plus CSV and "
+                                   "Markdown exports. Protocols are never mixed: each column is one protocol id.")
+    lsub = p.add_subparsers(dest="leaderboard_cmd", metavar="ACTION", required=True)
+    q = lsub.add_parser("build", formatter_class=fmt, help="build the site")
+    q.add_argument("--db", action="append", required=True, help="results database (repeatable)")
+    q.add_argument("--out", required=True, help="output folder for the site")
+    q.add_argument("--run", action="append", help="run id to include (repeatable; default: every run of the suite)")
+    q.add_argument("--suite", help="suite name (needed when the databases hold runs of several suites)")
+    q.add_argument("--scheme", help="aggregation scheme: vbench, or a YAML/JSON scheme file")
+    q.add_argument("--published", help="CSV of published scores to show beside the measured runs (marked)")
+    q.add_argument("--title", default="vgbench leaderboard")
+    q.add_argument("--no-gallery", action="store_true", help="skip the video thumbnails/previews")
+    q.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    q.set_defaults(func=cmd_leaderboard)
+    q = lsub.add_parser("table", formatter_class=fmt, help="aggregation table: per run, per prompt or per category")
+    q.add_argument("--db", action="append", required=True, help="results database")
+    q.add_argument("--by", choices=["run", "prompt", "category"], default="run",
+                   help="run: mean and 95%% CI per run and protocol; prompt: mean over samples per prompt; "
+                        "category: mean per prompt tag of the suite")
+    q.add_argument("--run", action="append", help="run id to include (repeatable; default all)")
+    q.add_argument("--output", "-o", help="write .csv or .json instead of printing")
+    q.add_argument("--json", action="store_true", help="print JSON records on stdout")
+    q.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("check", formatter_class=fmt, epilog=EPILOG, help="integrity check of a folder of videos",
                        description="Decode every video fully and report missing (with --suite), corrupt or truncated "

@@ -11,6 +11,7 @@ code   meaning
 3      input error (missing or invalid file, suite, model or metric name)
 4      completed, but some items failed (listed on stderr and in the results)
 5      integrity check found problems (``vgbench check``)
+6      regression gate failed (``vgbench compare --fail-on-regression``)
 =====  ==========================================================================
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_ITEMS_FAILED = 4
 EXIT_CHECK_FAILED = 5
+EXIT_REGRESSION = 6
 
 
 class VgbenchError(Exception):

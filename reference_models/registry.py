@@ -36,6 +36,9 @@ def register(entry: ModelEntry) -> None:
 for _e in (
     ModelEntry("shapes", "reference_models.builtin.shapes:ShapesGenerator",
                "procedural renderer for the `shapes` suite: coloured shapes moving over a plain background"),
+    ModelEntry("noisy-shapes", "reference_models.builtin.shapes:NoisyShapesGenerator",
+               "shapes plus seeded Gaussian pixel noise (a degraded 'checkpoint' for the regression gate)",
+               argument="SIGMA"),
     ModelEntry("static", "reference_models.builtin.simple:StaticGenerator", "one rendered frame repeated (no motion)"),
     ModelEntry("noise", "reference_models.builtin.simple:NoiseGenerator", "uniform random noise (the worst case)"),
     ModelEntry("replay", "reference_models.builtin.replay:ReplayGenerator",

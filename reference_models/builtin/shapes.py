@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from bench.errors import ConfigError
 from bench.video import Video
 from reference_models.base import Capabilities, GenerationRequest
 
@@ -120,3 +121,32 @@ class ShapesGenerator:
         scene = parse_prompt(request.prompt)
         frames = render(scene, request.num_frames, request.width, request.height, request.fps, request.seed)
         return Video.from_numpy(frames, request.fps)
+
+
+class NoisyShapesGenerator(ShapesGenerator):
+    """``noisy-shapes:SIGMA``: the ``shapes`` renderer plus seeded Gaussian pixel noise of standard deviation SIGMA
+    (0–255 units), independent per pixel and frame. A stand-in for a degraded checkpoint: the regression gate must
+    catch it against ``shapes``."""
+
+    model_id = "noisy-shapes"
+    capabilities = Capabilities(
+        tasks=("t2v",), default_frames=16, default_fps=8.0, default_width=128, default_height=128,
+        description="The shapes renderer with added Gaussian noise (noisy-shapes:SIGMA): a degraded 'checkpoint' "
+                    "for testing comparisons and the regression gate.")
+
+    def __init__(self, sigma: str | float = 8.0):
+        try:
+            self.sigma = float(sigma)
+        except ValueError:
+            raise ConfigError(f"noisy-shapes needs a noise level in 0-255 units, e.g. noisy-shapes:8 (got {sigma!r})")
+        if not (self.sigma >= 0):
+            raise ConfigError("noisy-shapes: the noise level must be >= 0")
+
+    def settings(self) -> dict:
+        return {**super().settings(), "noise_sigma": self.sigma}
+
+    def generate(self, request: GenerationRequest) -> Video:
+        clean = super().generate(request).frames.numpy().astype(np.float64)
+        rng = np.random.default_rng([request.seed & 0xFFFFFFFF, 0x9015E])
+        noisy = np.clip(np.rint(clean + rng.normal(0.0, self.sigma, clean.shape)), 0, 255).astype(np.uint8)
+        return Video.from_numpy(noisy, request.fps)

@@ -1,0 +1,202 @@
+"""Paired comparison of two runs and the regression gate (``vgbench compare BASE CANDIDATE``).
+
+For every per-item metric protocol both runs were scored with, the per-prompt means are compared
+(:func:`leaderboards.statistics.paired_comparison`): delta ``candidate − base`` with a bootstrap 95 % interval over
+prompts, a sign-flip permutation p-value, the effect size d_z, and Holm-adjusted p-values across the metrics.
+Distribution metrics (FVD, KVD, ...) have no per-item values: their set values and engine intervals are shown, and
+they are not tested.
+
+The comparison is refused, saying why, when the runs cannot be compared: different prompt suites (by content hash),
+no protocol in common, or the same protocol computed with different weights (by SHA-256) or against different
+references.
+
+A metric **regresses** when the candidate is worse (direction from ``higher_is_better``), the Holm-adjusted p-value
+is below ``alpha`` and ``|delta|`` exceeds the metric's tolerance (default 0). ``--fail-on-regression`` turns any
+regression into exit code 6.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import ConfigError
+from bench.store import ResultsStore
+from leaderboards.statistics import Comparison, holm, paired_comparison
+
+
+@dataclass
+class MetricComparison:
+    protocol: str
+    reference: str
+    higher_is_better: bool
+    comparison: Comparison | None
+    p_adjusted: float = math.nan
+    tolerance: float = 0.0
+    regression: bool = False
+    improvement: bool = False
+    set_level: dict[str, Any] | None = None  # distribution metrics: {"base": ..., "candidate": ...}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"protocol": self.protocol, "reference": self.reference or None, "higher_is_better": self.higher_is_better,
+             "tolerance": self.tolerance, "regression": self.regression, "improvement": self.improvement}
+        if self.comparison is not None:
+            d.update(self.comparison.to_dict())
+            d["p_holm"] = self.p_adjusted
+        if self.set_level is not None:
+            d["set_level"] = self.set_level
+        return d
+
+
+@dataclass
+class CompareReport:
+    base: dict[str, Any]
+    candidate: dict[str, Any]
+    alpha: float
+    metrics: list[MetricComparison] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[MetricComparison]:
+        return [m for m in self.metrics if m.regression]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base": self.base, "candidate": self.candidate, "alpha": self.alpha,
+                "metrics": [m.to_dict() for m in self.metrics],
+                "regressions": [m.protocol for m in self.regressions], "passed": not self.regressions}
+
+
+def resolve_run(store: ResultsStore, spec: str) -> dict[str, Any]:
+    """A run by id, unique id prefix, run folder path (its ``run.json``), or unique model name."""
+    runs = [dict(r) for r in store.runs()]
+    p = Path(spec)
+    if (p / "run.json").is_file():
+        spec = json.loads((p / "run.json").read_text(encoding="utf-8"))["run_id"]
+    for key in ("run_id",):
+        exact = [r for r in runs if r[key] == spec]
+        if exact:
+            return exact[0]
+    pref = [r for r in runs if r["run_id"].startswith(spec)]
+    if len(pref) == 1:
+        return pref[0]
+    by_model = [r for r in runs if r["model"] == spec]
+    if len(by_model) == 1:
+        return by_model[0]
+    known = ", ".join(f"{r['run_id']} ({r['model']})" for r in runs) or "none"
+    why = "matches several runs" if (len(pref) > 1 or len(by_model) > 1) else "matches no run"
+    raise ConfigError(f"{spec!r} {why} in {store.path}; runs: {known}")
+
+
+def _items(store: ResultsStore, run_id: str):
+    df = store.dataframe("item_metrics", [run_id])
+    df = df[df["status"] == "ok"].copy()
+    df["prompt_key"] = df["prompt_id"].fillna(df["item_key"].str.replace(r"\.[^./]+$", "", regex=True))
+    return df
+
+
+def _directions(store: ResultsStore, run_ids: list[str]) -> dict[str, bool]:
+    out = {}
+    for s in store.set_metrics(run_ids):
+        out[s["protocol"]] = bool(json.loads(s["result_json"]).get("higher_is_better", True))
+    return out
+
+
+def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[str] | None = None,
+                 tolerances: dict[str, float] | None = None, alpha: float = 0.05, seed: int = 0,
+                 n_boot: int = 2000) -> CompareReport:
+    """Compare ``candidate`` against ``base`` (see the module docstring). ``metrics``: names or protocol ids to
+    restrict to; ``tolerances``: name or protocol id → allowed worsening in the metric's units."""
+    tolerances = tolerances or {}
+    b, c = resolve_run(store, base), resolve_run(store, candidate)
+    if b["run_id"] == c["run_id"]:
+        raise ConfigError("base and candidate are the same run")
+    if (b["suite_sha256"] or c["suite_sha256"]) and b["suite_sha256"] != c["suite_sha256"]:
+        raise ConfigError(f"the runs used different prompt suites: base {b['suite']} (sha256 "
+                          f"{(b['suite_sha256'] or '-')[:12]}) vs candidate {c['suite']} "
+                          f"(sha256 {(c['suite_sha256'] or '-')[:12]}); compare runs of the same suite")
+    bi, ci = _items(store, b["run_id"]), _items(store, c["run_id"])
+    keys_b = set(zip(bi["protocol"], bi["reference"]))
+    keys_c = set(zip(ci["protocol"], ci["reference"]))
+    sets_b = {(s["protocol"], s["reference"]): s for s in store.set_metrics([b["run_id"]])}
+    sets_c = {(s["protocol"], s["reference"]): s for s in store.set_metrics([c["run_id"]])}
+    dist_b = {k for k in sets_b if k not in keys_b and json.loads(sets_b[k]["result_json"])["kind"] == "distribution"}
+    dist_c = {k for k in sets_c if k not in keys_c and json.loads(sets_c[k]["result_json"])["kind"] == "distribution"}
+
+    def wanted(protocol: str) -> bool:
+        return not metrics or protocol in metrics or protocol.split("/")[0] in metrics
+
+    common = sorted(k for k in keys_b & keys_c if wanted(k[0]))
+    common_dist = sorted(k for k in dist_b & dist_c if wanted(k[0]))
+    if metrics:
+        for m in metrics:
+            pb = sorted({p for p, _ in keys_b | dist_b if p == m or p.split("/")[0] == m})
+            pc = sorted({p for p, _ in keys_c | dist_c if p == m or p.split("/")[0] == m})
+            if not pb or not pc:
+                raise ConfigError(f"metric {m!r}: base has {pb or 'no scores'}, candidate has {pc or 'no scores'}")
+            if not set(pb) & set(pc):
+                raise ConfigError(f"metric {m!r} was computed with different protocols: base {pb}, candidate {pc}; "
+                                  "protocols are never compared with each other")
+    if not common and not common_dist:
+        raise ConfigError(f"no metric protocol in common: base has {sorted(p for p, _ in keys_b | dist_b)}, "
+                          f"candidate has {sorted(p for p, _ in keys_c | dist_c)}")
+    for protocol, ref in common:
+        wb = set(bi[(bi["protocol"] == protocol) & (bi["reference"] == ref)]["weights_sha256"].dropna())
+        wc = set(ci[(ci["protocol"] == protocol) & (ci["reference"] == ref)]["weights_sha256"].dropna())
+        if wb != wc:
+            raise ConfigError(f"{protocol}: the runs were scored with different weights (base "
+                              f"{sorted(x[:16] for x in wb)}, candidate {sorted(x[:16] for x in wc)}); "
+                              "re-evaluate one of them with the other's weights")
+    directions = _directions(store, [b["run_id"], c["run_id"]])
+    report = CompareReport({k: b[k] for k in ("run_id", "model", "suite")},
+                           {k: c[k] for k in ("run_id", "model", "suite")}, alpha)
+    for protocol, ref in common:
+        sb = bi[(bi["protocol"] == protocol) & (bi["reference"] == ref)]
+        sc = ci[(ci["protocol"] == protocol) & (ci["reference"] == ref)]
+        cmp = paired_comparison(sb["value"].to_numpy(), sb["prompt_key"].to_numpy(), sc["value"].to_numpy(),
+                                sc["prompt_key"].to_numpy(), n_boot=n_boot, seed=seed)
+        tol = tolerances.get(protocol, tolerances.get(protocol.split("/")[0], 0.0))
+        report.metrics.append(MetricComparison(protocol, ref, directions.get(protocol, True), cmp, tolerance=tol))
+    adjusted = holm([m.comparison.p_value for m in report.metrics])
+    for m, p in zip(report.metrics, adjusted):
+        m.p_adjusted = p
+        d = m.comparison.delta
+        worse = d < 0 if m.higher_is_better else d > 0
+        significant = not math.isnan(p) and p < alpha
+        m.regression = bool(significant and worse and abs(d) > m.tolerance)
+        m.improvement = bool(significant and not worse and d != 0)
+    for protocol, ref in common_dist:
+        rb, rc = json.loads(sets_b[(protocol, ref)]["result_json"]), json.loads(sets_c[(protocol, ref)]["result_json"])
+        report.metrics.append(MetricComparison(
+            protocol, ref, bool(rb.get("higher_is_better")), None,
+            set_level={"base": rb["value"], "base_ci95": rb.get("ci95"), "candidate": rc["value"],
+                       "candidate_ci95": rc.get("ci95"), "note": "set-level metric: shown, not tested"}))
+    return report
+
+
+def format_report(report: CompareReport) -> str:
+    import pandas as pd
+
+    rows = []
+    for m in report.metrics:
+        arrow = "↑" if m.higher_is_better else "↓"
+        if m.comparison is None:
+            s = m.set_level
+            rows.append({"metric": f"{m.protocol} {arrow}", "base": f"{s['base']:.4g}", "candidate": f"{s['candidate']:.4g}",
+                         "delta [95% CI]": f"{s['candidate'] - s['base']:+.4g} (set level)", "p (Holm)": "-",
+                         "d_z": "-", "prompts": "-", "verdict": "not tested"})
+            continue
+        c = m.comparison
+        verdict = "REGRESSION" if m.regression else ("improved" if m.improvement else "no significant change")
+        if not m.regression and not m.improvement and not math.isnan(m.p_adjusted) and m.p_adjusted < report.alpha:
+            verdict = f"worse within tolerance {m.tolerance:g}"
+        rows.append({"metric": f"{m.protocol} {arrow}", "base": f"{c.base_mean:.4g}", "candidate": f"{c.candidate_mean:.4g}",
+                     "delta [95% CI]": f"{c.delta:+.4g} [{c.low:+.4g}, {c.high:+.4g}]",
+                     "p (Holm)": f"{c.p_value:.3g} ({m.p_adjusted:.3g})", "d_z": f"{c.effect_size:+.2f}",
+                     "prompts": c.n_prompts, "verdict": verdict})
+    head = (f"base {report.base['model']} ({report.base['run_id']}) vs candidate {report.candidate['model']} "
+            f"({report.candidate['run_id']}), suite {report.base['suite']}, alpha {report.alpha}")
+    table = pd.DataFrame(rows).to_string(index=False) if rows else "(no metrics)"
+    tail = ("gate: FAIL: " + ", ".join(m.protocol for m in report.regressions) + " regressed"
+            if report.regressions else "gate: pass (no significant regression)")
+    return f"{head}\n{table}\n{tail}"

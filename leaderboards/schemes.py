@@ -1,0 +1,129 @@
+"""Aggregation schemes: how per-dimension scores become group scores and a total.
+
+A scheme is data: for each dimension a ``[min, max]`` normalisation range, a weight and a group; for each group a
+weight. ``norm_d = (score_d − min_d)/(max_d − min_d) · w_d`` (no clipping); a group's score is
+``Σ norm_d / Σ w_d`` over its dimensions; the total is the group-weighted mean of the group scores. A dimension
+without a score counts as 0 (as VBench's ``cal_final_score.py`` does) and is reported as missing.
+
+Built in: ``vbench`` (``scripts/constant.py`` + ``cal_final_score.py``, metric-recipes §8.2): Quality over 7
+dimensions (dynamic degree weighs 0.5, so Σw = 6.5), Semantic over 9, Total = (4·Quality + Semantic)/5. Inputs are
+0–1 fractions (VBench's ``eval_results.json`` units; imaging quality already /100); outputs too.
+
+User schemes come from a YAML/JSON file::
+
+    name: my-scheme
+    groups: {quality: 2, alignment: 1}
+    dimensions:
+      temporal_flickering/vbench: {group: quality, min: 0.6, max: 1.0}
+      clip_score/clipsim:         {group: alignment, weight: 1.0}
+
+Dimension keys may be metric protocol ids (``clip_score/clipsim``) or VBench dimension names; a metric name alone
+(``temporal_flickering``) matches its default protocol.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from bench.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    group: str
+    min: float = 0.0
+    max: float = 1.0
+    weight: float = 1.0
+
+    def normalise(self, score: float) -> float:
+        return (score - self.min) / (self.max - self.min) * self.weight
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    dimensions: tuple[Dimension, ...]
+    groups: Mapping[str, float]
+    total_name: str = "total"
+    description: str = ""
+
+    def dimension_names(self) -> list[str]:
+        return [d.name for d in self.dimensions]
+
+    def aggregate(self, scores: Mapping[str, float | None]) -> dict[str, Any]:
+        """``scores`` (dimension → 0–1 value) → ``{"total", <group>: ..., "normalised": {...}, "missing": [...]}``."""
+        normalised, missing = {}, []
+        for d in self.dimensions:
+            v = scores.get(d.name)
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                missing.append(d.name)
+                normalised[d.name] = 0.0
+            else:
+                normalised[d.name] = d.normalise(float(v))
+        out: dict[str, Any] = {}
+        for g in self.groups:
+            dims = [d for d in self.dimensions if d.group == g]
+            out[g] = math.fsum(normalised[d.name] for d in dims) / math.fsum(d.weight for d in dims)
+        wsum = math.fsum(self.groups.values())
+        out[self.total_name] = math.fsum(w * out[g] for g, w in self.groups.items()) / wsum
+        out["normalised"] = normalised
+        out["missing"] = missing
+        return out
+
+
+_VBENCH_QUALITY = [  # (dimension, min, max, weight)
+    ("subject_consistency", 0.1462, 1.0, 1.0), ("background_consistency", 0.2615, 1.0, 1.0),
+    ("temporal_flickering", 0.6293, 1.0, 1.0), ("motion_smoothness", 0.706, 0.9975, 1.0),
+    ("dynamic_degree", 0.0, 1.0, 0.5), ("aesthetic_quality", 0.0, 1.0, 1.0), ("imaging_quality", 0.0, 1.0, 1.0)]
+_VBENCH_SEMANTIC = [
+    ("object_class", 0.0, 1.0, 1.0), ("multiple_objects", 0.0, 1.0, 1.0), ("human_action", 0.0, 1.0, 1.0),
+    ("color", 0.0, 1.0, 1.0), ("spatial_relationship", 0.0, 1.0, 1.0), ("scene", 0.0, 0.8222, 1.0),
+    ("appearance_style", 0.0009, 0.2855, 1.0), ("temporal_style", 0.0, 0.364, 1.0),
+    ("overall_consistency", 0.0, 0.364, 1.0)]
+
+VBENCH = Scheme(
+    "vbench",
+    tuple([Dimension(n, "quality", lo, hi, w) for n, lo, hi, w in _VBENCH_QUALITY]
+          + [Dimension(n, "semantic", lo, hi, w) for n, lo, hi, w in _VBENCH_SEMANTIC]),
+    {"quality": 4.0, "semantic": 1.0},
+    description="VBench: min-max normalised dimensions (VBench's table), Quality (7 dims, dynamic degree ×0.5), "
+                "Semantic (9 dims), Total = (4·Quality + Semantic)/5")
+
+#: metric protocol ids of vgbench that compute a VBench dimension with VBench's recipe on any suite
+#: (viclip_score/vbench is overall consistency or temporal style depending on the prompts, so it is not listed)
+VBENCH_PROTOCOLS = {"temporal_flickering/vbench": "temporal_flickering"}
+
+BUILTIN = {"vbench": VBENCH}
+
+
+def load_scheme(spec: str | Path) -> Scheme:
+    """A built-in scheme name or a YAML/JSON scheme file (see the module docstring)."""
+    if str(spec) in BUILTIN:
+        return BUILTIN[str(spec)]
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(f"unknown aggregation scheme {spec!r}: use one of {', '.join(BUILTIN)} or a YAML/JSON file")
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML/JSON: {e}") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("dimensions"), dict) or not doc["dimensions"]:
+        raise ConfigError(f"{path}: a scheme needs a 'dimensions' mapping (name → {{group, min, max, weight}})")
+    groups = doc.get("groups") or {"total": 1.0}
+    dims = []
+    for name, d in doc["dimensions"].items():
+        d = d or {}
+        group = d.get("group", next(iter(groups)))
+        if group not in groups:
+            raise ConfigError(f"{path}: dimension {name!r} is in group {group!r}, which 'groups' does not list")
+        lo, hi = float(d.get("min", 0.0)), float(d.get("max", 1.0))
+        if hi == lo:
+            raise ConfigError(f"{path}: dimension {name!r} has min == max")
+        dims.append(Dimension(str(name), group, lo, hi, float(d.get("weight", 1.0))))
+    return Scheme(str(doc.get("name") or path.stem), tuple(dims), {str(k): float(v) for k, v in groups.items()},
+                  description=str(doc.get("description", "")))

@@ -1,0 +1,216 @@
+"""Leaderboards: the VBench scheme against published rows, bootstrap coverage, the paired test and Holm, the
+regression gate on real runs (shapes vs noisy shapes vs another seed), and the static site (escaping, exports,
+headless Chromium when installed)."""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sqlite3
+
+import numpy as np
+import pytest
+
+from conftest import shared_path
+from bench.runs import RunConfig, execute_run, plan_run
+from bench.evaluate import evaluate
+
+
+# ---- schemes and published rows -------------------------------------------------------------------------------------
+def test_vbench_scheme_reproduces_published_totals():
+    from leaderboards.published import load_published
+
+    rows = load_published(shared_path("data", "vbench", "published_scores.csv"))
+    assert len(rows) >= 16
+    for r in rows:
+        for k in ("total", "quality", "semantic"):
+            assert abs(r.recomputed[k] - r.published[k]) <= 0.01 + 1e-9, (r.model, k)
+        assert r.consistent, (r.model, r.inconsistent)
+
+
+def test_inconsistent_published_row_is_flagged(tmp_path):
+    from leaderboards.published import load_published
+    from leaderboards.schemes import VBENCH
+
+    dims = {d: 50.0 for d in VBENCH.dimension_names()}
+    agg = VBENCH.aggregate({d: v / 100 for d, v in dims.items()})
+    header = ["model", "source", "total", "quality", "semantic", *dims]
+    good = ["ok-model", "", f"{100 * agg['total']:.2f}", f"{100 * agg['quality']:.2f}",
+            f"{100 * agg['semantic']:.2f}", *(f"{v:.2f}" for v in dims.values())]
+    bad = ["typo-model", "paper", f"{100 * agg['total'] + 1.5:.2f}", *good[3:]]
+    (tmp_path / "p.csv").write_text("\n".join(",".join(x) for x in (header, good, bad)) + "\n")
+    rows = load_published(tmp_path / "p.csv")
+    assert rows[0].consistent and not rows[1].consistent
+    assert rows[1].inconsistent[0].startswith("total: published")
+
+
+def test_vbench_weights_and_user_scheme(tmp_path):
+    from leaderboards.schemes import VBENCH, load_scheme
+
+    ones = VBENCH.aggregate({d.name: d.max for d in VBENCH.dimensions})
+    assert ones["quality"] == pytest.approx(1.0) and ones["semantic"] == pytest.approx(1.0)
+    half_dyn = VBENCH.aggregate({**{d.name: d.max for d in VBENCH.dimensions}, "dynamic_degree": 0.0})
+    assert half_dyn["quality"] == pytest.approx(6.0 / 6.5)  # dynamic degree weighs 0.5 of Σw = 6.5
+    assert half_dyn["total"] == pytest.approx((4 * 6.0 / 6.5 + 1) / 5)
+    (tmp_path / "s.yaml").write_text("name: mine\ngroups: {q: 3, a: 1}\ndimensions:\n"
+                                     "  temporal_flickering/vbench: {group: q, min: 0.5, max: 1.0}\n"
+                                     "  clip_score/clipsim: {group: a, weight: 2}\n")
+    s = load_scheme(tmp_path / "s.yaml")
+    out = s.aggregate({"temporal_flickering/vbench": 0.75, "clip_score/clipsim": 0.3})
+    assert out["q"] == pytest.approx(0.5) and out["a"] == pytest.approx(0.3)
+    assert out["total"] == pytest.approx((3 * 0.5 + 0.3) / 4)
+
+
+# ---- statistics ----------------------------------------------------------------------------------------------------
+def test_bootstrap_interval_covers_true_mean_at_nominal_rate():
+    """Synthetic per-item scores (prompt effect + seed noise, true mean 0.5): 1000 seeded repetitions."""
+    from leaderboards.statistics import bootstrap_interval
+
+    hits = 0
+    for rep in range(1000):
+        rng = np.random.default_rng(rep)
+        n_prompts, n_seeds = 40, 3
+        vals = (0.5 + rng.normal(0, 0.1, n_prompts)[:, None] + rng.normal(0, 0.05, (n_prompts, n_seeds))).ravel()
+        iv = bootstrap_interval(vals, np.repeat(np.arange(n_prompts), n_seeds), n_boot=1000, seed=rep)
+        hits += iv.low <= 0.5 <= iv.high
+    assert 930 <= hits <= 970, hits
+
+
+def test_sign_flip_p_values_and_holm():
+    from leaderboards.statistics import holm, paired_comparison, sign_flip_p_value
+
+    assert sign_flip_p_value(np.ones(8)) == pytest.approx(2 / 256)  # exact: only all-+ and all-− are as extreme
+    assert sign_flip_p_value(np.zeros(5)) == 1.0
+    d = np.array([1.0, -1.0, 2.0, -2.0])
+    assert sign_flip_p_value(d) == 1.0
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert math.isnan(holm([math.nan, 0.02])[0]) and holm([math.nan, 0.02])[1] == pytest.approx(0.02)
+    c = paired_comparison([1, 1, 2, 2], ["a", "a", "b", "b"], [2, 2, 4, 4], ["a", "a", "b", "b"])
+    assert c.delta == pytest.approx(1.5) and c.n_prompts == 2 and c.base_mean == pytest.approx(1.5)
+
+
+# ---- runs for the gate and the site ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def scored_runs(tmp_path_factory):
+    """shapes (seed 0), shapes (seed 100), noisy-shapes:8, and static (seed 50) as the paired reference, unrelated
+    to both seeds; all on the shapes
+    suite with 2 samples per prompt, scored with temporal_flickering and psnr/ssim vs the static run."""
+    out = tmp_path_factory.mktemp("lb") / "out"
+    plans = {}
+    for key, model, seed in (("base", "shapes", 0), ("seed", "shapes", 100), ("noisy", "noisy-shapes:8", 0),
+                             ("ref", "static", 50)):
+        plan = plan_run(RunConfig(model=model, suite="shapes", out=str(out), samples=2, seed=seed))
+        execute_run(plan, progress=False)
+        plans[key] = plan
+    for key in ("base", "seed", "noisy"):
+        evaluate(plans[key].run_dir, ["temporal_flickering", "psnr", "ssim"], reference=plans["ref"].run_dir,
+                 db=plans[key].db_path, progress=False)
+    return out, {k: p.run_id for k, p in plans.items()}
+
+
+def test_gate_fails_on_noisy_checkpoint_and_passes_on_other_seed(scored_runs, cli):
+    out, ids = scored_runs
+    db = out / "vgbench.sqlite"
+    code, stdout, err = cli("compare", ids["base"], ids["noisy"], "--db", db, "--fail-on-regression", "--json")
+    doc = json.loads(stdout)
+    assert code == 6 and not doc["passed"]
+    assert set(doc["regressions"]) == {"temporal_flickering/vbench", "psnr/common_metrics", "ssim/common_metrics"}
+    tf = next(m for m in doc["metrics"] if m["protocol"] == "temporal_flickering/vbench")
+    assert tf["delta"] < 0 and tf["ci95"][1] < 0 and tf["p_holm"] < 0.05 and tf["effect_size_dz"] < -1
+    code, stdout, _ = cli("compare", ids["base"], ids["seed"], "--db", db, "--fail-on-regression", "--json")
+    assert code == 0 and json.loads(stdout)["passed"]
+    # a tolerance larger than the damage lets the gate pass for that metric
+    code, stdout, _ = cli("compare", ids["base"], ids["noisy"], "--db", db, "--fail-on-regression", "--json",
+                          "--metrics", "temporal_flickering", "--tolerance", "temporal_flickering=0.1")
+    assert code == 0 and json.loads(stdout)["regressions"] == []
+    code, stdout, _ = cli("compare", ids["base"], ids["noisy"], "--db", db)
+    assert "REGRESSION" in stdout and "gate: FAIL" in stdout
+
+
+def test_compare_refuses_other_suites_protocols_and_weights(scored_runs, tmp_path, cli):
+    out, ids = scored_runs
+    db = tmp_path / "copy.sqlite"
+    shutil.copyfile(out / "vgbench.sqlite", db)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE item_metrics SET weights_sha256='abc' WHERE run_id=? AND protocol='ssim/common_metrics'",
+                (ids["noisy"],))
+    con.commit()
+    code, _, err = cli("compare", ids["base"], ids["noisy"], "--db", db, "--metrics", "ssim")
+    assert code == 3 and "different weights" in err
+    code, _, err = cli("compare", ids["base"], ids["noisy"], "--db", db, "--metrics", "psnr/pooled_mse")
+    assert code == 3 and "no scores" in err
+    con.execute("UPDATE runs SET suite_sha256='0000', suite='other' WHERE run_id=?", (ids["noisy"],))
+    con.commit()
+    con.close()
+    code, _, err = cli("compare", ids["base"], ids["noisy"], "--db", db)
+    assert code == 3 and "different prompt suites" in err
+
+
+# ---- the site ------------------------------------------------------------------------------------------------------
+def test_leaderboard_site_escapes_exports_and_renders(scored_runs, tmp_path, cli):
+    out, ids = scored_runs
+    db = tmp_path / "lb.sqlite"
+    shutil.copyfile(out / "vgbench.sqlite", db)
+    con = sqlite3.connect(db)
+    evil = "<script>alert(1)</script>"
+    con.execute("UPDATE runs SET model=? WHERE run_id=?", (evil, ids["noisy"]))
+    con.execute("DELETE FROM set_metrics WHERE run_id=?", (ids["ref"],))  # the reference run is not a contestant
+    con.commit()
+    con.close()
+    site = tmp_path / "site"
+    published = shared_path("data", "vbench", "published_scores.csv")
+    code, stdout, err = cli("leaderboard", "build", "--db", db, "--out", site, "--scheme", "vbench",
+                            "--published", published, "--json")
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["rows"] == 3 and res["published_rows"] >= 16
+    assert "temporal_flickering/vbench" in res["columns"]
+    page = (site / "index.html").read_text()
+    assert evil not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count('<tr data-run="') == 3 and 'class="badge pub">published' in page
+    drill = (site / "runs" / f"{ids['noisy']}.html").read_text()
+    assert evil not in drill and "a red circle moving left on a blue background" in drill
+    assert len(list((site / "media" / ids["base"]).glob("*.gif"))) == 16
+    csv_text = (site / "leaderboard.csv").read_text()
+    assert csv_text.count("measured") == 3 and "published" in csv_text
+    md = (site / "leaderboard.md").read_text()
+    assert "&lt;script&gt;" in md and evil not in md
+
+    from leaderboards.check_site import check_site, find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("headless Chromium not installed (apt-get install chromium): rendering not checked here; "
+                    "`python -m leaderboards.check_site SITE` does it")
+    r = check_site(site)
+    assert r["rows"] == 3 and r["rows_expected"] == 3 and r["radar_drawn"]
+    assert r["js_errors"] == 0 and r["console_errors"] == [] and not r["alerted"]
+    assert r["screenshot"] and (site / "screenshot.png").stat().st_size > 10_000
+
+
+def test_leaderboard_refuses_mixed_suites(scored_runs, tmp_path, cli):
+    out, ids = scored_runs
+    db = tmp_path / "mixed.sqlite"
+    shutil.copyfile(out / "vgbench.sqlite", db)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE runs SET suite='other' WHERE run_id=?", (ids["seed"],))
+    con.commit()
+    con.close()
+    code, _, err = cli("leaderboard", "build", "--db", db, "--out", tmp_path / "s")
+    assert code == 3 and "several suites" in err
+    code, _, err = cli("leaderboard", "build", "--db", db, "--out", tmp_path / "s", "--suite", "other", "--json")
+    assert code == 0
+
+
+def test_aggregation_tables_per_run_prompt_category(scored_runs, cli):
+    out, ids = scored_runs
+    db = out / "vgbench.sqlite"
+    code, stdout, _ = cli("leaderboard", "table", "--db", db, "--by", "run", "--run", ids["base"], "--json")
+    rows = json.loads(stdout)
+    tf = next(r for r in rows if r["protocol"] == "temporal_flickering/vbench")
+    assert code == 0 and tf["n_prompts"] == 8 and tf["n_items"] == 16 and tf["ci_low"] < tf["value"] < tf["ci_high"]
+    code, stdout, _ = cli("leaderboard", "table", "--db", db, "--by", "prompt", "--run", ids["base"], "--json")
+    assert len(json.loads(stdout)) == 8
+    code, stdout, _ = cli("leaderboard", "table", "--db", db, "--by", "category", "--run", ids["noisy"], "--json")
+    cats = {r["category"]: r for r in json.loads(stdout)}
+    assert {"motion", "static"} <= set(cats)  # the shapes suite's prompt tags
+    assert cats["static"]["temporal_flickering/vbench"] < 1.0  # noise flickers even on still shapes
