@@ -1,7 +1,7 @@
 """The ``vgbench`` command line. Thin: every command builds the same typed objects the Python API uses.
 
 Exit codes: 0 success · 1 internal error · 2 usage error · 3 input error (missing/invalid file, unknown name) ·
-4 completed but some items failed · 5 integrity check found problems.
+4 completed but some items failed · 5 integrity check found problems · 6 regression gate failed.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from bench.errors import (EXIT_CHECK_FAILED, EXIT_REGRESSION, EXIT_INTERNAL, EXI
 
 EPILOG = textwrap.dedent("""\
     exit codes: 0 success, 1 internal error, 2 usage error, 3 input error (missing or invalid file, unknown name),
-                4 completed but some items failed (listed on stderr and in the results), 5 integrity problems found
+                4 completed but some items failed (listed on stderr and in the results), 5 integrity problems found,
+                6 regression gate failed (compare --fail-on-regression)
     Run `vgbench COMMAND --help` for a command's options.""")
 
 
@@ -536,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Distribution metrics (FVD, KVD, FVMD, FID) need verified backbone weights (`weights`) and\n"
                     "a reference set, as videos or as a statistics file (`refstats`); so do CLIP/ViCLIP scores,\n"
                     "DOVER and LPIPS (weights). PSNR, SSIM, VMAF and temporal flickering need no download.\n"
+                    "`vgbench compare` tests whether one run is significantly worse than another (the CI gate);\n"
+                    "`vgbench leaderboard build` publishes runs as a static site with confidence intervals.\n"
                     "`vgbench demo` runs the built-in generators on the built-in `shapes` suite end to end.")
     parser.add_argument("--version", action="version", version=f"vgbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
