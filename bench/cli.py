@@ -615,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--suite", help="suite name (needed when the databases hold runs of several suites)")
     q.add_argument("--scheme", help="aggregation scheme: vbench, or a YAML/JSON scheme file")
     q.add_argument("--published", help="CSV of published scores to show beside the measured runs (marked)")
-    q.add_argument("--title", default="vgbench leaderboard")
+    q.add_argument("--title", default="vgbench leaderboard", help="page title (default: vgbench leaderboard)")
     q.add_argument("--no-gallery", action="store_true", help="skip the video thumbnails/previews")
     q.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     q.set_defaults(func=cmd_leaderboard)
