@@ -287,6 +287,9 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
                          str(plan.run_dir.resolve()), asdict(plan.config) | {"settings": plan.settings},
                          provenance.collect())
         write_run_manifest(plan, "running")
+        bind = getattr(plan.generator, "bind_run", None)
+        if bind is not None:  # e.g. the HTTP adapter journals job ids in the run folder (no double billing)
+            bind(plan.run_dir)
         done_rows = []
         pending = []
         for item in plan.items:

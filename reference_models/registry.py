@@ -43,6 +43,12 @@ for _e in (
     ModelEntry("noise", "reference_models.builtin.simple:NoiseGenerator", "uniform random noise (the worst case)"),
     ModelEntry("replay", "reference_models.builtin.replay:ReplayGenerator",
                "real videos from a folder, cropped/resized to the request (the upper bound)", argument="FOLDER"),
+    ModelEntry("http", "reference_models.http_api:HttpApiGenerator",
+               "any model behind an HTTP API (submit, poll, download), configured in a YAML file",
+               argument="CONFIG.yaml"),
+    ModelEntry("python", "reference_models.python_adapter:PythonGenerator",
+               "an in-house model or checkpoint: python:MODULE:CALLABLE (a function or a factory)",
+               argument="MODULE:CALLABLE"),
     ModelEntry("folder", "reference_models.folder:FolderGenerator",
                "pre-generated videos in a folder with an optional manifest.json (API models)", argument="FOLDER"),
 ):
