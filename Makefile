@@ -20,7 +20,7 @@ $(VENV)/.installed-core: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/pip install -q $(PIP_C) -e ".[test,models,ffmpeg]"
+	$(BIN)/pip install -q $(PIP_C) -e ".[test,models,ffmpeg,diffusers]"
 	touch $@ $(VENV)/.installed-core
 
 demo: $(VENV)/.installed-core

@@ -18,6 +18,7 @@ class ModelEntry:
     target: str  # "module:Class"
     summary: str
     argument: str | None = None  # what NAME:ARG takes, if anything
+    preset: str | None = None  # first constructor argument fixed by the entry (e.g. a diffusers model name)
 
     def load(self):
         module, _, attr = self.target.partition(":")
@@ -55,6 +56,16 @@ for _e in (
     register(_e)
 
 
+def _register_diffusers() -> None:
+    from reference_models.diffusers_adapters import diffusers_entries
+
+    for name, summary in diffusers_entries():
+        register(ModelEntry(name, "reference_models.diffusers_adapters:DiffusersGenerator", summary, preset=name))
+
+
+_register_diffusers()
+
+
 def model_names() -> list[str]:
     return sorted(_REGISTRY)
 
@@ -78,6 +89,8 @@ def create_generator(spec: str, **kwargs: Any):
         return cls(arg, **kwargs)
     if sep:
         raise ConfigError(f"model {name!r} takes no ':' argument")
+    if entry.preset is not None:
+        return cls(entry.preset, **kwargs)
     return cls(**kwargs)
 
 
@@ -86,7 +99,8 @@ def describe(name: str) -> dict[str, Any]:
     from dataclasses import asdict
 
     entry = get_entry(name)
-    caps = getattr(entry.load(), "capabilities", None)
+    cls = entry.load()
+    caps = cls(entry.preset).capabilities if entry.preset is not None else getattr(cls, "capabilities", None)
     out = {"name": name, "summary": entry.summary, "argument": entry.argument}
     if caps is not None and not isinstance(caps, property):
         out["capabilities"] = asdict(caps)
