@@ -61,6 +61,14 @@ for _e in (
                 needs_reference=True, needs_download=True, kind="paired"),
     MetricEntry("vmaf", "metrics.quality.vmaf:VMAF", "VMAF v0.6.1 (ffmpeg libvmaf) vs a reference video",
                 needs_reference=True, kind="paired"),
+    MetricEntry("subject_consistency", "metrics.vbench.dimensions:SubjectConsistency",
+                "VBench subject consistency (DINO ViT-B/16), vbench-exact", needs_download=True),
+    MetricEntry("background_consistency", "metrics.vbench.dimensions:BackgroundConsistency",
+                "VBench background consistency (CLIP ViT-B/32), vbench-exact", needs_download=True),
+    MetricEntry("aesthetic_quality", "metrics.vbench.dimensions:AestheticQuality",
+                "VBench aesthetic quality (CLIP ViT-L/14 + LAION head), vbench-exact", needs_download=True),
+    MetricEntry("dynamic_degree", "metrics.vbench.dimensions:DynamicDegree",
+                "VBench dynamic degree (RAFT things), vbench-exact", needs_download=True),
 ):
     register(_e)
 

