@@ -67,6 +67,8 @@ for _e in (
                 "VBench background consistency (CLIP ViT-B/32), vbench-exact", needs_download=True),
     MetricEntry("aesthetic_quality", "metrics.vbench.dimensions:AestheticQuality",
                 "VBench aesthetic quality (CLIP ViT-L/14 + LAION head), vbench-exact", needs_download=True),
+    MetricEntry("motion_smoothness", "metrics.vbench.dimensions:MotionSmoothness",
+                "VBench motion smoothness (AMT-S), vbench-exact", needs_download=True),
     MetricEntry("dynamic_degree", "metrics.vbench.dimensions:DynamicDegree",
                 "VBench dynamic degree (RAFT things), vbench-exact", needs_download=True),
 ):

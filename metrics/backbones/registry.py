@@ -123,6 +123,11 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
                "filter", license="BSD-3-Clause",
         manual="also inside https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip (RAFT's download_models.sh)"),
     WeightsFile(
+        "amt_s", "amt-s.pth",
+        urls=("https://huggingface.co/lalala125/AMT/resolve/main/amt-s.pth",),
+        source="AMT-S frame interpolation (MCG-NKU/AMT), VBench motion smoothness; ckpt['state_dict']",
+        license="CC BY-NC-SA 4.0"),
+    WeightsFile(
         "laion_aesthetic_vit_l14", "sa_0_4_vit_l_14_linear.pth",
         urls=("https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",),
         source="LAION aesthetic predictor v1 linear head on CLIP ViT-L/14 (VBench aesthetic quality)",
@@ -244,6 +249,11 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         weights="raft_things", feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [0, 255], "padding": "replicate to multiples of 8"},
         golden="raft"),
+    BackboneEntry(
+        "amt_s", "AMT-S frame interpolation (VBench motion smoothness)",
+        builder="metrics.backbones.amt:amt_s", loader="metrics.backbones.amt:load_amt", weights="amt_s",
+        feature_dim=0, preprocessing={"layout": "BCHW", "range": [0, 1], "padding": "replicate to multiples of 16",
+                                      "embt": 0.5}, golden="amt_s"),
     BackboneEntry(
         "alexnet_lpips", "AlexNet features (torchvision layout) for LPIPS, relu1..relu5",
         builder="metrics.backbones.lpips:alexnet_features", loader="metrics.backbones.lpips:load_torchvision_features",

@@ -12,6 +12,11 @@ architecture, loads the official weights, same recipe) for all dimensions here.
 * ``aesthetic_quality`` (CLIP ViT-L/14 + the LAION linear head): every frame (batches of 32),
   ``clip_transform(224)``, L2-normalised image features → ``Linear(768, 1)`` → ``/10``; video = mean over frames;
   dimension = mean over videos.
+* ``motion_smoothness`` (AMT-S): the even frames 0, 2, 4, … are interpolated pairwise at ``embt = 0.5`` (frames in
+  [0, 1], replicate-padded to multiples of 16, unpadded, then VBench's ``tensor2img``: ×255, clip, **truncate** to
+  uint8) and compared with the odd frames 1, 3, 5, …: ``mean |odd − interpolated|`` per pair; the video value is
+  ``(255 − mean over pairs)/255``; the dimension is the mean over videos. The scale factor is 1.0 (VBench lowers it
+  only on GPUs short of memory).
 * ``dynamic_degree`` (RAFT things): frames every ``max(1, round(fps/8))``; for each consecutive sampled pair RAFT
   (20 iterations, replicate-padded to multiples of 8) and the mean of the top 5 % flow magnitudes; a video is dynamic
   when at least ``round(4·N/16)`` pairs exceed ``6·min(H, W)/256`` (N = sampled frames); the value is 1 or 0 and
@@ -161,6 +166,49 @@ class AestheticQuality(BackboneMetric):
             vals.append((self.head(f.to(self.device)).squeeze(-1) / 10.0).cpu())
         per = torch.cat(vals).double()
         return ItemScore(float(per.mean()), 1.0, {"fidelity": EXACT, "per_frame": [round(float(v), 6) for v in per]})
+
+
+def pad_to_multiple(x: torch.Tensor, divisor: int) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+    """AMT's ``InputPadder``: replicate-pad H and W up to multiples of ``divisor``, split evenly; returns the pads."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % divisor, (-w) % divisor
+    pads = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
+    return (F.pad(x, list(pads), mode="replicate") if any(pads) else x), pads
+
+
+class MotionSmoothness(BackboneMetric):
+    """VBench motion smoothness (AMT-S frame interpolation), in [0, 1]. Higher is better."""
+
+    name = "motion_smoothness"
+    kind = MetricKind.PER_ITEM
+    higher_is_better = True
+    value_range = (0.0, 1.0)
+    protocols = {"vbench": "AMT-S interpolates even frames at t=0.5; (255 - mean |odd - interpolated|)/255"}
+
+    def backbones_needed(self) -> list[str]:
+        return ["amt_s"]
+
+    def interpolate(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Middle frame (uint8 ``[H,W,3]``, VBench's truncating ``tensor2img``) between uint8 frames ``a`` and ``b``."""
+        x0 = a.permute(2, 0, 1)[None].float() / 255.0
+        x1 = b.permute(2, 0, 1)[None].float() / 255.0
+        h, w = x0.shape[-2:]
+        x0p, pads = pad_to_multiple(x0, 16)
+        x1p, _ = pad_to_multiple(x1, 16)
+        embt = torch.tensor(0.5).view(1, 1, 1, 1).to(self.device)
+        pred = self.net("amt_s")(x0p.to(self.device), x1p.to(self.device), embt).cpu()
+        pred = pred[..., pads[2]:pads[2] + h, pads[0]:pads[0] + w]
+        return (pred[0].permute(1, 2, 0) * 255.0).clamp(0, 255).to(torch.uint8)
+
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        even, odd = video.frames[0::2], video.frames[1::2]
+        n = min(len(even) - 1, len(odd))
+        if n < 1:
+            raise MetricError("motion_smoothness needs at least 3 frames")
+        diffs = [float((self.interpolate(even[i], even[i + 1]).int() - odd[i].int()).abs().double().mean())
+                 for i in range(n)]
+        mean = math.fsum(diffs) / n
+        return ItemScore((255.0 - mean) / 255.0, 1.0, {"fidelity": EXACT, "pair_mae": [round(d, 4) for d in diffs]})
 
 
 def flow_top_mean(flow_up: torch.Tensor, fraction: float) -> float:
