@@ -187,3 +187,12 @@ def test_motion_smoothness_static_and_shuffled(bunny):
     assert 0 < shuffled.value < original.value <= 1 and len(original.extra["pair_mae"]) == 3
     still = m.score(Video(frames[:1].repeat(5, 1, 1, 1), bunny.fps))
     assert len(set(still.extra["pair_mae"])) == 1
+
+
+def test_umt_layout_matches_official_checkpoint():
+    from metrics.backbones.umt import umt_l16_k400
+
+    golden = json.loads(shared_path("golden", "umt_l16_k400", "state_dict_shapes.json").read_text())
+    model = umt_l16_k400(device="meta")
+    assert state_dict_shapes(model) == golden
+    assert sum(p.numel() for p in model.parameters()) == 306_695_568

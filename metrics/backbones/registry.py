@@ -128,6 +128,11 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         source="AMT-S frame interpolation (MCG-NKU/AMT), VBench motion smoothness; ckpt['state_dict']",
         license="CC BY-NC-SA 4.0"),
     WeightsFile(
+        "umt_l16_k400", "l16_ptk710_ftk710_ftk400_f16_res224.pth",
+        urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/"
+              "l16_ptk710_ftk710_ftk400_f16_res224.pth",),
+        source="UMT-L/16 K710→K400 fine-tuned, 16 frames (OpenGVLab), VBench human action", license="MIT"),
+    WeightsFile(
         "laion_aesthetic_vit_l14", "sa_0_4_vit_l_14_linear.pth",
         urls=("https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",),
         source="LAION aesthetic predictor v1 linear head on CLIP ViT-L/14 (VBench aesthetic quality)",
@@ -254,6 +259,13 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         builder="metrics.backbones.amt:amt_s", loader="metrics.backbones.amt:load_amt", weights="amt_s",
         feature_dim=0, preprocessing={"layout": "BCHW", "range": [0, 1], "padding": "replicate to multiples of 16",
                                       "embt": 0.5}, golden="amt_s"),
+    BackboneEntry(
+        "umt_l16_k400", "UMT-L/16 Kinetics-400 classifier, 16 frames (VBench human action)",
+        builder="metrics.backbones.umt:umt_l16_k400", loader="metrics.backbones.umt:load_umt",
+        weights="umt_l16_k400", feature_dim=1024,
+        preprocessing={"layout": "BCTHW", "frames": 16, "sampling": "middle:16",
+                       "resize": "shorter side 256 bilinear + center crop 224", "normalisation": "ImageNet mean/std"},
+        golden="umt_l16_k400"),
     BackboneEntry(
         "alexnet_lpips", "AlexNet features (torchvision layout) for LPIPS, relu1..relu5",
         builder="metrics.backbones.lpips:alexnet_features", loader="metrics.backbones.lpips:load_torchvision_features",
