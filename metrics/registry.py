@@ -69,6 +69,8 @@ for _e in (
                 "VBench aesthetic quality (CLIP ViT-L/14 + LAION head), vbench-exact", needs_download=True),
     MetricEntry("motion_smoothness", "metrics.vbench.dimensions:MotionSmoothness",
                 "VBench motion smoothness (AMT-S), vbench-exact", needs_download=True),
+    MetricEntry("imaging_quality", "metrics.vbench.dimensions:ImagingQuality",
+                "VBench imaging quality (MUSIQ-SPAQ), vbench-exact", needs_download=True),
     MetricEntry("dynamic_degree", "metrics.vbench.dimensions:DynamicDegree",
                 "VBench dynamic degree (RAFT things), vbench-exact", needs_download=True),
 ):

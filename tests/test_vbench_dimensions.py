@@ -196,3 +196,18 @@ def test_umt_layout_matches_official_checkpoint():
     model = umt_l16_k400(device="meta")
     assert state_dict_shapes(model) == golden
     assert sum(p.numel() for p in model.parameters()) == 306_695_568
+
+
+def test_musiq_layout_and_imaging_quality_recipe():
+    from metrics.backbones.musiq import hashed_positions, musiq_spaq
+    from metrics.registry import create_metric
+
+    golden = json.loads(shared_path("golden", "musiq_spaq", "state_dict_shapes.json").read_text())
+    assert state_dict_shapes(musiq_spaq(device="meta")) == golden
+    assert hashed_positions(10, 2, 3).tolist() == [[0.0, 3.0, 6.0, 50.0, 53.0, 56.0]]  # nearest 10x10 hash grid
+    m = create_metric("imaging_quality")
+    m.load(allow_random=True, device="cpu")
+    frames = torch.randint(0, 256, (2, 600, 720, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(3))
+    assert m.preprocess(frames).shape == (2, 3, 426, 512)  # longer side capped at 512, int(scale·h)
+    a, b = m.score(Video(frames, 8.0)), m.score(Video(frames, 8.0))
+    assert a.value == b.value and len(a.extra["per_frame_mos"]) == 2 and a.extra["fidelity"] == "vbench-exact"

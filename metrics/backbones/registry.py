@@ -133,6 +133,12 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
               "l16_ptk710_ftk710_ftk400_f16_res224.pth",),
         source="UMT-L/16 K710→K400 fine-tuned, 16 frames (OpenGVLab), VBench human action", license="MIT"),
     WeightsFile(
+        "musiq_spaq", "musiq_spaq_ckpt-358bb6af.pth",
+        urls=("https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_spaq_ckpt-358bb6af.pth",),
+        source="MUSIQ trained on SPAQ (pyiqa release v0.1-weights), VBench imaging quality. The name's suffix looks "
+               "like a SHA-256 prefix but that is unverified, so the hash is locked on first use",
+        license="Apache-2.0 (pyiqa)"),
+    WeightsFile(
         "laion_aesthetic_vit_l14", "sa_0_4_vit_l_14_linear.pth",
         urls=("https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",),
         source="LAION aesthetic predictor v1 linear head on CLIP ViT-L/14 (VBench aesthetic quality)",
@@ -266,6 +272,12 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         preprocessing={"layout": "BCTHW", "frames": 16, "sampling": "middle:16",
                        "resize": "shorter side 256 bilinear + center crop 224", "normalisation": "ImageNet mean/std"},
         golden="umt_l16_k400"),
+    BackboneEntry(
+        "musiq_spaq", "MUSIQ multi-scale IQA transformer, SPAQ head (VBench imaging quality), MOS 0-100",
+        builder="metrics.backbones.musiq:musiq_spaq", loader="metrics.backbones.musiq:load_musiq",
+        weights="musiq_spaq", feature_dim=0,
+        preprocessing={"layout": "BCHW", "range": [0, 1], "scales": "longer side 224, 384 + original",
+                       "vbench": "longer side capped at 512 (bilinear, no antialias)"}, golden="musiq_spaq"),
     BackboneEntry(
         "alexnet_lpips", "AlexNet features (torchvision layout) for LPIPS, relu1..relu5",
         builder="metrics.backbones.lpips:alexnet_features", loader="metrics.backbones.lpips:load_torchvision_features",

@@ -17,6 +17,9 @@ architecture, loads the official weights, same recipe) for all dimensions here.
   uint8) and compared with the odd frames 1, 3, 5, …: ``mean |odd − interpolated|`` per pair; the video value is
   ``(255 − mean over pairs)/255``; the dimension is the mean over videos. The scale factor is 1.0 (VBench lowers it
   only on GPUs short of memory).
+* ``imaging_quality`` (MUSIQ-SPAQ): every frame; VBench's default ``longer`` preprocessing caps the longer side at
+  512 (bilinear without antialias on uint8, ``int(scale·h) × int(scale·w)``), /255; video = mean MOS over frames;
+  the dimension is the mean over videos **/100** (the value reported here is already /100).
 * ``dynamic_degree`` (RAFT things): frames every ``max(1, round(fps/8))``; for each consecutive sampled pair RAFT
   (20 iterations, replicate-padded to multiples of 8) and the mean of the top 5 % flow magnitudes; a video is dynamic
   when at least ``round(4·N/16)`` pairs exceed ``6·min(H, W)/256`` (N = sampled frames); the value is 1 or 0 and
@@ -209,6 +212,36 @@ class MotionSmoothness(BackboneMetric):
                  for i in range(n)]
         mean = math.fsum(diffs) / n
         return ItemScore((255.0 - mean) / 255.0, 1.0, {"fidelity": EXACT, "pair_mae": [round(d, 4) for d in diffs]})
+
+
+class ImagingQuality(BackboneMetric):
+    """VBench imaging quality (MUSIQ-SPAQ MOS / 100), mean over frames then videos. Higher is better."""
+
+    name = "imaging_quality"
+    kind = MetricKind.PER_ITEM
+    higher_is_better = True
+    value_range = (0.0, 1.0)
+    protocols = {"vbench": "MUSIQ-SPAQ on every frame, longer side capped at 512, mean MOS / 100"}
+
+    def backbones_needed(self) -> list[str]:
+        return ["musiq_spaq"]
+
+    @staticmethod
+    def preprocess(frames: torch.Tensor) -> torch.Tensor:
+        x = frames.permute(0, 3, 1, 2).float()
+        h, w = x.shape[-2:]
+        if max(h, w) > 512:
+            scale = 512.0 / max(h, w)
+            x = F.interpolate(x, size=(int(scale * h), int(scale * w)), mode="bilinear", align_corners=False,
+                              antialias=False).round().clamp(0, 255)
+        return x / 255.0
+
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        model = self.net("musiq_spaq")
+        x = self.preprocess(video.frames)
+        per = torch.cat([model(x[i:i + 1].to(self.device)).cpu().flatten() for i in range(x.shape[0])]).double()
+        return ItemScore(float(per.mean()) / 100.0, 1.0,
+                         {"fidelity": EXACT, "per_frame_mos": [round(float(v), 4) for v in per]})
 
 
 def flow_top_mean(flow_up: torch.Tensor, fraction: float) -> float:
