@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_core_metrics.py
 	$(BIN)/python benchmarks/bench_fvd.py
 	$(BIN)/python benchmarks/bench_clip_score.py
+	$(BIN)/python benchmarks/bench_vbench_onepass.py
 
 clean:
 	rm -rf $(VENV) vgbench-out

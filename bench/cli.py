@@ -158,7 +158,13 @@ def cmd_evaluate(args) -> int:
     from bench.evaluate import evaluate
     from metrics.registry import parse_metric_list
 
-    specs = parse_metric_list(args.metrics)
+    specs = parse_metric_list(args.metrics) if args.metrics else []
+    if args.dimensions:
+        from metrics.vbench.dimensions import dimension_specs
+
+        specs += [d for d in dimension_specs(args.dimensions) if d not in specs]
+    if not specs:
+        raise UsageError("give --metrics and/or --dimensions")
     report = evaluate(args.videos, specs, reference=args.reference, db=args.db, progress=not args.no_progress,
                       feature_cache=args.feature_cache, allow_random_weights=args.allow_random_weights or None)
     _report_eval(report, str(args.videos))
@@ -562,7 +568,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "is decoded once for all metrics; scores are cached in the results database, so "
                                    "evaluating again recomputes nothing. A corrupt video fails only its item.")
     p.add_argument("videos", help="run folder (has run.json) or folder of videos")
-    p.add_argument("--metrics", required=True, help="comma-separated metrics, NAME, NAME/PROTOCOL or "
+    p.add_argument("--dimensions", help="VBench dimensions: 'all' or a comma-separated list (the implemented ones: "
+                                        "subject_consistency, background_consistency, temporal_flickering, "
+                                        "motion_smoothness, dynamic_degree, aesthetic_quality, imaging_quality, "
+                                        "overall_consistency); evaluated in one pass with --metrics")
+    p.add_argument("--metrics", help="comma-separated metrics, NAME, NAME/PROTOCOL or "
                                                     "NAME/PROTOCOL@option=value (e.g. clip_score/clipsim@frames="
                                                     "uniform:8; see `vgbench metrics list`). Prompts for clip_score "
                                                     "and viclip_score come from the run, a manifest.json or a .txt "

@@ -211,3 +211,20 @@ def test_musiq_layout_and_imaging_quality_recipe():
     assert m.preprocess(frames).shape == (2, 3, 426, 512)  # longer side capped at 512, int(scale·h)
     a, b = m.score(Video(frames, 8.0)), m.score(Video(frames, 8.0))
     assert a.value == b.value and len(a.extra["per_frame_mos"]) == 2 and a.extra["fidelity"] == "vbench-exact"
+
+
+def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli):
+    from bench.runs import RunConfig, execute_run, plan_run
+
+    plan = plan_run(RunConfig(model="static", suite="shapes", out=str(tmp_path / "gen"), samples=1, frames=6,
+                              width=64, height=64))
+    execute_run(plan, progress=False)
+    code, out, err = cli("evaluate", plan.run_dir, "--dimensions", "temporal_flickering,subject_consistency",
+                         "--allow-random-weights", "--json", "--no-progress", "--db", tmp_path / "db.sqlite")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["metrics"]["temporal_flickering"]["value"] == 1.0
+    assert doc["metrics"]["subject_consistency"]["value"] == pytest.approx(1.0, abs=1e-9)
+    assert doc["metrics"]["subject_consistency"]["details"]["fidelity"] == "vbench-exact"
+    code, _, err = cli("evaluate", plan.run_dir, "--dimensions", "scene", "--db", tmp_path / "db.sqlite")
+    assert code == 3 and "not yet implemented" in err

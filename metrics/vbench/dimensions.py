@@ -309,3 +309,28 @@ def is_static(frames: torch.Tensor, model, device: str = "cpu") -> tuple[bool, d
     static = moving <= count_num and all(s <= thres * count_num * 2 for s in wrap)
     return static, {"moving_pairs": moving, "count_num": count_num, "threshold": thres,
                     "wrap_scores": [round(s, 4) for s in wrap]}
+
+
+#: VBench dimension → vgbench metric spec, for the dimensions implemented so far (``--dimensions``)
+DIMENSION_METRICS = {
+    "subject_consistency": "subject_consistency",
+    "background_consistency": "background_consistency",
+    "temporal_flickering": "temporal_flickering",
+    "motion_smoothness": "motion_smoothness",
+    "dynamic_degree": "dynamic_degree",
+    "aesthetic_quality": "aesthetic_quality",
+    "imaging_quality": "imaging_quality",
+    "overall_consistency": "viclip_score",
+}
+
+
+def dimension_specs(text: str) -> list[str]:
+    """``"all"`` or a comma-separated list of VBench dimension names → metric specs."""
+    from bench.errors import ConfigError
+
+    names = list(DIMENSION_METRICS) if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in DIMENSION_METRICS]
+    if unknown:
+        raise ConfigError(f"unknown or not yet implemented VBench dimension(s): {', '.join(unknown)}; available: "
+                          f"{', '.join(DIMENSION_METRICS)}")
+    return [DIMENSION_METRICS[n] for n in names]
