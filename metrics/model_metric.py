@@ -38,6 +38,28 @@ class BackboneMetric(Metric):
         self.weights_sha256 = "+".join(shas)
         self.flags = flags
 
+    def load_head(self, weights_name: str, module, allow_random: bool | None = None):
+        """Load an extra weights file (a head shipped apart from its backbone: LPIPS heads, the LAION aesthetic head)
+        into ``module`` (strict) and add its SHA-256 to ``weights_sha256``. Missing and random weights allowed: the
+        module keeps its seeded init and the result is flagged."""
+        from metrics.backbones.checkpoint import load_strict, read_state_dict
+        from metrics.backbones.registry import RANDOM_WEIGHTS_FLAG, WEIGHTS, random_weights_allowed
+        from metrics.backbones.weights import WeightsMissingError, resolve
+
+        allow = random_weights_allowed() if allow_random is None else allow_random
+        try:
+            found = resolve(WEIGHTS[weights_name], download=not allow)
+            load_strict(module, read_state_dict(found.path), str(found.path))
+            sha = found.sha256
+        except WeightsMissingError:
+            if not allow:
+                raise
+            sha = "random-init-seed0"
+            if RANDOM_WEIGHTS_FLAG not in self.flags:
+                self.flags.append(RANDOM_WEIGHTS_FLAG)
+        self.weights_sha256 = f"{self.weights_sha256}+{sha}"
+        return module.to(self.device).eval()
+
     def net(self, name: str):
         if not hasattr(self, "nets"):
             raise ConfigError(f"{self.protocol_id}: call load() before scoring (it verifies the weights)")

@@ -25,6 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from metrics.backbones.layers import Mlp
+
 
 # ---- Video Swin-T with GRPB ---------------------------------------------------------------------------------------
 def window_partition(x: torch.Tensor, ws: tuple[int, int, int]) -> torch.Tensor:
@@ -115,15 +117,6 @@ class WindowAttention3D(nn.Module):
             attn = attn + mask.unsqueeze(1).unsqueeze(0)
         attn = attn.view(-1, self.heads, n, n).softmax(dim=-1)
         return self.proj((attn @ v).transpose(1, 2).reshape(bw, n, c))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1, self.act, self.fc2 = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
 
 
 class SwinBlock3D(nn.Module):

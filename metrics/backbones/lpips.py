@@ -135,13 +135,3 @@ class LPIPSNet(nn.Module):
             else:
                 total = total + m.mean((2, 3), keepdim=True)
         return total if spatial else total.view(-1)
-
-
-def load_heads(net: str, path: str | Path | None, source: str, seed: int = 0) -> LinearHeads:
-    from metrics.backbones.checkpoint import load_strict, read_state_dict
-
-    torch.manual_seed(seed)
-    heads = LinearHeads(CHANNELS[net])
-    if path is not None:
-        load_strict(heads, read_state_dict(path), source)
-    return heads.eval()

@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from metrics.backbones.layers import Mlp
+
 
 def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     """TensorFlow 'SAME' zero padding for a square ``kernel`` and ``stride``."""
@@ -72,15 +74,6 @@ class Attention(nn.Module):
         m2 = mask.reshape(b, 1, n, 1) * mask.reshape(b, 1, 1, n)
         attn = attn.masked_fill(m2 == 0, -1e3).softmax(dim=-1)
         return self.out((attn @ v).transpose(1, 2).reshape(b, n, c))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1, self.act, self.fc2 = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
 
 
 class TransformerBlock(nn.Module):

@@ -46,26 +46,13 @@ class LPIPS(BackboneMetric):
         return ["alexnet_lpips" if _NET[self.protocol] == "alex" else "vgg16_lpips"]
 
     def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
-        from metrics.backbones.lpips import LPIPSNet, load_heads
-        from metrics.backbones.registry import WEIGHTS, RANDOM_WEIGHTS_FLAG, random_weights_allowed
-        from metrics.backbones.weights import WeightsMissingError, resolve
+        from metrics.backbones.lpips import CHANNELS, LinearHeads, LPIPSNet
 
         super().load(allow_random, device)
         net = _NET[self.protocol]
-        wf = WEIGHTS[f"lpips_{net}_v0_1"]
-        allow = random_weights_allowed() if allow_random is None else allow_random
-        try:
-            heads_file = resolve(wf, download=not allow)
-            heads = load_heads(net, heads_file.path, str(heads_file.path))
-            heads_sha = heads_file.sha256
-        except WeightsMissingError:
-            if not allow:
-                raise
-            heads, heads_sha = load_heads(net, None, "random"), "random-init-seed0"
-            if RANDOM_WEIGHTS_FLAG not in self.flags:
-                self.flags.append(RANDOM_WEIGHTS_FLAG)
+        torch.manual_seed(0)
+        heads = self.load_head(f"lpips_{net}_v0_1", LinearHeads(CHANNELS[net]), allow_random)
         self.lpips_net = LPIPSNet(net, self.net(self.backbones_needed()[0]), heads).to(self.device).eval()
-        self.weights_sha256 = f"{self.weights_sha256}+{heads_sha}"
 
     def per_frame(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """LPIPS of each frame pair of uint8 ``[T,H,W,3]`` videos (first ``min(T)`` frames)."""

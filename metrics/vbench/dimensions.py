@@ -136,26 +136,9 @@ class AestheticQuality(BackboneMetric):
         return ["clip_vit_l14_openai"]
 
     def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
-        from metrics.backbones.checkpoint import load_strict, read_state_dict
-        from metrics.backbones.registry import RANDOM_WEIGHTS_FLAG, WEIGHTS, random_weights_allowed
-        from metrics.backbones.weights import WeightsMissingError, resolve
-
         super().load(allow_random, device)
-        allow = random_weights_allowed() if allow_random is None else allow_random
         torch.manual_seed(0)
-        self.head = torch.nn.Linear(768, 1)
-        try:
-            f = resolve(WEIGHTS["laion_aesthetic_vit_l14"], download=not allow)
-            load_strict(self.head, read_state_dict(f.path), str(f.path))
-            head_sha = f.sha256
-        except WeightsMissingError:
-            if not allow:
-                raise
-            head_sha = "random-init-seed0"
-            if RANDOM_WEIGHTS_FLAG not in self.flags:
-                self.flags.append(RANDOM_WEIGHTS_FLAG)
-        self.head = self.head.to(self.device).eval()
-        self.weights_sha256 = f"{self.weights_sha256}+{head_sha}"
+        self.head = self.load_head("laion_aesthetic_vit_l14", torch.nn.Linear(768, 1), allow_random)
 
     @torch.no_grad()
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:

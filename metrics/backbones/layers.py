@@ -1,0 +1,15 @@
+"""Small building blocks shared by the native backbones (their submodule names match the official checkpoints)."""
+from __future__ import annotations
+
+from torch import nn
+
+
+class Mlp(nn.Module):
+    """``fc1 → GELU → fc2`` (timm/DINO/Swin/MUSIQ naming: keys ``fc1.*``, ``fc2.*``)."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1, self.act, self.fc2 = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
