@@ -23,7 +23,7 @@ Dimension keys may be metric protocol ids (``clip_score/clipsim``) or VBench dim
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 

@@ -23,7 +23,6 @@ import json
 import math
 import shutil
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -386,7 +385,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         body_rows.append(f'<tr data-run="{esc(r["run_id"])}">' + "".join(cells) + "</tr>")
     for p in pub_rows:
         cells = [f'<td class="text" data-sort="{esc(p.model)}">{esc(p.model)}</td>',
-                 f'<td class="text" data-sort="published"><span class="badge pub">published</span>'
+                 '<td class="text" data-sort="published"><span class="badge pub">published</span>'
                  + (' <span class="badge warn" title="{}">inconsistent</span>'.format(esc("; ".join(p.inconsistent)))
                     if p.inconsistent else "") + _source_html(p.source) + "</td>",
                  '<td data-sort="">–</td>']
@@ -397,7 +396,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         for c in columns:  # a published dimension shown under the protocol that computes it (percent → 0-1)
             dim = VBENCH_PROTOCOLS.get(c) if sch and sch.name == "vbench" else None
             v = p.dimensions.get(dim) if dim else None
-            cells.append(f'<td data-sort="">–</td>' if v is None else
+            cells.append('<td data-sort="">–</td>' if v is None else
                          f'<td data-sort="{v / 100}">{esc(_fmt(v / 100))} <span class="badge pub">pub</span></td>')
         body_rows.append('<tr data-published="1">' + "".join(cells) + "</tr>")
     table = ('<div class="scroll"><table class="sortable" id="leaderboard"><thead><tr>' + "".join(head)
