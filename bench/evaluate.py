@@ -41,6 +41,7 @@ class EvalItem:
     seed: int | None = None
     sha256: str | None = None
     error: str | None = None  # set when the item has no usable video (e.g. its generation failed)
+    aux: dict = field(default_factory=dict, compare=False, hash=False)  # per-dimension auxiliary info of the prompt
 
 
 @dataclass
@@ -96,7 +97,8 @@ def load_source(path: str | Path) -> VideoSource:
             if side.get("status") != "ok" or not video.exists():
                 error = side.get("error") or "not generated yet (run `vgbench run` again to finish it)"
             items.append(EvalItem(it["item_id"], str(video), f"{it['prompt_id']}/{it['sample_index']}", it["prompt"],
-                                  it["prompt_id"], it["sample_index"], it["seed"], side.get("sha256"), error))
+                                  it["prompt_id"], it["sample_index"], it["seed"], side.get("sha256"), error,
+                                  it.get("aux") or {}))
         return VideoSource(doc["run_id"], "run", root, items, doc["settings"]["model_id"], doc["suite"]["name"],
                            doc["suite"]["sha256"])
     manifest = {}
@@ -118,7 +120,8 @@ def load_source(path: str | Path) -> VideoSource:
         if prompt is None and p.with_suffix(".txt").is_file():  # API-model folders: prompt beside the video
             prompt = p.with_suffix(".txt").read_text(encoding="utf-8").strip() or None
         items.append(EvalItem(rel, str(p), pair, prompt, m.get("prompt_id") if m else None,
-                              m.get("sample") if m else None, m.get("seed") if m else None))
+                              m.get("sample") if m else None, m.get("seed") if m else None,
+                              aux=(m.get("aux") or {}) if m else {}))
     listing = [(it.key, Path(it.path).stat().st_size) for it in items]
     source_id = "folder-" + provenance.stable_hash({"root": str(root), "listing": listing}, length=12)
     return VideoSource(source_id, "folder", root, items, manifest.get("model") or root.name)
@@ -290,7 +293,9 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                                 fail(m, f"reference {type(ref_video).__name__}: {ref_video}")
                                 continue
                             try:
-                                s: ItemScore = m.score(video, ref_video if m.needs_reference else None, item.prompt)
+                                kw = {"aux": item.aux} if getattr(m, "needs_aux", False) else {}
+                                s: ItemScore = m.score(video, ref_video if m.needs_reference else None, item.prompt,
+                                                       **kw)
                             except (MetricError, ValueError, RuntimeError) as e:
                                 fail(m, f"{type(e).__name__}: {e}")
                                 continue

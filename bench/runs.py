@@ -217,7 +217,8 @@ def write_run_manifest(plan: RunPlan, status: str, report: RunReport | None = No
         "provenance": provenance.collect(),
         "items": [{"item_id": it.item_id, "prompt_id": it.request.prompt_id, "prompt": it.request.prompt,
                    "sample_index": it.request.sample_index, "seed": it.request.seed,
-                   "file": f"videos/{it.item_id}.mp4"} for it in plan.items],
+                   "file": f"videos/{it.item_id}.mp4", **({"aux": it.request.aux} if it.request.aux else {})}
+                  for it in plan.items],
     }
     if report is not None:
         doc["last_execution"] = {"generated": report.generated, "skipped": report.skipped,

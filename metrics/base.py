@@ -153,6 +153,8 @@ class Metric:
     weights_sha256: str | None = None
     #: user-settable options (``NAME/PROTOCOL@key=value``)
     options: ClassVar[dict[str, MetricOption]] = {}
+    #: how faithfully the metric reproduces a benchmark's own implementation ("vbench-exact", "vbench-style")
+    fidelity: ClassVar[str | None] = None
 
     def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
         if protocol is None:
@@ -228,7 +230,8 @@ class Metric:
             ci_method="normal approximation over items (linearised weighted mean)" if ci else None,
             backbone=self.backbone, weights_sha256=self.weights_sha256, flags=list(self.flags) + self.item_flags(),
             details={"aggregation": self.aggregation, "protocol_description": self.protocols[self.protocol],
-                     **({"options": dict(self.opts)} if self.opts else {})})
+                     **({"options": dict(self.opts)} if self.opts else {}),
+                     **({"fidelity": self.fidelity} if self.fidelity else {})})
 
     def item_flags(self) -> list[str]:
         """Flags derived from the per-item details (e.g. how many prompts were truncated); default none."""

@@ -228,3 +228,40 @@ def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli):
     assert doc["metrics"]["subject_consistency"]["details"]["fidelity"] == "vbench-exact"
     code, _, err = cli("evaluate", plan.run_dir, "--dimensions", "scene", "--db", tmp_path / "db.sqlite")
     assert code == 3 and "not yet implemented" in err
+
+
+def test_appearance_style_uses_prompt_aux_from_the_suite(tmp_path, cli):
+    """The VBench importer's aux info travels run.json → evaluation; the score is the mean frame–style cosine."""
+    import open_clip
+    from PIL import Image
+
+    from bench.runs import RunConfig, execute_run, plan_run
+    from metrics.backbones.clip import encode_images, encode_text, tokenize
+    from metrics.registry import create_metric
+
+    suite = tmp_path / "style.yaml"
+    suite.write_text("suite: style\nsamples_per_prompt: 1\nprompts:\n"
+                     "  - id: beach\n    text: a beach, Van Gogh style\n    dimensions: [appearance_style]\n"
+                     "    aux: {appearance_style: {appearance_style: Van Gogh style}}\n")
+    plan = plan_run(RunConfig(model="static", suite=str(suite), out=str(tmp_path / "gen"), frames=3, width=64,
+                              height=48))
+    execute_run(plan, progress=False)
+    assert json.loads((plan.run_dir / "run.json").read_text())["items"][0]["aux"]["appearance_style"]
+    code, out, err = cli("evaluate", plan.run_dir, "--dimensions", "appearance_style", "--allow-random-weights",
+                         "--json", "--per-item", "--no-progress", "--db", tmp_path / "db.sqlite")
+    assert code == 0, err
+    got = json.loads(out)["metrics"]["appearance_style"]
+    assert got["details"]["fidelity"] == "vbench-exact" and got["details"]["aggregation"] == "frame"
+
+    m = create_metric("appearance_style")
+    m.load(allow_random=True, device="cpu")
+    model = m.net("clip_vit_b32_openai")
+    video = read_video(next((plan.run_dir / "videos").glob("*.mp4")))
+    tf = open_clip.image_transform(224, is_train=False, mean=open_clip.OPENAI_DATASET_MEAN,
+                                   std=open_clip.OPENAI_DATASET_STD)
+    img = encode_images(model, torch.stack([tf(Image.fromarray(f.numpy())) for f in video.frames]))
+    txt = encode_text(model, tokenize("Van Gogh style", 77).ids)
+    expected = float(torch.nn.functional.cosine_similarity(img.double(), txt.double()).mean())
+    assert got["value"] == pytest.approx(expected, abs=1e-5)
+    with pytest.raises(Exception, match="aux.appearance_style"):
+        m.score(video, prompt="a beach")

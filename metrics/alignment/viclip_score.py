@@ -49,6 +49,7 @@ class ViCLIPScore(BackboneMetric):
     protocols = {"vbench": "VBench overall consistency: ViCLIP-L/14, middle 8 frames, clip_transform(224), cosine"}
     unit = "cos"
     value_range = (-1.0, 1.0)
+    fidelity = "vbench-exact"  # VBench's overall-consistency / temporal-style recipe
 
     def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
         super().__init__(protocol, options)

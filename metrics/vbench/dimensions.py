@@ -9,6 +9,8 @@ architecture, loads the official weights, same recipe) for all dimensions here.
   the dimension is **frame-weighted** (Σ over all pairs / number of pairs), so each item weighs T−1.
 * ``background_consistency`` (CLIP ViT-B/32, ``clip_transform(224)``): the same formula on CLIP image features;
   frame-weighted.
+* ``appearance_style`` (CLIP ViT-B/32): every frame through ``clip_transform_Image(224)`` (PIL bicubic, centre
+  crop), cosine with the prompt's ``aux.appearance_style`` text (VBench's ``logits_per_text/100``); frame-weighted.
 * ``aesthetic_quality`` (CLIP ViT-L/14 + the LAION linear head): every frame (batches of 32),
   ``clip_transform(224)``, L2-normalised image features → ``Linear(768, 1)`` → ``/10``; video = mean over frames;
   dimension = mean over videos.
@@ -70,6 +72,7 @@ def consistency_scores(features: torch.Tensor) -> list[float]:
 
 
 class _Consistency(BackboneMetric):
+    fidelity = EXACT
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     aggregation = "frame"
@@ -84,11 +87,6 @@ class _Consistency(BackboneMetric):
         per = consistency_scores(self.features(video.frames))
         return ItemScore(math.fsum(per) / len(per), float(len(per)),
                          {"fidelity": EXACT, "per_frame": [round(v, 6) for v in per]})
-
-    def compute(self):
-        r = super().compute()
-        r.details["fidelity"] = EXACT
-        return r
 
 
 class SubjectConsistency(_Consistency):
@@ -123,8 +121,49 @@ class BackgroundConsistency(_Consistency):
                           for s in range(0, frames.shape[0], _BATCH)])
 
 
+class AppearanceStyle(BackboneMetric):
+    """VBench appearance style: CLIP ViT-B/32 cosine of each frame with the style text; frame-weighted."""
+
+    fidelity = EXACT
+
+    name = "appearance_style"
+    kind = MetricKind.PER_ITEM
+    higher_is_better = True
+    aggregation = "frame"
+    value_range = (-1.0, 1.0)
+    needs_aux = True
+    protocols = {"vbench": "CLIP ViT-B/32, PIL clip_transform_Image(224), cosine with aux.appearance_style text, "
+                           "frame-weighted"}
+
+    def backbones_needed(self) -> list[str]:
+        return ["clip_vit_b32_openai"]
+
+    @torch.no_grad()
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None,
+              aux: dict | None = None) -> ItemScore:
+        from metrics.alignment.clip_score import preprocess_clip_pil
+        from metrics.backbones.clip import encode_images, encode_text, tokenize
+
+        style = ((aux or {}).get("appearance_style") or {})
+        text = style.get("appearance_style") if isinstance(style, dict) else style
+        if not text:
+            raise MetricError("appearance_style needs the prompt's aux.appearance_style text (a VBench-style suite)")
+        model = self.net("clip_vit_b32_openai")
+        t = F.normalize(encode_text(model, tokenize(str(text), 77, force_eot=True).ids).double(), dim=-1)
+        per = []
+        for s in range(0, video.num_frames, _BATCH):
+            f = F.normalize(encode_images(model, preprocess_clip_pil(video.frames[s:s + _BATCH], "round")).double(),
+                            dim=-1)
+            per.append((f @ t.T).squeeze(-1))
+        per = torch.cat(per)
+        return ItemScore(float(per.mean()), float(per.numel()),
+                         {"fidelity": EXACT, "style": str(text), "per_frame": [round(float(v), 6) for v in per]})
+
+
 class AestheticQuality(BackboneMetric):
     """VBench aesthetic quality: LAION linear head on CLIP ViT-L/14 features /10, mean over frames, then videos."""
+
+    fidelity = EXACT
 
     name = "aesthetic_quality"
     kind = MetricKind.PER_ITEM
@@ -165,6 +204,8 @@ def pad_to_multiple(x: torch.Tensor, divisor: int) -> tuple[torch.Tensor, tuple[
 class MotionSmoothness(BackboneMetric):
     """VBench motion smoothness (AMT-S frame interpolation), in [0, 1]. Higher is better."""
 
+    fidelity = EXACT
+
     name = "motion_smoothness"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
@@ -199,6 +240,8 @@ class MotionSmoothness(BackboneMetric):
 
 class ImagingQuality(BackboneMetric):
     """VBench imaging quality (MUSIQ-SPAQ MOS / 100), mean over frames then videos. Higher is better."""
+
+    fidelity = EXACT
 
     name = "imaging_quality"
     kind = MetricKind.PER_ITEM
@@ -251,6 +294,8 @@ def _pair_scores(model, frames: torch.Tensor, pairs, fraction: float, device) ->
 class DynamicDegree(BackboneMetric):
     """VBench dynamic degree: 1 if the video moves (RAFT), else 0; the dimension is the fraction that move."""
 
+    fidelity = EXACT
+
     name = "dynamic_degree"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
@@ -302,8 +347,10 @@ DIMENSION_METRICS = {
     "motion_smoothness": "motion_smoothness",
     "dynamic_degree": "dynamic_degree",
     "aesthetic_quality": "aesthetic_quality",
+    "appearance_style": "appearance_style",
     "imaging_quality": "imaging_quality",
     "overall_consistency": "viclip_score",
+    "temporal_style": "viclip_score",  # same recipe; VBench scores it on the temporal-style prompts
 }
 
 
