@@ -191,7 +191,8 @@ def _gallery(run: dict, out: Path, limit: int) -> list[dict]:
         if it.get("status") != "ok" or not path or not Path(path).is_file():
             continue
         try:
-            n = int(it.get("num_frames") or 0) or probe_video(path).declared_frames
+            nf = it.get("num_frames")
+            n = (int(nf) if nf is not None and nf == nf else 0) or probe_video(path).declared_frames  # NaN-safe
             idx = sorted(set(sample_indices(FrameSampling("uniform", 8, "repeat_last"), n))) if n else None
             v = read_video(path, indices=idx)
         except Exception:  # noqa: BLE001 - a gallery never fails the build

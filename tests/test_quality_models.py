@@ -207,3 +207,13 @@ def test_vmaf_size_mismatch_is_an_item_error():
     b = Video(torch.zeros(4, 32, 48, 3, dtype=torch.uint8), 8.0)
     with pytest.raises(MetricError, match="differ in size"):
         VMAF().score(a, b)
+
+
+def test_dover_aesthetic_resize_equals_torchvision():
+    from torchvision.transforms import functional as TF
+
+    from metrics.quality.dover import resize_squash
+
+    v = torch.randint(0, 256, (3, 8, 144, 176), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    ref = TF.resize(v.permute(1, 0, 2, 3), [224, 224], antialias=True).permute(1, 0, 2, 3)
+    assert torch.equal(resize_squash(v), ref)
