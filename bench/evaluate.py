@@ -262,6 +262,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                         fail(m, why)
                         continue
                     rsha = ref_sha if m.needs_reference else ""
+                    if getattr(m, "needs_aux", False):  # the score depends on the prompt's aux info: key it too
+                        rsha = "aux:" + provenance.stable_hash(item.aux, length=16)
                     hit = store.cached_score(sha, rsha, m.protocol_id, m.weights_sha256)
                     if hit is not None:
                         report.scores_cached += 1
