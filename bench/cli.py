@@ -113,6 +113,9 @@ def _report_eval(report, label: str) -> None:
     else:
         _say(f"{label}: computed {report.scores_computed} scores ({report.items_decoded} videos decoded), "
              f"{report.scores_cached} from the results store")
+    if getattr(report, "scores_skipped", 0):
+        _say(f"{label}: {report.scores_skipped} (video, dimension) pair(s) not scored: the prompt does not serve "
+             "that dimension")
     stats = report.feature_cache.stats() if getattr(report, "feature_cache", None) is not None else {}
     if stats.get("features_extracted") or stats.get("features_cached"):
         _say(f"{label}: features extracted for {stats['features_extracted']} video(s) × extractor, "
@@ -568,10 +571,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "is decoded once for all metrics; scores are cached in the results database, so "
                                    "evaluating again recomputes nothing. A corrupt video fails only its item.")
     p.add_argument("videos", help="run folder (has run.json) or folder of videos")
-    p.add_argument("--dimensions", help="VBench dimensions: 'all' or a comma-separated list (the implemented ones: "
-                                        "subject_consistency, background_consistency, temporal_flickering, "
-                                        "motion_smoothness, dynamic_degree, aesthetic_quality, imaging_quality, "
-                                        "overall_consistency); evaluated in one pass with --metrics")
+    p.add_argument("--dimensions", help="VBench dimensions: 'all' (the 16) or a comma-separated list: "
+                                        "subject_consistency, background_consistency, temporal_flickering (RAFT "
+                                        "static filter), motion_smoothness, dynamic_degree, aesthetic_quality, "
+                                        "imaging_quality, object_class, multiple_objects, human_action, color, "
+                                        "spatial_relationship, scene, appearance_style, temporal_style, "
+                                        "overall_consistency. A dimension scores only the prompts that serve it "
+                                        "(the suite's `dimensions`); evaluated in the same pass as --metrics, "
+                                        "sharing decoded frames and backbone features. Object/colour/spatial dims "
+                                        "use OWLv2 and scene uses BLIP (vbench-style; results say so)")
     p.add_argument("--metrics", help="comma-separated metrics, NAME, NAME/PROTOCOL or "
                                                     "NAME/PROTOCOL@option=value (e.g. clip_score/clipsim@frames="
                                                     "uniform:8; see `vgbench metrics list`). Prompts for clip_score "

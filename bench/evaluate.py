@@ -10,6 +10,11 @@ numbers bit for bit.
 Pairing (``--reference DIR``): items of two run folders pair by (prompt id, sample index); items of plain folders
 pair by relative path without extension (``a/b.mp4`` ↔ ``a/b.webm``), or by a ``manifest.json``'s prompt ids.
 
+Dimensions: a VBench dimension metric (one with a ``dimension`` attribute) scores only the items whose prompt lists
+that dimension, as VBench does (a run's prompts carry their suite's ``dimensions``; a folder's ``manifest.json`` items
+may too); items with no dimension information are scored on every requested dimension. Dimensions that need the same
+intermediate values share them through :mod:`metrics.vbench.shared` while the decoded video is in hand.
+
 Prompts (for CLIP/ViCLIP scores): a run folder's items carry them; a plain folder's come from ``manifest.json``
 (``{"items": [{"file": ..., "prompt": ...}]}``) or from a ``.txt`` file beside each video with the same name.
 """
@@ -42,6 +47,8 @@ class EvalItem:
     sha256: str | None = None
     error: str | None = None  # set when the item has no usable video (e.g. its generation failed)
     aux: dict = field(default_factory=dict, compare=False, hash=False)  # per-dimension auxiliary info of the prompt
+    #: VBench dimensions the prompt serves (from the suite); empty = unknown, every requested dimension scores it
+    dimensions: tuple[str, ...] = ()
 
 
 @dataclass
@@ -68,13 +75,14 @@ class EvaluationReport:
     items_decoded: int = 0
     scores_computed: int = 0
     scores_cached: int = 0
+    scores_skipped: int = 0  # (item, dimension) pairs left out because the prompt does not serve the dimension
     feature_cache: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "reference": self.reference_id or None, "db": self.db,
                 "metrics": {k: r.to_dict() for k, r in self.results.items()}, "failed_items": self.failures,
                 "items": self.items_total, "scores_computed": self.scores_computed,
-                "scores_cached": self.scores_cached,
+                "scores_cached": self.scores_cached, "scores_skipped_not_in_dimension": self.scores_skipped,
                 **(self.feature_cache.stats() if self.feature_cache is not None else {})}
 
 
@@ -98,7 +106,7 @@ def load_source(path: str | Path) -> VideoSource:
                 error = side.get("error") or "not generated yet (run `vgbench run` again to finish it)"
             items.append(EvalItem(it["item_id"], str(video), f"{it['prompt_id']}/{it['sample_index']}", it["prompt"],
                                   it["prompt_id"], it["sample_index"], it["seed"], side.get("sha256"), error,
-                                  it.get("aux") or {}))
+                                  it.get("aux") or {}, tuple(it.get("dimensions") or ())))
         return VideoSource(doc["run_id"], "run", root, items, doc["settings"]["model_id"], doc["suite"]["name"],
                            doc["suite"]["sha256"])
     manifest = {}
@@ -121,7 +129,8 @@ def load_source(path: str | Path) -> VideoSource:
             prompt = p.with_suffix(".txt").read_text(encoding="utf-8").strip() or None
         items.append(EvalItem(rel, str(p), pair, prompt, m.get("prompt_id") if m else None,
                               m.get("sample") if m else None, m.get("seed") if m else None,
-                              aux=(m.get("aux") or {}) if m else {}))
+                              aux=(m.get("aux") or {}) if m else {},
+                              dimensions=tuple(m.get("dimensions") or ()) if m else ()))
     listing = [(it.key, Path(it.path).stat().st_size) for it in items]
     source_id = "folder-" + provenance.stable_hash({"root": str(root), "listing": listing}, length=12)
     return VideoSource(source_id, "folder", root, items, manifest.get("model") or root.name)
@@ -256,14 +265,21 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                     ref_sha = ref_item.sha256 or provenance.file_sha256(ref_item.path)
                 todo = []
                 for m in metrics:
+                    dim = getattr(m, "dimension", None)
+                    if dim and item.dimensions and dim not in item.dimensions:
+                        report.scores_skipped += 1
+                        continue
                     if m.needs_reference and ref_sha is None:
                         why = (f"reference video failed: {ref_item.error}" if ref_item is not None
                                else f"no reference video matches {item.pair_key!r} in {ref_src.root}")
                         fail(m, why)
                         continue
                     rsha = ref_sha if m.needs_reference else ""
-                    if getattr(m, "needs_aux", False):  # the score depends on the prompt's aux info: key it too
-                        rsha = "aux:" + provenance.stable_hash(item.aux, length=16)
+                    if m.needs_prompt or getattr(m, "needs_aux", False):  # the score depends on the prompt text or
+                        # its aux info: the cached score of the same video under another prompt must not be reused
+                        rsha = "ctx:" + provenance.stable_hash(
+                            {"prompt": item.prompt if m.needs_prompt else None,
+                             "aux": item.aux if getattr(m, "needs_aux", False) else None}, length=16)
                     hit = store.cached_score(sha, rsha, m.protocol_id, m.weights_sha256)
                     if hit is not None:
                         report.scores_cached += 1
@@ -340,6 +356,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                                                      json.loads(row["extra_json"] or "{}")))
                 else:
                     m.add_failure(row["item_key"], row["error"])
+            if hasattr(m, "item_groups"):  # per-prompt rules (temporal flickering keeps ≤ 5 static videos)
+                m.item_groups = {it.key: (it.prompt_id or it.pair_key, it.sample_index or 0) for it in src.items}
             result = m.compute()
             if m.needs_reference:
                 result.details["reference"] = str(ref_src.root)

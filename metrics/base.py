@@ -155,6 +155,8 @@ class Metric:
     options: ClassVar[dict[str, MetricOption]] = {}
     #: how faithfully the metric reproduces a benchmark's own implementation ("vbench-exact", "vbench-style")
     fidelity: ClassVar[str | None] = None
+    #: the VBench dimension this metric computes, if any: it then scores only the prompts that serve the dimension
+    dimension: ClassVar[str | None] = None
 
     def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
         if protocol is None:
@@ -219,7 +221,9 @@ class Metric:
         return s
 
     def compute(self) -> MetricResult:
-        keys = sorted(self._items)
+        # an item of weight 0 is scored but left out of the aggregate (e.g. VBench colour: object never seen)
+        keys = sorted(k for k, s in self._items.items() if s.weight > 0)
+        left_out = len(self._items) - len(keys)
         values = [self._items[k].value for k in keys]
         weights = [self._items[k].weight for k in keys]
         mean, ci = weighted_mean_ci(values, weights)
@@ -231,7 +235,9 @@ class Metric:
             backbone=self.backbone, weights_sha256=self.weights_sha256, flags=list(self.flags) + self.item_flags(),
             details={"aggregation": self.aggregation, "protocol_description": self.protocols[self.protocol],
                      **({"options": dict(self.opts)} if self.opts else {}),
-                     **({"fidelity": self.fidelity} if self.fidelity else {})})
+                     **({"fidelity": self.fidelity} if self.fidelity else {}),
+                     **({"dimension": self.dimension} if self.dimension else {}),
+                     **({"items_left_out": left_out} if left_out else {})})
 
     def item_flags(self) -> list[str]:
         """Flags derived from the per-item details (e.g. how many prompts were truncated); default none."""

@@ -76,6 +76,22 @@ for _e in (
                 "VBench imaging quality (MUSIQ-SPAQ), vbench-exact", needs_download=True),
     MetricEntry("dynamic_degree", "metrics.vbench.dimensions:DynamicDegree",
                 "VBench dynamic degree (RAFT things), vbench-exact", needs_download=True),
+    MetricEntry("overall_consistency", "metrics.vbench.dimensions:OverallConsistency",
+                "VBench overall consistency (ViCLIP-L/14 on its prompts), vbench-exact", needs_download=True),
+    MetricEntry("temporal_style", "metrics.vbench.dimensions:TemporalStyle",
+                "VBench temporal style (ViCLIP-L/14 on its prompts), vbench-exact", needs_download=True),
+    MetricEntry("human_action", "metrics.vbench.semantic:HumanAction",
+                "VBench human action (UMT-L/16 Kinetics-400), vbench-exact", needs_download=True),
+    MetricEntry("object_class", "metrics.vbench.semantic:ObjectClass",
+                "VBench object class (OWLv2 detector, vbench-style; GRiT slot)", needs_download=True),
+    MetricEntry("multiple_objects", "metrics.vbench.semantic:MultipleObjects",
+                "VBench multiple objects (OWLv2 detector, vbench-style)", needs_download=True),
+    MetricEntry("color", "metrics.vbench.semantic:Color",
+                "VBench colour (OWLv2 colour queries, vbench-style)", needs_download=True),
+    MetricEntry("spatial_relationship", "metrics.vbench.semantic:SpatialRelationship",
+                "VBench spatial relationship (OWLv2 boxes, vbench-style)", needs_download=True),
+    MetricEntry("scene", "metrics.vbench.semantic:Scene",
+                "VBench scene (BLIP captions, vbench-style; Tag2Text slot)", needs_download=True),
 ):
     register(_e)
 

@@ -213,9 +213,12 @@ def test_musiq_layout_and_imaging_quality_recipe():
     assert a.value == b.value and len(a.extra["per_frame_mos"]) == 2 and a.extra["fidelity"] == "vbench-exact"
 
 
-def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli):
+def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli, monkeypatch):
     from bench.runs import RunConfig, execute_run, plan_run
+    from metrics.vbench.temporal_flickering import TemporalFlickering
 
+    flow = FarnebackFlow()  # the static filter's RAFT (random RAFT sees motion everywhere)
+    monkeypatch.setattr(TemporalFlickering, "net", lambda self, name: flow)
     plan = plan_run(RunConfig(model="static", suite="shapes", out=str(tmp_path / "gen"), samples=1, frames=6,
                               width=64, height=64))
     execute_run(plan, progress=False)
@@ -223,11 +226,14 @@ def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli):
                          "--allow-random-weights", "--json", "--no-progress", "--db", tmp_path / "db.sqlite")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["metrics"]["temporal_flickering"]["value"] == 1.0
+    tf = doc["metrics"]["temporal_flickering/vbench_static_filter"]
+    assert tf["value"] == 1.0 and tf["details"]["static_filter"]["kept"] == 8 and tf["details"]["static_filter"][
+        "moving"] == 0 and tf["details"]["dimension"] == "temporal_flickering"
     assert doc["metrics"]["subject_consistency"]["value"] == pytest.approx(1.0, abs=1e-9)
     assert doc["metrics"]["subject_consistency"]["details"]["fidelity"] == "vbench-exact"
+    monkeypatch.delenv("VGBENCH_BLIP", raising=False)
     code, _, err = cli("evaluate", plan.run_dir, "--dimensions", "scene", "--db", tmp_path / "db.sqlite")
-    assert code == 3 and "not yet implemented" in err
+    assert code == 3 and "huggingface-cli download Salesforce/blip-image-captioning-base" in err, err
 
 
 def test_appearance_style_uses_prompt_aux_from_the_suite(tmp_path, cli):

@@ -66,9 +66,17 @@ class ViCLIPScore(BackboneMetric):
         return self._text_cache[prompt]
 
     def video_embedding(self, video: Video) -> tuple[torch.Tensor, list[int]]:
-        idx = sample_indices("middle:%d" % NUM_FRAMES, video.num_frames)
-        x = vbench_clip_transform(video.frames[idx]).unsqueeze(0)  # [1, 8, 3, 224, 224]
-        return self.net("viclip_l14").encode_video(x.to(self.device)).cpu(), idx
+        """The video's ViCLIP embedding (shared in one pass with the other ViCLIP dimensions) and its frames."""
+        from metrics.vbench.shared import shared
+
+        model = self.net("viclip_l14")
+
+        def embed():
+            idx = sample_indices("middle:%d" % NUM_FRAMES, video.num_frames)
+            x = vbench_clip_transform(video.frames[idx]).unsqueeze(0)  # [1, 8, 3, 224, 224]
+            return model.encode_video(x.to(self.device)).cpu(), idx
+
+        return shared(video, ("viclip_video", id(model)), embed)
 
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
         if not prompt:

@@ -39,7 +39,7 @@ from torch.nn import functional as F
 
 from bench.errors import MetricError
 from bench.video import Video
-from metrics.alignment.viclip_score import vbench_clip_transform
+from metrics.alignment.viclip_score import ViCLIPScore, vbench_clip_transform
 from metrics.base import ItemScore, MetricKind
 from metrics.model_metric import BackboneMetric
 
@@ -93,6 +93,7 @@ class SubjectConsistency(_Consistency):
     """VBench subject consistency (DINO ViT-B/16), frame-weighted, in [0, 1]. Higher is better."""
 
     name = "subject_consistency"
+    dimension = "subject_consistency"
     protocols = {"vbench": "DINO ViT-B/16 class tokens, (max(0,cos prev)+max(0,cos first))/2, frame-weighted"}
 
     def backbones_needed(self) -> list[str]:
@@ -108,17 +109,33 @@ class BackgroundConsistency(_Consistency):
     """VBench background consistency (CLIP ViT-B/32 image features), frame-weighted. Higher is better."""
 
     name = "background_consistency"
+    dimension = "background_consistency"
     protocols = {"vbench": "CLIP ViT-B/32 clip_transform(224) features, same formula as subject consistency"}
 
     def backbones_needed(self) -> list[str]:
         return ["clip_vit_b32_openai"]
 
     def features(self, frames):
-        from metrics.backbones.clip import encode_images
+        return clip_b32_features(self.net("clip_vit_b32_openai"), frames)
 
+    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        from metrics.vbench.shared import shared
+
+        if video.num_frames < 2:
+            raise MetricError(f"{self.name} needs at least 2 frames")
         model = self.net("clip_vit_b32_openai")
-        return torch.cat([encode_images(model, vbench_clip_transform(frames[s:s + _BATCH])).cpu()
-                          for s in range(0, frames.shape[0], _BATCH)])
+        feats = shared(video, ("clip_b32_clip_transform", id(model)), lambda: clip_b32_features(model, video.frames))
+        per = consistency_scores(feats)
+        return ItemScore(math.fsum(per) / len(per), float(len(per)),
+                         {"fidelity": EXACT, "per_frame": [round(v, 6) for v in per]})
+
+
+def clip_b32_features(model, frames: torch.Tensor) -> torch.Tensor:
+    """CLIP image features of every frame through VBench's ``clip_transform(224)``, in batches of 32."""
+    from metrics.backbones.clip import encode_images
+
+    return torch.cat([encode_images(model, vbench_clip_transform(frames[s:s + _BATCH])).cpu()
+                      for s in range(0, frames.shape[0], _BATCH)])
 
 
 class AppearanceStyle(BackboneMetric):
@@ -127,6 +144,7 @@ class AppearanceStyle(BackboneMetric):
     fidelity = EXACT
 
     name = "appearance_style"
+    dimension = "appearance_style"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     aggregation = "frame"
@@ -166,6 +184,7 @@ class AestheticQuality(BackboneMetric):
     fidelity = EXACT
 
     name = "aesthetic_quality"
+    dimension = "aesthetic_quality"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     value_range = (0.0, 1.0)
@@ -207,6 +226,7 @@ class MotionSmoothness(BackboneMetric):
     fidelity = EXACT
 
     name = "motion_smoothness"
+    dimension = "motion_smoothness"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     value_range = (0.0, 1.0)
@@ -244,6 +264,7 @@ class ImagingQuality(BackboneMetric):
     fidelity = EXACT
 
     name = "imaging_quality"
+    dimension = "imaging_quality"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     value_range = (0.0, 1.0)
@@ -272,22 +293,33 @@ class ImagingQuality(BackboneMetric):
 
 def flow_top_mean(flow_up: torch.Tensor, fraction: float) -> float:
     """Mean of the top ``fraction`` of flow magnitudes (VBench ``get_score``: ``int(h·w·fraction)`` values)."""
-    rad = flow_up[0].double().pow(2).sum(0).sqrt().flatten()
+    return _top_mean(flow_up[0].double().pow(2).sum(0).sqrt().flatten(), fraction)
+
+
+def _top_mean(rad: torch.Tensor, fraction: float) -> float:
     k = int(rad.numel() * fraction)
     if k == 0:
         return 0.0
-    return float(torch.topk(rad, k).values.mean())
+    return float(torch.topk(rad.double(), k).values.mean())
 
 
-def _pair_scores(model, frames: torch.Tensor, pairs, fraction: float, device) -> list[float]:
+def _pair_scores(model, frames: torch.Tensor, pairs, fraction: float, device, video=None) -> list[float]:
+    """Top-``fraction`` flow means of RAFT (20 iterations, test mode) on ``frames[a] → frames[b]`` per pair. With
+    ``video`` (the object ``frames`` belong to) the flow magnitudes are shared with other dimensions of the pass."""
     from metrics.backbones.raft import pad_to_multiple_of_8
+    from metrics.vbench.shared import shared
 
-    x = frames.permute(0, 3, 1, 2).float()
+    def magnitude(a: int, b: int) -> torch.Tensor:
+        i1 = pad_to_multiple_of_8(frames[a:a + 1].permute(0, 3, 1, 2).float()).to(device)
+        i2 = pad_to_multiple_of_8(frames[b:b + 1].permute(0, 3, 1, 2).float()).to(device)
+        _, up = model(i1, i2, iters=20, test_mode=True)
+        return up[0].double().pow(2).sum(0).sqrt().flatten().cpu()
+
     out = []
     for a, b in pairs:
-        i1, i2 = pad_to_multiple_of_8(x[a:a + 1]).to(device), pad_to_multiple_of_8(x[b:b + 1]).to(device)
-        _, up = model(i1, i2, iters=20, test_mode=True)
-        out.append(flow_top_mean(up.cpu(), fraction))
+        rad = (shared(video, ("raft_flow_magnitude", id(model), a, b), lambda a=a, b=b: magnitude(a, b))
+               if video is not None else magnitude(a, b))
+        out.append(_top_mean(rad, fraction))
     return out
 
 
@@ -297,6 +329,7 @@ class DynamicDegree(BackboneMetric):
     fidelity = EXACT
 
     name = "dynamic_degree"
+    dimension = "dynamic_degree"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     value_range = (0.0, 1.0)
@@ -314,9 +347,8 @@ class DynamicDegree(BackboneMetric):
         h, w = video.height, video.width
         thres = 6.0 * min(h, w) / 256.0
         count_num = round(4 * len(idx) / 16.0)
-        frames = video.frames[idx]
-        scores = _pair_scores(self.net("raft_things"), frames, [(i, i + 1) for i in range(len(idx) - 1)], 0.05,
-                              self.device)
+        scores = _pair_scores(self.net("raft_things"), video.frames, list(zip(idx[:-1], idx[1:])), 0.05,
+                              self.device, video=video)
         moving = sum(1 for s in scores if s > thres)
         dynamic = moving >= count_num
         return ItemScore(1.0 if dynamic else 0.0, 1.0,
@@ -324,14 +356,15 @@ class DynamicDegree(BackboneMetric):
                           "count_needed": count_num, "interval": interval})
 
 
-def is_static(frames: torch.Tensor, model, device: str = "cpu") -> tuple[bool, dict]:
-    """VBench's static filter on uint8 ``[T,H,W,3]`` frames (see the module docstring). Returns (static, details)."""
+def is_static(frames: torch.Tensor, model, device: str = "cpu", video=None) -> tuple[bool, dict]:
+    """VBench's static filter on uint8 ``[T,H,W,3]`` frames (see the module docstring). Returns (static, details).
+    Pass ``video`` (the :class:`Video` the frames are) to share RAFT flows with dynamic degree in one pass."""
     t = frames.shape[0]
     h, w = frames.shape[1:3]
     thres = 3.0 * min(h, w) / 256.0
     count_num = round(2 * t / 16.0)
     pairs = [(i, i + 1) for i in range(t - 1)]
-    scores = _pair_scores(model, frames, pairs + [(0, t - 1), (t - 1, 0)], 0.02, device)
+    scores = _pair_scores(model, frames, pairs + [(0, t - 1), (t - 1, 0)], 0.02, device, video=video)
     consecutive, wrap = scores[:-2], scores[-2:]
     moving = sum(1 for s in consecutive if s > thres)
     static = moving <= count_num and all(s <= thres * count_num * 2 for s in wrap)
@@ -339,18 +372,40 @@ def is_static(frames: torch.Tensor, model, device: str = "cpu") -> tuple[bool, d
                     "wrap_scores": [round(s, 4) for s in wrap]}
 
 
-#: VBench dimension → vgbench metric spec, for the dimensions implemented so far (``--dimensions``)
+class OverallConsistency(ViCLIPScore):
+    """VBench overall consistency: ViCLIP-L/14 video–prompt cosine on the overall-consistency prompts."""
+
+    name = "overall_consistency"
+    dimension = "overall_consistency"
+    protocols = {"vbench": "ViCLIP-L/14, middle 8 frames, clip_transform(224), cosine with the prompt; video mean"}
+
+
+class TemporalStyle(ViCLIPScore):
+    """VBench temporal style: the ViCLIP recipe on the temporal-style prompts (shares the video embedding)."""
+
+    name = "temporal_style"
+    dimension = "temporal_style"
+    protocols = {"vbench": "ViCLIP-L/14, middle 8 frames, clip_transform(224), cosine with the prompt; video mean"}
+
+
+#: VBench dimension → vgbench metric spec (``--dimensions``), in VBench's order
 DIMENSION_METRICS = {
     "subject_consistency": "subject_consistency",
     "background_consistency": "background_consistency",
-    "temporal_flickering": "temporal_flickering",
+    "temporal_flickering": "temporal_flickering/vbench_static_filter",
     "motion_smoothness": "motion_smoothness",
     "dynamic_degree": "dynamic_degree",
     "aesthetic_quality": "aesthetic_quality",
-    "appearance_style": "appearance_style",
     "imaging_quality": "imaging_quality",
-    "overall_consistency": "viclip_score",
-    "temporal_style": "viclip_score",  # same recipe; VBench scores it on the temporal-style prompts
+    "object_class": "object_class",
+    "multiple_objects": "multiple_objects",
+    "human_action": "human_action",
+    "color": "color",
+    "spatial_relationship": "spatial_relationship",
+    "scene": "scene",
+    "appearance_style": "appearance_style",
+    "temporal_style": "temporal_style",
+    "overall_consistency": "overall_consistency",
 }
 
 
@@ -361,6 +416,6 @@ def dimension_specs(text: str) -> list[str]:
     names = list(DIMENSION_METRICS) if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
     unknown = [n for n in names if n not in DIMENSION_METRICS]
     if unknown:
-        raise ConfigError(f"unknown or not yet implemented VBench dimension(s): {', '.join(unknown)}; available: "
+        raise ConfigError(f"unknown VBench dimension(s): {', '.join(unknown)}; the 16 dimensions: "
                           f"{', '.join(DIMENSION_METRICS)}")
     return [DIMENSION_METRICS[n] for n in names]

@@ -6,9 +6,14 @@ videos. VBench computes it with ``cv2.absdiff`` on float32 frames, pair by pair;
 summed exactly in int64 over all pairs at once (in chunks of frames), which equals VBench's value up to its float32
 rounding (< 1e-6).
 
-VBench evaluates this dimension only on videos that pass its RAFT static filter (it samples 25 videos per prompt
-and keeps static ones). This implementation scores whatever videos it is given; results record
-``static_filter: "none"`` until the RAFT filter (VBench-dimensions issue) is applied upstream.
+Protocols:
+
+* ``vbench`` scores whatever videos it is given (``static_filter: "none"`` in each item).
+* ``vbench_static_filter`` is the VBench *dimension*: VBench samples 25 videos per temporal-flickering prompt, keeps
+  those its RAFT static filter (:func:`metrics.vbench.dimensions.is_static`) calls static, up to 5 per prompt, and
+  averages over them. Every video is scored and records ``static``; :meth:`TemporalFlickering.compute` keeps the
+  static ones, at most 5 per prompt (lowest sample indices first), and reports how many were dropped and why.
+  ``--dimensions temporal_flickering`` uses this protocol; it needs the RAFT weights.
 """
 from __future__ import annotations
 
@@ -16,9 +21,12 @@ import torch
 
 from bench.errors import MetricError
 from bench.video import Video
-from metrics.base import ItemScore, Metric, MetricKind
+from metrics.base import ItemScore, MetricKind, MetricResult
+from metrics.model_metric import BackboneMetric
 
 _CHUNK = 64
+#: static videos VBench keeps per temporal-flickering prompt
+STATIC_KEEP_PER_PROMPT = 5
 
 
 def frame_pair_mae(frames: torch.Tensor) -> torch.Tensor:
@@ -39,17 +47,64 @@ def temporal_flickering_score(frames: torch.Tensor) -> float:
     return float((255.0 - frame_pair_mae(frames).mean()) / 255.0)
 
 
-class TemporalFlickering(Metric):
+class TemporalFlickering(BackboneMetric):
     """VBench temporal flickering in [0, 1]; higher is better (1 = perfectly stable frames)."""
 
     name = "temporal_flickering"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
-    protocols = {"vbench": "(255 - mean |frame_t+1 - frame_t|)/255 per video, mean over videos (VBench)"}
+    protocols = {"vbench": "(255 - mean |frame_t+1 - frame_t|)/255 per video, mean over videos (VBench)",
+                 "vbench_static_filter": "the same score over the videos VBench's RAFT static filter keeps (up to 5 "
+                                         "static videos per prompt), as VBench's temporal-flickering dimension"}
     value_range = (0.0, 1.0)
     aggregation = "video"
 
+    def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
+        super().__init__(protocol, options)
+        self.fidelity = "vbench-exact" if self.protocol == "vbench_static_filter" else None
+        self.dimension = "temporal_flickering" if self.protocol == "vbench_static_filter" else None
+        #: item key → (prompt id, sample index), set by the evaluator; groups items for the per-prompt cap
+        self.item_groups: dict[str, tuple[str, int]] = {}
+
+    def backbones_needed(self) -> list[str]:
+        return ["raft_things"] if self.protocol == "vbench_static_filter" else []
+
+    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
+        super().load(allow_random, device)
+        if not self.backbones_needed():
+            self.backbone = self.weights_sha256 = None
+
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
         mae = frame_pair_mae(video.frames)
-        return ItemScore(float((255.0 - mae.mean()) / 255.0), 1.0,
-                         {"mean_pair_mae": float(mae.mean()), "static_filter": "none"})
+        value = float((255.0 - mae.mean()) / 255.0)
+        if self.protocol != "vbench_static_filter":
+            return ItemScore(value, 1.0, {"mean_pair_mae": float(mae.mean()), "static_filter": "none"})
+        from metrics.vbench.dimensions import is_static
+
+        static, info = is_static(video.frames, self.net("raft_things"), self.device, video=video)
+        return ItemScore(value, 1.0, {"mean_pair_mae": float(mae.mean()), "static_filter": "vbench-raft",
+                                      "static": static, **info})
+
+    def compute(self) -> MetricResult:
+        if self.protocol != "vbench_static_filter":
+            return super().compute()
+        everything = self._items
+        moving = sorted(k for k, s in everything.items() if not s.extra.get("static", False))
+        static = [k for k in everything if k not in set(moving)]
+        static.sort(key=lambda k: (self.item_groups.get(k, (k, 0)), k))
+        kept, per_prompt, over_cap = [], {}, []
+        for k in static:
+            group = self.item_groups.get(k, (k, 0))[0]
+            per_prompt[group] = per_prompt.get(group, 0) + 1
+            (kept if per_prompt[group] <= STATIC_KEEP_PER_PROMPT else over_cap).append(k)
+        try:
+            self._items = {k: everything[k] for k in kept}
+            result = super().compute()
+        finally:
+            self._items = everything
+        result.details["static_filter"] = {"scored": len(everything), "kept": len(kept), "moving": len(moving),
+                                           "over_cap": len(over_cap), "keep_per_prompt": STATIC_KEEP_PER_PROMPT}
+        if moving:
+            result.flags.append(f"{len(moving)} of {len(everything)} video(s) were dropped by the static filter "
+                                "(VBench scores temporal flickering on static videos only)")
+        return result

@@ -1,0 +1,213 @@
+"""Detector and captioner interfaces for VBench's semantic dimensions, and their transformers backends.
+
+VBench scores object class, multiple objects, colour and spatial relationship with GRiT (detectron2, not on PyPI)
+and scene with Tag2Text. vgbench puts a small interface in front of each model so that an exact backend can fill it
+later without touching the dimension code:
+
+* :class:`ObjectDetector` — ``detect(frames, vocabulary) → per frame, a list of`` :class:`Detection` (label from
+  ``vocabulary``, box in pixels of the input frame, score in [0, 1]).
+* :class:`Captioner` — ``caption(frames) → one caption per frame``.
+
+Backends (``@detector=`` / ``@captioner=`` on the metrics):
+
+* ``owlv2`` (**vbench-style**): OWLv2 (``google/owlv2-base-patch16-ensemble``) through transformers, an
+  open-vocabulary detector. It is asked for the 80 COCO class names plus the prompt's objects; each box takes the
+  label of its best-scoring query and is kept when that score ≥ ``threshold`` (default 0.2). Images go through
+  transformers' ``Owlv2ImageProcessor`` (pad to square with grey, resize to 960, CLIP mean/std); texts through the
+  CLIP BPE tokenizer (16 tokens, zero-padded, as OWLv2's processor does). Boxes are mapped back to the frame.
+* ``blip`` (**vbench-style**): BLIP captioning (``Salesforce/blip-image-captioning-base``), greedy decoding.
+* ``grit`` / ``tag2text`` (**vbench-exact**, not available): they need detectron2 / the Tag2Text code base; asking
+  for them raises an error that says so.
+
+Model folders are Hugging Face ``save_pretrained`` folders: give one with ``@detector_path=`` / ``@captioner_path=``
+or the ``VGBENCH_OWLV2`` / ``VGBENCH_BLIP`` environment variables, or let transformers find the hub id in its cache
+(offline first). The SHA-256 of the folder's weights file is recorded as the result's ``weights_sha256``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from bench.errors import ConfigError
+
+#: the 80 COCO class names: OWLv2's closed-set vocabulary standing in for GRiT's object detector
+COCO_CLASSES = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow", "elephant",
+    "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard",
+    "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
+    "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange", "broccoli",
+    "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed", "dining table", "toilet",
+    "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
+    "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
+)
+
+STYLE = "vbench-style"
+
+
+@dataclass(frozen=True)
+class Detection:
+    label: str
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the input frame
+    score: float
+
+
+class ObjectDetector:
+    """Interface: ``detect`` uint8 frames ``[T,H,W,3]`` against a vocabulary of object names."""
+
+    name: str = ""
+    fidelity: str = STYLE
+    weights_sha256: str | None = None
+
+    def detect(self, frames: torch.Tensor, vocabulary: list[str]) -> list[list[Detection]]:
+        raise NotImplementedError
+
+
+class Captioner:
+    """Interface: one caption per uint8 frame of ``[T,H,W,3]``."""
+
+    name: str = ""
+    fidelity: str = STYLE
+    weights_sha256: str | None = None
+
+    def caption(self, frames: torch.Tensor) -> list[str]:
+        raise NotImplementedError
+
+
+def _weights_sha256(folder: Path) -> str:
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        f = folder / name
+        if f.is_file():
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            return h.hexdigest()
+    return "unknown"
+
+
+def _resolve_folder(path: str | None, env: str, hub_id: str, what: str) -> Path:
+    """A local model folder: the option, the environment variable, or the hub id in the Hugging Face cache."""
+    path = path or os.environ.get(env)
+    if path:
+        p = Path(path).expanduser()
+        if not (p / "config.json").is_file():
+            raise ConfigError(f"{what}: {p} is not a Hugging Face model folder (no config.json)")
+        return p
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(hub_id, local_files_only=True))
+    except Exception:
+        raise ConfigError(
+            f"{what} weights not found. Download them where you are online with\n"
+            f"    huggingface-cli download {hub_id} --local-dir /path/{hub_id.split('/')[-1]}\n"
+            f"and point {env}=/path/{hub_id.split('/')[-1]} (or the metric option) at the folder; "
+            "nothing runs on random weights.") from None
+
+
+class OWLv2Detector(ObjectDetector):
+    """OWLv2 open-vocabulary detection through transformers (see the module docstring)."""
+
+    name = "owlv2"
+    HUB_ID = "google/owlv2-base-patch16-ensemble"
+
+    def __init__(self, model=None, threshold: float = 0.2, device: str = "cpu", weights_sha256: str | None = None):
+        from transformers import Owlv2ImageProcessor
+
+        self.model = model.to(device).eval()
+        size = self.model.config.vision_config.image_size
+        self.processor = Owlv2ImageProcessor(size={"height": size, "width": size})
+        self.threshold = threshold
+        self.device = device
+        self.weights_sha256 = weights_sha256
+        self._text_cache: dict[tuple[str, ...], tuple] = {}
+
+    @classmethod
+    def load(cls, path: str | None = None, threshold: float = 0.2, device: str = "cpu") -> "OWLv2Detector":
+        from transformers import Owlv2ForObjectDetection
+
+        folder = _resolve_folder(path, "VGBENCH_OWLV2", cls.HUB_ID, "OWLv2 detector")
+        model = Owlv2ForObjectDetection.from_pretrained(str(folder), local_files_only=True)
+        return cls(model, threshold, device, _weights_sha256(folder))
+
+    def _text_inputs(self, vocabulary: list[str]):
+        from metrics.backbones.clip import tokenize
+
+        key = tuple(vocabulary)
+        if key not in self._text_cache:
+            n = self.model.config.text_config.max_position_embeddings
+            ids = torch.cat([tokenize(v, n, force_eot=True).ids for v in vocabulary])
+            self._text_cache[key] = (ids.to(self.device), (ids != 0).long().to(self.device))
+        return self._text_cache[key]
+
+    @torch.no_grad()
+    def detect(self, frames: torch.Tensor, vocabulary: list[str]) -> list[list[Detection]]:
+        ids, mask = self._text_inputs(vocabulary)
+        out = []
+        h, w = frames.shape[1:3]
+        side = float(max(h, w))  # OWLv2 boxes are relative to the frame padded to a square (bottom/right)
+        for frame in frames:
+            pixels = self.processor(images=frame.numpy(), return_tensors="pt")["pixel_values"].to(self.device)
+            res = self.model(input_ids=ids, attention_mask=mask, pixel_values=pixels)
+            probs = torch.sigmoid(res.logits[0].float())  # [boxes, queries]
+            score, label = probs.max(-1)
+            keep = score >= self.threshold
+            boxes = res.pred_boxes[0].float()[keep].cpu()
+            dets = []
+            for (cx, cy, bw, bh), s, q in zip(boxes.tolist(), score[keep].tolist(), label[keep].tolist()):
+                x0, x1 = (min(max(0.0, v * side), float(w)) for v in (cx - bw / 2, cx + bw / 2))
+                y0, y1 = (min(max(0.0, v * side), float(h)) for v in (cy - bh / 2, cy + bh / 2))
+                dets.append(Detection(vocabulary[q], (x0, y0, x1, y1), float(s)))
+            out.append(dets)
+        return out
+
+
+class BLIPCaptioner(Captioner):
+    """BLIP image captioning through transformers, greedy decoding (see the module docstring)."""
+
+    name = "blip"
+    HUB_ID = "Salesforce/blip-image-captioning-base"
+
+    def __init__(self, model, processor, device: str = "cpu", weights_sha256: str | None = None,
+                 max_new_tokens: int = 30):
+        self.model, self.processor = model.to(device).eval(), processor
+        self.device, self.weights_sha256, self.max_new_tokens = device, weights_sha256, max_new_tokens
+
+    @classmethod
+    def load(cls, path: str | None = None, device: str = "cpu") -> "BLIPCaptioner":
+        from transformers import BlipForConditionalGeneration, BlipProcessor
+
+        folder = _resolve_folder(path, "VGBENCH_BLIP", cls.HUB_ID, "BLIP captioner")
+        model = BlipForConditionalGeneration.from_pretrained(str(folder), local_files_only=True)
+        processor = BlipProcessor.from_pretrained(str(folder), local_files_only=True)
+        return cls(model, processor, device, _weights_sha256(folder))
+
+    @torch.no_grad()
+    def caption(self, frames: torch.Tensor) -> list[str]:
+        inputs = self.processor(images=list(frames.numpy()), return_tensors="pt").to(self.device)
+        ids = self.model.generate(pixel_values=inputs["pixel_values"], max_new_tokens=self.max_new_tokens,
+                                  do_sample=False, num_beams=1)
+        return [t.strip() for t in self.processor.batch_decode(ids, skip_special_tokens=True)]
+
+
+def create_detector(name: str, path: str | None, threshold: float, device: str) -> ObjectDetector:
+    if name == "owlv2":
+        return OWLv2Detector.load(path, threshold, device)
+    if name == "grit":
+        raise ConfigError("detector 'grit' (vbench-exact) needs GRiT on detectron2, which is not installable from "
+                          "PyPI; it is not implemented yet: use @detector=owlv2 (vbench-style)")
+    raise ConfigError(f"unknown detector {name!r}: choose owlv2 (vbench-style) or grit (vbench-exact, unavailable)")
+
+
+def create_captioner(name: str, path: str | None, device: str) -> Captioner:
+    if name == "blip":
+        return BLIPCaptioner.load(path, device)
+    if name == "tag2text":
+        raise ConfigError("captioner 'tag2text' (vbench-exact) is not implemented yet (Tag2Text Swin-B + BERT "
+                          "decoder): use @captioner=blip (vbench-style)")
+    raise ConfigError(f"unknown captioner {name!r}: choose blip (vbench-style) or tag2text (vbench-exact, unavailable)")
