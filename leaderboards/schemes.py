@@ -92,9 +92,17 @@ VBENCH = Scheme(
     description="VBench: min-max normalised dimensions (VBench's table), Quality (7 dims, dynamic degree ×0.5), "
                 "Semantic (9 dims), Total = (4·Quality + Semantic)/5")
 
-#: metric protocol ids of vgbench that compute a VBench dimension with VBench's recipe on any suite
+#: metric protocol ids of vgbench that compute a VBench dimension (``vgbench evaluate --dimensions``); the plain
+#: ``temporal_flickering/vbench`` (no static filter) also counts, as before the static filter existed.
 #: (viclip_score/vbench is overall consistency or temporal style depending on the prompts, so it is not listed)
-VBENCH_PROTOCOLS = {"temporal_flickering/vbench": "temporal_flickering"}
+VBENCH_PROTOCOLS = {
+    "temporal_flickering/vbench": "temporal_flickering",
+    "temporal_flickering/vbench_static_filter": "temporal_flickering",
+    **{f"{d}/vbench": d for d in (
+        "subject_consistency", "background_consistency", "motion_smoothness", "dynamic_degree", "aesthetic_quality",
+        "imaging_quality", "object_class", "multiple_objects", "human_action", "color", "spatial_relationship",
+        "scene", "appearance_style", "temporal_style", "overall_consistency")},
+}
 
 BUILTIN = {"vbench": VBENCH}
 

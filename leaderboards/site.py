@@ -75,7 +75,9 @@ def collect_runs(dbs: list[Path], run_ids: list[str] | None = None, suite: str |
                        "items_ok": int((its["status"] == "ok").sum()), "items_failed": int((its["status"] != "ok").sum()),
                        "seeds": sorted({int(s) for s in its["seed"].dropna()}),
                        "items": its.to_dict("records"), "columns": {}}
-                df = items_df[(items_df["run_id"] == r["run_id"]) & (items_df["status"] == "ok")].copy()
+                # items of weight 0 are scored but left out of their metric's aggregate (static filter, colour)
+                df = items_df[(items_df["run_id"] == r["run_id"]) & (items_df["status"] == "ok")
+                              & (items_df["weight"] > 0)].copy()
                 df["prompt_key"] = df["prompt_id"].fillna(df["item_key"])
                 for s in sets:
                     res = json.loads(s["result_json"])
@@ -86,7 +88,7 @@ def collect_runs(dbs: list[Path], run_ids: list[str] | None = None, suite: str |
                            "higher_is_better": bool(res.get("higher_is_better", True)), "value": _finite(s["value"]),
                            "n": s["n_items"], "failed": s["n_failed"], "flags": res.get("flags", []),
                            "backbone": res.get("backbone"), "weights_sha256": res.get("weights_sha256"),
-                           "ci": None, "ci_method": res.get("ci_method"), "replicates": None, "per_prompt": {}}
+                           "fidelity": res.get("details", {}).get("fidelity"), "ci": None, "ci_method": res.get("ci_method"), "replicates": None, "per_prompt": {}}
                     if len(sub):
                         iv = bootstrap_interval(sub["value"].to_numpy(), sub["prompt_key"].to_numpy(), N_BOOT)
                         col["value"] = _finite(iv.estimate)
@@ -137,6 +139,9 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
         keys = [scheme.total_name, *scheme.groups]
         r["scheme"] = {k: agg[k] for k in keys}
         r["scheme_missing"] = agg["missing"]
+        # a VBench total is VBench-comparable only when every dimension in it used VBench's model and recipe
+        r["scheme_not_exact"] = sorted(d for d, c in dims.items() if c.get("fidelity") != "vbench-exact") \
+            if scheme.name == "vbench" else []
         reps = {d: c["replicates"] for d, c in dims.items() if c.get("replicates") is not None}
         if dims and len(reps) == len(dims):
             b = len(next(iter(reps.values())))
@@ -372,7 +377,10 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                 shown = None if v is None else 100 * v
                 ci = (r.get("scheme_ci") or {}).get(k)
                 cis = [100 * x for x in ci] if ci else None
-                cells.append(f'<td data-sort="{"" if shown is None else shown}">{esc(_fmt(shown, cis))}</td>')
+                style = r.get("scheme_not_exact") or []
+                badge = (f' <span class="badge warn" title="not VBench-comparable: {esc(", ".join(style))} '
+                         f'not vbench-exact">style</span>' if style else "")
+                cells.append(f'<td data-sort="{"" if shown is None else shown}">{esc(_fmt(shown, cis))}{badge}</td>')
         for c in columns:
             col = r["columns"].get(c)
             if col is None:

@@ -325,3 +325,15 @@ def test_one_pass_shares_raft_flows_and_viclip_embeddings(monkeypatch):
     a, b = oc.score(video, prompt="a cat"), ts.score(video, prompt="a cat, zoom in")
     assert FakeViCLIP.n == 1 and shared.stats()["hits"] == before + 1
     assert a.value == pytest.approx(b.value)
+
+
+def test_vbench_total_names_the_dimensions_that_are_not_exact():
+    from leaderboards.schemes import VBENCH
+    from leaderboards.site import _scheme_scores
+
+    cols = {d.name: {"protocol": f"{d.name}/vbench", "metric": d.name, "value": 0.9, "fidelity": "vbench-exact"}
+            for d in VBENCH.dimensions}
+    cols["object_class"]["fidelity"] = cols["scene"]["fidelity"] = "vbench-style"
+    runs = [{"columns": cols}]
+    assert len(_scheme_scores(runs, VBENCH)) == 16
+    assert runs[0]["scheme_not_exact"] == ["object_class", "scene"] and not runs[0]["scheme_missing"]

@@ -82,14 +82,15 @@ class TemporalFlickering(BackboneMetric):
         from metrics.vbench.dimensions import is_static
 
         static, info = is_static(video.frames, self.net("raft_things"), self.device, video=video)
-        return ItemScore(value, 1.0, {"mean_pair_mae": float(mae.mean()), "static_filter": "vbench-raft",
+        # a moving video weighs 0: scored and stored, but left out of every aggregate (the filter drops it)
+        return ItemScore(value, 1.0 if static else 0.0, {"mean_pair_mae": float(mae.mean()), "static_filter": "vbench-raft",
                                       "static": static, **info})
 
     def compute(self) -> MetricResult:
         if self.protocol != "vbench_static_filter":
             return super().compute()
         everything = self._items
-        moving = sorted(k for k, s in everything.items() if not s.extra.get("static", False))
+        moving = sorted(k for k, s in everything.items() if not s.extra.get("static", False) or s.weight <= 0)
         static = [k for k in everything if k not in set(moving)]
         static.sort(key=lambda k: (self.item_groups.get(k, (k, 0)), k))
         kept, per_prompt, over_cap = [], {}, []
