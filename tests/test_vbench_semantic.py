@@ -337,3 +337,36 @@ def test_vbench_total_names_the_dimensions_that_are_not_exact():
     runs = [{"columns": cols}]
     assert len(_scheme_scores(runs, VBENCH)) == 16
     assert runs[0]["scheme_not_exact"] == ["object_class", "scene"] and not runs[0]["scheme_missing"]
+
+
+def test_vbench_style_suite_covers_the_16_dimensions_with_their_aux_info():
+    from metrics.vbench.dimensions import DIMENSION_METRICS
+    from prompts.importers import vbench_action_label
+    from prompts.schema import load_suite
+
+    suite = load_suite("vbench-style")
+    by_dim: dict[str, list] = {}
+    for p in suite.prompts:
+        for d in p.dimensions:
+            by_dim.setdefault(d, []).append(p)
+    assert set(by_dim) == set(DIMENSION_METRICS) and all(len(v) >= 3 for v in by_dim.values())
+    assert {suite.samples_for(p) for p in by_dim["temporal_flickering"]} == {25}
+    assert {suite.samples_for(p) for p in suite.prompts if "temporal_flickering" not in p.dimensions} == {5}
+    for p in by_dim["object_class"]:
+        assert semantic._aux(p.aux, "object_class", "object") in COCO_CLASSES
+    for p in by_dim["multiple_objects"]:
+        assert all(o in COCO_CLASSES for o in semantic.split_pair(semantic._aux(p.aux, "multiple_objects", "object")))
+    for p in by_dim["color"]:
+        c = semantic._aux(p.aux, "color", "color")
+        assert c in semantic.COLORS and semantic.color_object_key(p.text, c) in COCO_CLASSES
+    for p in by_dim["spatial_relationship"]:
+        info = semantic.aux_value(p.aux, "spatial_relationship")
+        assert info["object_a"] in COCO_CLASSES and info["object_b"] in COCO_CLASSES
+    labels = semantic.kinetics400_labels()
+    for p in by_dim["human_action"]:
+        assert vbench_action_label(p.text) == p.aux["human_action"]["action"] and p.aux["human_action"]["action"] \
+            in labels
+    for p in by_dim["scene"]:
+        assert semantic._aux(p.aux, "scene", "scene")
+    for p in by_dim["appearance_style"]:
+        assert p.aux["appearance_style"]["appearance_style"] in p.text or "style" in p.text
