@@ -365,6 +365,9 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
             store.put_set_metric(src.source_id, ref_key, result)
             report.results[spec] = result
     finally:
+        from metrics.vbench import shared
+
+        shared.clear()  # do not keep the last video's frames and features alive after the evaluation
         if own:
             store.close()
     report.results = {spec: report.results[spec] for spec in metric_specs if spec in report.results}
