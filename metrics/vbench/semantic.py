@@ -185,6 +185,15 @@ class _DetectorDimension(_FrameDimension):
                       lambda: self.model.detect(shared(video, ("middle16",), lambda: middle_frames(video)), vocab))
 
 
+    def frame_labels(self, video: Video, objects: list[str]) -> list[set[str]]:
+        """The set of detected labels of each of the 16 frames."""
+        return [{d.label for d in f} for f in self.detections(video, objects)]
+
+
+def _listed(labels: list[set[str]]) -> list[list[str]]:
+    return [sorted(x) for x in labels]
+
+
 class ObjectClass(_DetectorDimension):
     """VBench object class: fraction of the 16 frames in which the prompt's object is detected."""
 
@@ -194,10 +203,8 @@ class ObjectClass(_DetectorDimension):
 
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
         target = _aux(aux, "object_class", "object")
-        dets = self.detections(video, [target])
-        labels = [{d.label for d in f} for f in dets]
-        return self._result(object_class_frames(labels, target), {"object": target,
-                                                                  "labels": [sorted(x) for x in labels]})
+        labels = self.frame_labels(video, [target])
+        return self._result(object_class_frames(labels, target), {"object": target, "labels": _listed(labels)})
 
 
 class MultipleObjects(_DetectorDimension):
@@ -209,10 +216,8 @@ class MultipleObjects(_DetectorDimension):
 
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
         objects = _aux(aux, "multiple_objects", "object")
-        dets = self.detections(video, list(split_pair(objects)))
-        labels = [{d.label for d in f} for f in dets]
-        return self._result(multiple_objects_frames(labels, objects), {"objects": objects,
-                                                                       "labels": [sorted(x) for x in labels]})
+        labels = self.frame_labels(video, list(split_pair(objects)))
+        return self._result(multiple_objects_frames(labels, objects), {"objects": objects, "labels": _listed(labels)})
 
 
 class SpatialRelationship(_DetectorDimension):
