@@ -78,13 +78,19 @@ class _Consistency(BackboneMetric):
     aggregation = "frame"
     value_range = (0.0, 1.0)
 
+    #: name of the (backbone, transform) pair whose per-frame features other dimensions of the pass may reuse
+    feature_key: str = ""
+
     def features(self, frames: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
+        from metrics.vbench.shared import shared
+
         if video.num_frames < 2:
             raise MetricError(f"{self.name} needs at least 2 frames")
-        per = consistency_scores(self.features(video.frames))
+        net = self.net(self.backbones_needed()[0])
+        per = consistency_scores(shared(video, (self.feature_key, id(net)), lambda: self.features(video.frames)))
         return ItemScore(math.fsum(per) / len(per), float(len(per)),
                          {"fidelity": EXACT, "per_frame": [round(v, 6) for v in per]})
 
@@ -94,6 +100,7 @@ class SubjectConsistency(_Consistency):
 
     name = "subject_consistency"
     dimension = "subject_consistency"
+    feature_key = "dino_vitb16/dino_transform"
     protocols = {"vbench": "DINO ViT-B/16 class tokens, (max(0,cos prev)+max(0,cos first))/2, frame-weighted"}
 
     def backbones_needed(self) -> list[str]:
@@ -110,6 +117,7 @@ class BackgroundConsistency(_Consistency):
 
     name = "background_consistency"
     dimension = "background_consistency"
+    feature_key = "clip_vit_b32/clip_transform"
     protocols = {"vbench": "CLIP ViT-B/32 clip_transform(224) features, same formula as subject consistency"}
 
     def backbones_needed(self) -> list[str]:
@@ -117,17 +125,6 @@ class BackgroundConsistency(_Consistency):
 
     def features(self, frames):
         return clip_b32_features(self.net("clip_vit_b32_openai"), frames)
-
-    def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
-        from metrics.vbench.shared import shared
-
-        if video.num_frames < 2:
-            raise MetricError(f"{self.name} needs at least 2 frames")
-        model = self.net("clip_vit_b32_openai")
-        feats = shared(video, ("clip_b32_clip_transform", id(model)), lambda: clip_b32_features(model, video.frames))
-        per = consistency_scores(feats)
-        return ItemScore(math.fsum(per) / len(per), float(len(per)),
-                         {"fidelity": EXACT, "per_frame": [round(v, 6) for v in per]})
 
 
 def clip_b32_features(model, frames: torch.Tensor) -> torch.Tensor:
