@@ -88,7 +88,25 @@ def _config_from(args) -> "Any":
     metrics = tuple(getattr(args, "metric_list", None) or ())
     return RunConfig(model=args.model, suite=args.suite, samples=args.samples, seed=args.seed, frames=args.frames,
                      fps=args.fps, width=w, height=h, out=args.out, metrics=metrics, quality=args.quality,
-                     model_args=_parse_kv(args.model_arg))
+                     model_args=_parse_kv(args.model_arg), weights=_parse_weights(getattr(args, "weights", None)))
+
+
+def _parse_weights(items: list[str] | None) -> dict[str, str]:
+    """``--weights NAME=PATH`` (repeatable) → ``{NAME: PATH}`` (checked against the registry when loading)."""
+    out: dict[str, str] = {}
+    for it in items or []:
+        name, sep, path = it.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"--weights takes NAME=PATH (a weights or backbone name from `vgbench weights list`), "
+                             f"not {it!r}")
+        out[name.strip()] = path.strip()
+    return out
+
+
+_WEIGHTS_HELP = ("use this weights file for backbone/weights NAME (repeatable; names in `vgbench weights list`): a "
+                 "converted or fine-tuned checkpoint is used if it loads strictly into the official layout, its "
+                 "SHA-256 is recorded and every result is flagged 'user-supplied weights: not comparable with "
+                 "published values' (no flag when it is the official file)")
 
 
 def _generate(args):
@@ -143,7 +161,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"`vgbench run` scores no-reference metrics; for {', '.join(paired)} use "
                          "`vgbench evaluate RUN_DIR --reference DIR`")
     plan, report = _generate(args)
-    ev = evaluate(plan.run_dir, specs, db=plan.db_path, progress=not args.no_progress)
+    ev = evaluate(plan.run_dir, specs, db=plan.db_path, progress=not args.no_progress, weights=plan.config.weights)
     _report_eval(ev, plan.settings["model_id"])
     if args.json:
         _emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,
@@ -169,7 +187,8 @@ def cmd_evaluate(args) -> int:
     if not specs:
         raise UsageError("give --metrics and/or --dimensions")
     report = evaluate(args.videos, specs, reference=args.reference, db=args.db, progress=not args.no_progress,
-                      feature_cache=args.feature_cache, allow_random_weights=args.allow_random_weights or None)
+                      feature_cache=args.feature_cache, allow_random_weights=args.allow_random_weights or None,
+                      weights=_parse_weights(args.weights))
     _report_eval(report, str(args.videos))
     if args.json:
         d = report.to_dict()
@@ -289,11 +308,21 @@ def cmd_models(args) -> int:
 def cmd_metrics(args) -> int:
     from metrics.registry import get_entry, metric_names
 
+    from dataclasses import asdict
+
+    from metrics.parity import NOT_VERIFIED_FLAG, PARITY
+
     rows = []
     for n in metric_names():
         cls = get_entry(n).load()
+        parity = {}
+        for p in cls.protocols:
+            rev = int(getattr(cls, "revisions", {}).get(p, 1))
+            entry = PARITY.get(f"{n}/{p}")
+            parity[p] = {"revision": rev, "protocol_id": f"{n}/{p}" + (f"@rev={rev}" if rev > 1 else ""),
+                         "verified": asdict(entry) if entry and entry.revision == rev else None}
         rows.append({"name": n, "kind": cls.kind.value, "higher_is_better": cls.higher_is_better,
-                     "protocols": dict(cls.protocols), "needs_reference": cls.needs_reference,
+                     "protocols": dict(cls.protocols), "parity": parity, "needs_reference": cls.needs_reference,
                      "needs_prompt": getattr(cls, "needs_prompt", False),
                      "needs_download": get_entry(n).needs_download,
                      "options": {k: {"default": o.default, "help": o.help, "affects_result": o.affects_result}
@@ -305,7 +334,11 @@ def cmd_metrics(args) -> int:
         for r in rows:
             print(f"{r['name']:<22} {r['kind']:<9} {'↑' if r['higher_is_better'] else '↓'}  {r['summary']}")
             for p, d in r["protocols"].items():
-                print(f"{'':22} {r['name']}/{p}: {d}")
+                par = r["parity"][p]
+                print(f"{'':22} {par['protocol_id']}: {d}")
+                v = par["verified"]
+                print(f"{'':26} " + (f"verified against {v['reference']} (golden tests/golden/{v['golden']}, measured "
+                                      f"{v['measured']})" if v else NOT_VERIFIED_FLAG))
             for k, o in r["options"].items():
                 default = "protocol default" if o["default"] is None else o["default"]
                 print(f"{'':22} @{k}= {o['help']} [default: {default}]")
@@ -469,7 +502,7 @@ def cmd_refstats(args) -> int:
 
     if args.refstats_cmd == "build":
         info = build_refstats(args.videos, args.metric, args.output, args.feature_cache, not args.no_progress,
-                              args.allow_random_weights or None)
+                              args.allow_random_weights or None, weights=_parse_weights(args.weights))
         if args.json:
             _emit_json(info)
         else:
@@ -559,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation_args(p)
     p.add_argument("--metrics", default="temporal_flickering",
                    help="comma-separated no-reference metrics, NAME or NAME/PROTOCOL (default temporal_flickering)")
+    p.add_argument("--weights", action="append", metavar="NAME=PATH", help=_WEIGHTS_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("generate", formatter_class=fmt, epilog=EPILOG, help="generate a suite's videos only",
@@ -595,6 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-random-weights", action="store_true",
                    help="development only: run backbones whose weights are missing with a seeded random "
                         "initialisation; every such result is marked 'random weights — not comparable'")
+    p.add_argument("--weights", action="append", metavar="NAME=PATH", help=_WEIGHTS_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout: {metrics: {NAME: {value, "
                                                        "protocol, ...}}, failed_items: [...]}")
     p.add_argument("--per-item", action="store_true", help="with --json, include per-item values")
@@ -746,6 +781,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("-o", "--output", required=True, help="output .npz")
     q.add_argument("--feature-cache", metavar="DIR", help="feature cache (default ./vgbench-out/features)")
     q.add_argument("--allow-random-weights", action="store_true", help="development only (results are flagged)")
+    q.add_argument("--weights", action="append", metavar="NAME=PATH", help=_WEIGHTS_HELP)
     q.add_argument("--json", action="store_true", help="JSON output")
     q.add_argument("--no-progress", action="store_true", help="no progress bars")
     q = rsub.add_parser("show", help="describe a statistics file")

@@ -87,8 +87,9 @@ def load_refstats(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarra
 
 
 def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_root: str | Path | None = None,
-                   progress: bool = True, allow_random_weights: bool | None = None) -> dict[str, Any]:
-    """Extract the reference features that ``metric_spec`` needs from every video under ``videos`` into ``out``."""
+                   progress: bool = True, allow_random_weights: bool | None = None, weights=None) -> dict[str, Any]:
+    """Extract the reference features that ``metric_spec`` needs from every video under ``videos`` into ``out``
+    (``weights``: user-supplied weights files, as :func:`bench.evaluate.evaluate` takes them)."""
     from tqdm import tqdm
 
     from bench import provenance
@@ -99,8 +100,12 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
     if not hasattr(metric, "extractor"):
         raise ConfigError(f"{metric_spec} is not a distribution metric: reference statistics are for FVD, KVD, "
                           "FVMD, FID and KID")
+    from metrics.backbones.registry import UserWeights
+
     extractor = metric.extractor
-    extractor.load(allow_random=allow_random_weights)
+    user_weights = UserWeights(weights)
+    extractor.load(allow_random=allow_random_weights, weights=user_weights)
+    user_weights.check_all_used()
     src = load_source(videos)
     cache = FeatureCache(Path(cache_root) if cache_root else Path("vgbench-out") / "features")
     collector = FeatureCollector([extractor], cache)

@@ -164,7 +164,8 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
 
 def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path | None = None,
              db: str | Path | None = None, progress: bool = True, store: ResultsStore | None = None,
-             feature_cache: str | Path | None = None, allow_random_weights: bool | None = None) -> EvaluationReport:
+             feature_cache: str | Path | None = None, allow_random_weights: bool | None = None,
+             weights=None) -> EvaluationReport:
     """Score every video under ``videos`` (a run folder or a folder of videos) with ``metric_specs``.
 
     Args:
@@ -176,15 +177,21 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
         feature_cache: folder of cached per-video features (default: ``features/`` beside the database).
         allow_random_weights: development only: missing backbone weights become a seeded random init, and every
             such result is flagged (default: the ``VGBENCH_ALLOW_RANDOM_WEIGHTS`` environment variable).
+        weights: user-supplied weights files, ``{NAME: PATH}`` or ``["NAME=PATH", ...]`` (NAME a weights or backbone
+            name): used if they load strictly into the official layout; results are flagged "user-supplied weights:
+            not comparable with published values" unless the file is the official one. A name no requested metric
+            uses is an error.
     """
     from tqdm import tqdm
 
     from bench.distribution_eval import FeatureCollector, is_refstats_file, load_refstats
     from bench.feature_cache import FeatureCache
     from metrics.base import MetricKind
+    from metrics.backbones.registry import UserWeights
     from metrics.distribution.extractors import create_extractor
     from metrics.registry import create_metric
 
+    user_weights = UserWeights(weights)
     all_metrics = [create_metric(s) for s in metric_specs]
     dist = [(spec, m) for spec, m in zip(metric_specs, all_metrics) if m.kind == MetricKind.DISTRIBUTION]
     metrics = [m for m in all_metrics if m.kind != MetricKind.DISTRIBUTION]
@@ -201,14 +208,15 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
         raise ConfigError(f"{names}: paired and distribution metrics need reference videos: add --reference DIR "
                           "(or, for distribution metrics, a reference-statistics file from `vgbench refstats build`)")
     for m in metrics:  # resolve and verify weights / binaries before decoding anything
-        m.load(allow_random=allow_random_weights)
+        m.load(allow_random=allow_random_weights, weights=user_weights)
     extractors: dict[str, Any] = {}
     for _, m in dist:
         if m.extractor_name not in extractors:
             extractors[m.extractor_name] = create_extractor(m.extractor_name)
             # resolve and verify weights before decoding anything
-            extractors[m.extractor_name].load(allow_random=allow_random_weights)
+            extractors[m.extractor_name].load(allow_random=allow_random_weights, weights=user_weights)
         m.use_extractor(extractors[m.extractor_name])
+    user_weights.check_all_used()
     refs = {it.pair_key: it for it in ref_src.items} if ref_src else {}
     if ref_src:
         refs_by_stem = {Path(k).name: v for k, v in refs.items()}

@@ -48,6 +48,8 @@ class RunConfig:
         metrics: metrics scored after generation by ``vgbench run`` (no-reference metrics only).
         quality: encoding preset for written videos (``lossless``, ``near_lossless``, ``high``).
         model_args: extra generator options (``--model-arg key=value``).
+        weights: user-supplied weights files for the metrics, ``{NAME: PATH}`` (``--weights NAME=PATH``; see
+            :func:`bench.evaluate.evaluate`).
     """
 
     model: str
@@ -62,6 +64,7 @@ class RunConfig:
     metrics: tuple[str, ...] = ("temporal_flickering",)
     quality: str = "lossless"
     model_args: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.samples is not None and self.samples < 1:

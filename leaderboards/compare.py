@@ -8,7 +8,9 @@ they are not tested.
 
 The comparison is refused, saying why, when the runs cannot be compared: different prompt suites (by content hash),
 no protocol in common, or the same protocol computed with different weights (by SHA-256) or against different
-references.
+references. A protocol scored in different **revisions** (``fvd/videogpt`` before a fix, ``fvd/videogpt@rev=2``
+after it) is never compared: it is listed under ``not_compared`` with the reason, and asking for it with
+``--metrics`` is refused.
 
 A metric **regresses** when the candidate is worse (direction from ``higher_is_better``), the Holm-adjusted p-value
 is below ``alpha`` and ``|delta|`` exceeds the metric's tolerance (default 0). ``--fail-on-regression`` turns any
@@ -25,6 +27,7 @@ from typing import Any
 from bench.errors import ConfigError
 from bench.store import ResultsStore
 from leaderboards.statistics import Comparison, holm, paired_comparison
+from metrics.protocol_id import split_revision
 
 
 @dataclass
@@ -56,6 +59,8 @@ class CompareReport:
     candidate: dict[str, Any]
     alpha: float
     metrics: list[MetricComparison] = field(default_factory=list)
+    #: protocols scored by both runs but not comparable (different revisions), with the reason
+    not_compared: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[MetricComparison]:
@@ -63,7 +68,7 @@ class CompareReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"base": self.base, "candidate": self.candidate, "alpha": self.alpha,
-                "metrics": [m.to_dict() for m in self.metrics],
+                "metrics": [m.to_dict() for m in self.metrics], "not_compared": list(self.not_compared),
                 "regressions": [m.protocol for m in self.regressions], "passed": not self.regressions}
 
 
@@ -123,23 +128,31 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
     dist_b = {k for k in sets_b if k not in keys_b and json.loads(sets_b[k]["result_json"])["kind"] == "distribution"}
     dist_c = {k for k in sets_c if k not in keys_c and json.loads(sets_c[k]["result_json"])["kind"] == "distribution"}
 
+    def matches(protocol: str, m: str) -> bool:
+        return protocol == m or split_revision(protocol)[0] == m or protocol.split("/")[0] == m
+
     def wanted(protocol: str) -> bool:
-        return not metrics or protocol in metrics or protocol.split("/")[0] in metrics
+        return not metrics or any(matches(protocol, m) for m in metrics)
 
     common = sorted(k for k in keys_b & keys_c if wanted(k[0]))
     common_dist = sorted(k for k in dist_b & dist_c if wanted(k[0]))
+    revision_gaps = _revision_gaps({p for p, _ in keys_b | dist_b if wanted(p)},
+                                   {p for p, _ in keys_c | dist_c if wanted(p)})
     if metrics:
         for m in metrics:
-            pb = sorted({p for p, _ in keys_b | dist_b if p == m or p.split("/")[0] == m})
-            pc = sorted({p for p, _ in keys_c | dist_c if p == m or p.split("/")[0] == m})
+            pb = sorted({p for p, _ in keys_b | dist_b if matches(p, m)})
+            pc = sorted({p for p, _ in keys_c | dist_c if matches(p, m)})
             if not pb or not pc:
                 raise ConfigError(f"metric {m!r}: base has {pb or 'no scores'}, candidate has {pc or 'no scores'}")
             if not set(pb) & set(pc):
-                raise ConfigError(f"metric {m!r} was computed with different protocols: base {pb}, candidate {pc}; "
+                gaps = [g for g in revision_gaps if any(split_revision(p)[0] == g.split(":")[0] for p in pb)]
+                raise ConfigError("; ".join(gaps) if gaps else
+                                  f"metric {m!r} was computed with different protocols: base {pb}, candidate {pc}; "
                                   "protocols are never compared with each other")
     if not common and not common_dist:
         raise ConfigError(f"no metric protocol in common: base has {sorted(p for p, _ in keys_b | dist_b)}, "
-                          f"candidate has {sorted(p for p, _ in keys_c | dist_c)}")
+                          f"candidate has {sorted(p for p, _ in keys_c | dist_c)}"
+                          + ("; " + "; ".join(revision_gaps) if revision_gaps else ""))
     for protocol, ref in common:
         wb = set(bi[(bi["protocol"] == protocol) & (bi["reference"] == ref)]["weights_sha256"].dropna())
         wc = set(ci[(ci["protocol"] == protocol) & (ci["reference"] == ref)]["weights_sha256"].dropna())
@@ -149,13 +162,14 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
                               "re-evaluate one of them with the other's weights")
     directions = _directions(store, [b["run_id"], c["run_id"]])
     report = CompareReport({k: b[k] for k in ("run_id", "model", "suite")},
-                           {k: c[k] for k in ("run_id", "model", "suite")}, alpha)
+                           {k: c[k] for k in ("run_id", "model", "suite")}, alpha, not_compared=revision_gaps)
     for protocol, ref in common:
         sb = bi[(bi["protocol"] == protocol) & (bi["reference"] == ref)]
         sc = ci[(ci["protocol"] == protocol) & (ci["reference"] == ref)]
         cmp = paired_comparison(sb["value"].to_numpy(), sb["prompt_key"].to_numpy(), sc["value"].to_numpy(),
                                 sc["prompt_key"].to_numpy(), n_boot=n_boot, seed=seed)
-        tol = tolerances.get(protocol, tolerances.get(protocol.split("/")[0], 0.0))
+        tol = tolerances.get(protocol, tolerances.get(split_revision(protocol)[0],
+                                                      tolerances.get(protocol.split("/")[0], 0.0)))
         report.metrics.append(MetricComparison(protocol, ref, directions.get(protocol, True), cmp, tolerance=tol))
     adjusted = holm([m.comparison.p_value for m in report.metrics])
     for m, p in zip(report.metrics, adjusted):
@@ -172,6 +186,30 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
             set_level={"base": rb["value"], "base_ci95": rb.get("ci95"), "candidate": rc["value"],
                        "candidate_ci95": rc.get("ci95"), "note": "set-level metric: shown, not tested"}))
     return report
+
+
+def _revision_gaps(base: set[str], candidate: set[str]) -> list[str]:
+    """Messages for protocols both runs scored, but in different revisions (never compared)."""
+    from metrics.registry import revision_status
+
+    def by_base(ids):
+        out: dict[str, set[int]] = {}
+        for p in ids:
+            b, rev = split_revision(p)
+            out.setdefault(b, set()).add(rev)
+        return out
+
+    rb, rc = by_base(base), by_base(candidate)
+    gaps = []
+    for b in sorted(set(rb) & set(rc)):
+        if rb[b] & rc[b]:
+            continue
+        _, current, note = revision_status(b)
+        gaps.append(f"{b}: base was scored with revision {'/'.join(map(str, sorted(rb[b])))}, candidate with "
+                    f"revision {'/'.join(map(str, sorted(rc[b])))}; values of different revisions are never compared"
+                    + (f" (current: {note})" if note else f" (current revision {current})")
+                    + "; re-evaluate the older run with this vgbench")
+    return gaps
 
 
 def format_report(report: CompareReport) -> str:
@@ -199,4 +237,5 @@ def format_report(report: CompareReport) -> str:
     table = pd.DataFrame(rows).to_string(index=False) if rows else "(no metrics)"
     tail = ("gate: FAIL: " + ", ".join(m.protocol for m in report.regressions) + " regressed"
             if report.regressions else "gate: pass (no significant regression)")
-    return f"{head}\n{table}\n{tail}"
+    skipped = "".join(f"\nnot compared: {g}" for g in report.not_compared)
+    return f"{head}\n{table}{skipped}\n{tail}"

@@ -31,6 +31,8 @@ import numpy as np
 from bench.errors import ConfigError
 from bench.store import ResultsStore
 from leaderboards.schemes import VBENCH_PROTOCOLS
+from metrics.protocol_id import split_revision
+from metrics.registry import revision_status
 from leaderboards.statistics import bootstrap_interval, expanded_alpha, nested_bootstrap_means
 
 esc = html.escape
@@ -89,6 +91,12 @@ def collect_runs(dbs: list[Path], run_ids: list[str] | None = None, suite: str |
                            "n": s["n_items"], "failed": s["n_failed"], "flags": res.get("flags", []),
                            "backbone": res.get("backbone"), "weights_sha256": res.get("weights_sha256"),
                            "fidelity": res.get("details", {}).get("fidelity"), "ci": None, "ci_method": res.get("ci_method"), "replicates": None, "per_prompt": {}}
+                    rev, current, note = revision_status(s["protocol"])
+                    if rev < current:  # values of another revision are never mixed: own column, out of totals
+                        col["stale_revision"] = True
+                        col["flags"] = [*col["flags"], f"revision {rev} of {split_revision(s['protocol'])[0]}, "
+                                        f"computed before a fix ({note}): shown apart from revision {current} values "
+                                        "and left out of scheme totals; re-evaluate the run with this vgbench"]
                     if len(sub):
                         iv = bootstrap_interval(sub["value"].to_numpy(), sub["prompt_key"].to_numpy(), N_BOOT)
                         col["value"] = _finite(iv.estimate)
@@ -131,8 +139,12 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
     for r in runs:
         dims: dict[str, dict] = {}
         for label, col in r["columns"].items():
+            base_id, rev = split_revision(col["protocol"])
             for d in scheme.dimension_names():
-                if label == d or col["protocol"] == d or col["metric"] == d or VBENCH_PROTOCOLS.get(col["protocol"]) == d:
+                if label == d or col["protocol"] == d or base_id == d or col["metric"] == d \
+                        or VBENCH_PROTOCOLS.get(base_id) == d:
+                    if col.get("stale_revision"):  # computed before a fix: its own column, never in a total
+                        continue
                     dims[d] = col
         found |= set(dims)
         agg = scheme.aggregate({d: c["value"] for d, c in dims.items()})
@@ -403,7 +415,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                 v = p.published.get(k)
                 cells.append(f'<td data-sort="{"" if v is None else v}">{"–" if v is None else esc(f"{v:.2f}")}</td>')
         for c in columns:  # a published dimension shown under the protocol that computes it (percent → 0-1)
-            dim = VBENCH_PROTOCOLS.get(c) if sch and sch.name == "vbench" else None
+            dim = VBENCH_PROTOCOLS.get(split_revision(c)[0]) if sch and sch.name == "vbench" else None
             v = p.dimensions.get(dim) if dim else None
             cells.append('<td data-sort="">–</td>' if v is None else
                          f'<td data-sort="{v / 100}">{esc(_fmt(v / 100))} <span class="badge pub">pub</span></td>')

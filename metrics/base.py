@@ -157,6 +157,12 @@ class Metric:
     fidelity: ClassVar[str | None] = None
     #: the VBench dimension this metric computes, if any: it then scores only the prompts that serve the dimension
     dimension: ClassVar[str | None] = None
+    #: protocol → revision (1 when absent). When a protocol's computation changes to match its reference code, its
+    #: revision goes up; revisions above 1 are part of the protocol id (``name/protocol@rev=N``), so values computed
+    #: before the fix never share a cache key, a stored row, a leaderboard column or a comparison with values after it
+    revisions: ClassVar[dict[str, int]] = {}
+    #: protocol → {revision: what changed}, for the messages that refuse to mix revisions
+    revision_notes: ClassVar[dict[str, dict[int, str]]] = {}
 
     def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
         if protocol is None:
@@ -166,6 +172,13 @@ class Metric:
                               + ", ".join(f"{p} ({d})" for p, d in self.protocols.items()))
         self.protocol = protocol
         options = dict(options or {})
+        if "rev" in options:  # a stored protocol id pasted back: only the current revision can be computed
+            asked = options.pop("rev")
+            if str(asked) != str(self.revision):
+                raise ConfigError(
+                    f"{self.name}/{protocol}@rev={asked}: only revision {self.revision} of this protocol can be computed "
+                    f"({self.revision_note() or 'an earlier revision differed from the reference code'}); ask for "
+                    f"{self.name}/{protocol} and re-evaluate")
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             known = ", ".join(f"{k} ({o.help})" for k, o in self.options.items()) or "none"
@@ -179,15 +192,27 @@ class Metric:
         return str(self.options[key].default)
 
     @property
+    def revision(self) -> int:
+        """The protocol's revision (see :attr:`revisions`)."""
+        return int(self.revisions.get(self.protocol, 1))
+
+    def revision_note(self) -> str:
+        """What the current revision changed, if it is above 1."""
+        return self.revision_notes.get(self.protocol, {}).get(self.revision, "")
+
+    @property
     def protocol_id(self) -> str:
-        """Stable id written into every stored result, e.g. ``"ssim/common_metrics"``; options that change the numbers
-        and differ from the protocol's default are appended (``"clip_score/clipsim@frames=uniform:8"``)."""
+        """Stable id written into every stored result, e.g. ``"ssim/common_metrics"``; a revision above 1 follows
+        (``"fvd/videogpt@rev=2"``), then the options that change the numbers and differ from the protocol's default
+        (``"clip_score/clipsim@frames=uniform:8"``)."""
         extra = "".join(f"@{k}={v}" for k, v in sorted(self.opts.items())
                         if self.options[k].affects_result and v != self.option_default(k))
-        return f"{self.name}/{self.protocol}{extra}"
+        rev = f"@rev={self.revision}" if self.revision > 1 else ""
+        return f"{self.name}/{self.protocol}{rev}{extra}"
 
-    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
-        """Resolve, verify and load what the metric needs (networks, binaries). Metrics without any: no-op."""
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
+        """Resolve, verify and load what the metric needs (networks, binaries; ``weights``: user-supplied weights
+        files by name). Metrics without any: no-op."""
 
     # ---- state -------------------------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -232,8 +257,10 @@ class Metric:
             kind=self.kind.value, unit=self.unit, n_items=len(keys), n_failed=len(self._failed),
             per_item=dict(zip(keys, values)), ci95=ci,
             ci_method="normal approximation over items (linearised weighted mean)" if ci else None,
-            backbone=self.backbone, weights_sha256=self.weights_sha256, flags=list(self.flags) + self.item_flags(),
+            backbone=self.backbone, weights_sha256=self.weights_sha256,
+            flags=list(self.flags) + self.item_flags() + self.parity_flags(),
             details={"aggregation": self.aggregation, "protocol_description": self.protocols[self.protocol],
+                     **self.parity_details(),
                      **({"options": dict(self.opts)} if self.opts else {}),
                      **({"fidelity": self.fidelity} if self.fidelity else {}),
                      **({"dimension": self.dimension} if self.dimension else {}),
@@ -242,3 +269,18 @@ class Metric:
     def item_flags(self) -> list[str]:
         """Flags derived from the per-item details (e.g. how many prompts were truncated); default none."""
         return []
+
+    def parity_flags(self) -> list[str]:
+        """:data:`~metrics.parity.NOT_VERIFIED_FLAG` unless a golden parity test verifies this protocol revision."""
+        from metrics.parity import NOT_VERIFIED_FLAG, parity_for
+
+        return [] if parity_for(self.protocol_id) else [NOT_VERIFIED_FLAG]
+
+    def parity_details(self) -> dict[str, Any]:
+        """``{"parity": {reference, golden, measured, ...}}`` for a verified protocol, else ``{}``."""
+        from dataclasses import asdict
+
+        from metrics.parity import parity_for
+
+        p = parity_for(self.protocol_id)
+        return {"parity": asdict(p)} if p else {}

@@ -23,14 +23,18 @@ class BackboneMetric(Metric):
         """Backbone registry names this metric's protocol needs (first one is reported as ``backbone``)."""
         raise NotImplementedError
 
-    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
-        from metrics.backbones.registry import default_device, load_backbone
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
+        """Resolve, verify and load the backbones (``weights``: user-supplied files, a
+        :class:`~metrics.backbones.registry.UserWeights` or ``{name: path}``)."""
+        from metrics.backbones.registry import UserWeights, default_device, get_backbone_entry, load_backbone
 
         self.device = device or default_device()
+        self.user_weights = weights if isinstance(weights, UserWeights) else UserWeights(weights)
         self.nets: dict[str, Any] = {}
         shas, flags = [], []
         for name in self.backbones_needed():
-            loaded = load_backbone(name, allow_random=allow_random, device=self.device)
+            loaded = load_backbone(name, user_weights=self.user_weights.path_for(get_backbone_entry(name).weights),
+                                   allow_random=allow_random, device=self.device)
             self.nets[name] = loaded
             shas.append(loaded.weights_sha256)
             flags += [f for f in loaded.flags if f not in flags]
@@ -43,17 +47,28 @@ class BackboneMetric(Metric):
         into ``module`` (strict) and add its SHA-256 to ``weights_sha256``. Missing and random weights allowed: the
         module keeps its seeded init and the result is flagged."""
         from metrics.backbones.checkpoint import load_strict, read_state_dict
-        from metrics.backbones.registry import RANDOM_WEIGHTS_FLAG, WEIGHTS, random_weights_allowed
-        from metrics.backbones.weights import WeightsMissingError, resolve
+        from metrics.backbones.registry import (RANDOM_WEIGHTS_FLAG, USER_WEIGHTS_FLAG, WEIGHTS,
+                                                random_weights_allowed)
+        from metrics.backbones.weights import WeightsMissingError, resolve, resolve_user
 
         allow = random_weights_allowed() if allow_random is None else allow_random
+        user = getattr(self, "user_weights", None)
+        user_path = user.path_for(weights_name) if user is not None else None
         try:
-            found = resolve(WEIGHTS[weights_name], download=not allow)
-            load_strict(module, read_state_dict(found.path), str(found.path))
-            sha = found.sha256
+            # a file the user named must exist: its absence is never covered by a random init
+            found = resolve(WEIGHTS[weights_name], download=not allow) if user_path is None else None
         except WeightsMissingError:
+            found = None
             if not allow:
                 raise
+        if user_path is not None:
+            found = resolve_user(WEIGHTS[weights_name], user_path)
+        if found is not None:
+            load_strict(module, read_state_dict(found.path), str(found.path))
+            sha = found.sha256
+            if found.trust == "user-supplied" and USER_WEIGHTS_FLAG not in self.flags:
+                self.flags.append(USER_WEIGHTS_FLAG)
+        else:  # missing and random weights allowed (the resolve error above was raised otherwise)
             sha = "random-init-seed0"
             if RANDOM_WEIGHTS_FLAG not in self.flags:
                 self.flags.append(RANDOM_WEIGHTS_FLAG)

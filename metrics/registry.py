@@ -117,6 +117,24 @@ def create_metric(spec: str):
     return cls(protocol, options) if options else cls(protocol)
 
 
+def revision_status(protocol_id: str) -> tuple[int, int, str]:
+    """(revision the stored id carries, the protocol's current revision, what the current revision changed) for a
+    stored protocol id such as ``"fvd/videogpt"`` (revision 1) or ``"fvd/videogpt@rev=2"``. An unknown metric or
+    protocol reports its own revision as current."""
+    from metrics.protocol_id import split_revision
+
+    base, rev = split_revision(protocol_id)
+    name, _, rest = base.partition("/")
+    protocol = rest.split("@")[0]
+    try:
+        cls = get_entry(name).load()
+    except ConfigError:
+        return rev, rev, ""
+    current = int(getattr(cls, "revisions", {}).get(protocol, 1))
+    note = getattr(cls, "revision_notes", {}).get(protocol, {}).get(current, "")
+    return rev, current, note
+
+
 def parse_metric_list(text: str) -> list[str]:
     specs = [s.strip() for s in text.split(",") if s.strip()]
     if not specs:

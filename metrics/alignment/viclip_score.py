@@ -22,16 +22,22 @@ from metrics.base import ItemScore, MetricKind
 from metrics.model_metric import BackboneMetric
 
 
-def vbench_clip_transform(frames: torch.Tensor, size: int = 224) -> torch.Tensor:
-    """uint8 ``[T,H,W,3]`` → float ``[T,3,size,size]``: VBench ``clip_transform`` (torchvision tensor ops, antialias
-    off: bicubic ``interpolate(align_corners=False)``, clamp, round to uint8; ``CenterCrop`` with
-    ``int(round((h - size) / 2))``; /255; CLIP mean/std)."""
+def vbench_clip_transform(frames: torch.Tensor, size: int = 224, quantize: bool = True) -> torch.Tensor:
+    """uint8 ``[T,H,W,3]`` → float32 ``[T,3,size,size]``: VBench ``clip_transform`` (Vchitect/VBench@45e79ec14e69
+    ``vbench/utils.py``): shorter side to ``size``, bicubic ``interpolate(align_corners=False)`` without antialias,
+    ``CenterCrop`` with ``int(round((h - size) / 2))``, /255, CLIP mean/std.
+
+    What the transform receives differs by caller, and so does the resize: ``quantize=True`` for uint8 frames (the
+    ViCLIP dimensions read them with ``read_frames_decord_by_fps``; torchvision clamps and rounds a uint8 resize back
+    to uint8), ``quantize=False`` for the float32 frames ``load_video`` returns (background consistency, aesthetic
+    quality: no clamping, no rounding)."""
     x = frames.permute(0, 3, 1, 2).float()
     h, w = x.shape[-2:]
     nh, nw = shorter_side_size(h, w, size)
     if (nh, nw) != (h, w):
         x = F.interpolate(x, size=(nh, nw), mode="bicubic", align_corners=False, antialias=False)
-        x = x.clamp(0, 255).round()
+        if quantize:
+            x = x.clamp(0, 255).round()
     top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
     x = x[:, :, top:top + size, left:left + size] / 255.0
     mean = torch.tensor(CLIP_MEAN).view(1, 3, 1, 1)

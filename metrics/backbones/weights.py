@@ -12,6 +12,10 @@ content. Publishers rarely give a SHA-256, so trust comes in levels, reported wi
 ``locked``
     no published hash: the SHA-256 was recorded in the lock file on first use (trust on first use) and every later
     use is verified against it. ``locked-now`` the first time.
+``user-supplied``
+    a file the user named explicitly (``--weights NAME=PATH``) that is not known to be the official one (its hash
+    differs from the pin/lock, or nothing is known about it): it is used if it loads strictly into the official
+    layout, its SHA-256 is recorded, and every result is flagged as not comparable with published values.
 
 Resolution order (first hit wins): the explicit path given to :func:`resolve` → the environment variable
 ``VGBENCH_WEIGHTS_<NAME>`` (upper case) → the user cache ``$VGBENCH_CACHE/weights/<file>`` (default
@@ -316,6 +320,26 @@ def fetch(wf: WeightsFile, progress: bool = True, timeout: float = 20.0) -> Path
                 tmp.unlink()
     raise WeightsOfflineError(missing_message(
         wf, "no download URL could be reached (is this machine offline?): " + "; ".join(errors)))
+
+
+def resolve_user(wf: WeightsFile, path: str | os.PathLike) -> ResolvedWeights:
+    """A file the user supplied for ``wf`` (``--weights NAME=PATH``): never refused for its hash.
+
+    Returns trust ``pinned-sha256`` / ``sha256-prefix`` / ``git-blob-sha1`` / ``locked`` when the file is the official
+    one by what is known about it, else ``user-supplied``. Nothing is written to the lock file. Raises
+    :class:`WeightsMissingError` when ``path`` is not a file.
+    """
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise WeightsMissingError(f"--weights {wf.name}={p}: no such file (give the path of a {wf.filename} you have, "
+                                  "or drop the option to use the official file)")
+    try:
+        sha256, trust = verify(wf, p, record=False)
+    except WeightsHashMismatchError:
+        sha256, trust = hash_file(p)[0], "user-supplied"
+    if trust == "locked-now":  # nothing published and nothing locked: we cannot tell it is the official file
+        trust = "user-supplied"
+    return ResolvedWeights(wf.name, p, sha256, trust, "argument")
 
 
 def copy_into_cache(wf: WeightsFile, src: str | os.PathLike) -> ResolvedWeights:

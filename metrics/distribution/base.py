@@ -26,6 +26,10 @@ class DistributionProtocol:
     description: str
     max_items: int | None = None
     options: tuple[tuple[str, Any], ...] = ()
+    #: see :attr:`metrics.base.Metric.revisions`
+    revision: int = 1
+    #: what the current revision changed (for messages)
+    revision_note: str = ""
 
     def option(self, name: str, default=None):
         return dict(self.options).get(name, default)
@@ -41,8 +45,16 @@ class DistributionMetric(Metric):
     #: Fréchet-type metrics fit covariances: warn when N < d
     uses_covariance: ClassVar[bool] = True
 
-    def __init__(self, protocol: str | None = None, extractor: FeatureExtractor | None = None):
-        super().__init__(protocol)
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        specs = cls.__dict__.get("protocol_specs")
+        if specs:
+            cls.revisions = {k: v.revision for k, v in specs.items() if v.revision > 1}
+            cls.revision_notes = {k: {v.revision: v.revision_note} for k, v in specs.items() if v.revision > 1}
+
+    def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None,
+                 extractor: FeatureExtractor | None = None):
+        super().__init__(protocol, options)
         self.spec = self.protocol_specs[self.protocol]
         self._extractor = extractor
 
@@ -128,8 +140,8 @@ class DistributionMetric(Metric):
     def compute(self) -> MetricResult:
         x, y = self.features("generated"), self.features("reference")
         gk, rk = self._keys("generated"), self._keys("reference")
-        flags = list(self.extractor.flags)
-        details: dict[str, Any] = {"protocol_description": self.protocols[self.protocol],
+        flags = list(self.extractor.flags) + self.parity_flags()
+        details: dict[str, Any] = {"protocol_description": self.protocols[self.protocol], **self.parity_details(),
                                    "n_generated": len(gk), "n_reference": len(rk),
                                    "rows_generated": int(len(x)), "rows_reference": int(len(y)),
                                    "extractor": self.extractor.describe()}

@@ -20,7 +20,7 @@ from bench.errors import ConfigError, MetricError
 from bench.provenance import stable_hash
 from bench.video import Video
 
-VERSION = 1
+VERSION = 1  # a change of what an extractor computes changes its preprocessing dict (hence its key)
 
 
 @dataclass(frozen=True)
@@ -76,15 +76,18 @@ class FeatureExtractor:
     standard: bool = True
     loaded: object = field(default=None, repr=False)
 
-    def load(self, allow_random: bool | None = None, weights_path: str | None = None):
-        """Resolve and verify the backbone's weights and build it (raises WeightsMissingError with instructions)."""
+    def load(self, allow_random: bool | None = None, weights=None):
+        """Resolve and verify the backbone's weights and build it (raises WeightsMissingError with instructions);
+        ``weights``: user-supplied files (:class:`~metrics.backbones.registry.UserWeights` or ``{name: path}``)."""
         if self.loaded is None:
             if self.backbone == "none":
                 self.loaded = _NoBackbone()
             else:
-                from metrics.backbones.registry import load_backbone
+                from metrics.backbones.registry import UserWeights, get_backbone_entry, load_backbone
 
-                self.loaded = load_backbone(self.backbone, weights_path=weights_path, allow_random=allow_random)
+                user = weights if isinstance(weights, UserWeights) else UserWeights(weights)
+                self.loaded = load_backbone(self.backbone, allow_random=allow_random,
+                                            user_weights=user.path_for(get_backbone_entry(self.backbone).weights))
         return self.loaded
 
     @property
@@ -149,10 +152,12 @@ def _fwd_common_metrics(model, frames):
 
 
 def _fwd_videogpt(model, frames):
+    """VideoGPT ``videogpt/data.py::preprocess`` (shorter side 224 bilinear, centre crop, ``x/255 − 0.5``) then
+    ``videogpt/fvd/fvd.py::preprocess``'s ×2 → [-1, 1] (wilson1yan/VideoGPT@733d2b1541e1; the ×2 since ce18ae8)."""
     from metrics.distribution.preprocess import short_side_resize_crop
 
     x = short_side_resize_crop(_frames_tchw01(frames), 224)
-    x = (x - 0.5).permute(1, 0, 2, 3)[None]  # VideoGPT feeds [-0.5, 0.5] (metric-recipes §1.4)
+    x = ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
     return model.features(x).numpy()
 
 
@@ -164,11 +169,20 @@ def _fwd_tf(model, frames):
     return model(x, rescale=False, resize=False).numpy()
 
 
+def _frames_tchw255(frames: np.ndarray):
+    """uint8 THWC → float32 TCHW with the exact values 0..255 (``torch.FloatTensor(uint8 array)``)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+
+
 def _fwd_tats(model, frames):
+    """TATS ``tats/fvd/fvd.py::preprocess`` (songweige/TATS@03bbce1daa3d): every frame bilinear to 224×224 on 0..255
+    floats (aspect not kept), ``2·x/255 − 1``."""
     from metrics.distribution.preprocess import squash_resize
 
-    x = squash_resize(_frames_tchw01(frames) * 255.0, 224)
-    x = (2 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
+    x = squash_resize(_frames_tchw255(frames), 224)
+    x = (2.0 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
     return model.features(x).numpy()
 
 
@@ -223,14 +237,15 @@ EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
          "torchscript": "rescale=False, resize=False"}, _fwd_common_metrics, 400),
     "i3d-videogpt": lambda: FeatureExtractor(
         "i3d-videogpt", "i3d_pretrained_400", ClipSampling(16, "first", "random", 16),
-        {"resize": "short side 224 bilinear + centre crop", "range": "[-0.5,0.5] (as VideoGPT)"}, _fwd_videogpt, 400),
+        {"resize": "short side 224 bilinear + centre crop", "range": "[-1,1] ((x/255-0.5)*2, as VideoGPT)",
+         "bn_eps": 1e-5}, _fwd_videogpt, 400),
     "i3d-tf": lambda: FeatureExtractor(
         "i3d-tf", "i3d_torchscript", ClipSampling(16, "first", "first", 16),
         {"resize": "squash 224x224, TF1 resize_bilinear (align_corners=False)", "range": _I3D_RANGE,
          "torchscript": "rescale=False, resize=False"}, _fwd_tf, 400),
     "i3d-tats": lambda: FeatureExtractor(
         "i3d-tats", "i3d_pretrained_400", ClipSampling(16, "first", "random", 16),
-        {"resize": "squash 224x224 torch bilinear", "range": _I3D_RANGE}, _fwd_tats, 400),
+        {"resize": "squash 224x224 torch bilinear", "range": _I3D_RANGE, "bn_eps": 1e-5}, _fwd_tats, 400),
     "videomae-cdfvd": lambda: FeatureExtractor(
         "videomae-cdfvd", "videomaev2_g_ssv2", ClipSampling(16, "random", "random", 16),
         {"resize": "short side 128 bilinear antialias + crop, uint8, squash 224", "range": "[0,1]"},

@@ -7,9 +7,12 @@
 * the square-root term: ``"scipy"`` = ``scipy.linalg.sqrtm(Σ₁Σ₂)`` (Schur; StyleGAN-V, common_metrics, cd-fvd) or
   ``"svd"`` = TF-GAN's ``trace(sqrt(A Σ₂ A))`` with ``A = sqrt(Σ₁)``, both symmetric square roots by SVD whose singular
   values below 1e-10 are kept unrooted (``_symmetric_matrix_square_root``);
-* ``eps``: FVMD (pytorch-fid lineage) adds ``eps·I`` to both covariances before ``sqrtm``.
+* ``eps``: FVMD (pytorch-fid lineage) adds ``eps·I`` to both covariances before ``sqrtm``;
+* the arithmetic's dtype: float64 everywhere here, except :func:`frechet_distance_torch32`, the float32 torch code of
+  VideoGPT (``videogpt/fvd/fvd.py::frechet_distance``), TATS and common_metrics' ``fvd/videogpt`` path, which a
+  protocol following them must use to give their numbers (``sqrt="svd-torch32"``).
 
-All arithmetic is float64. Functions take features as ``[N, d]`` arrays.
+Functions take features as ``[N, d]`` arrays.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 COVARIANCES = ("population", "unbiased")
-SQRT_METHODS = ("scipy", "svd")
+SQRT_METHODS = ("scipy", "svd", "svd-torch32")
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,41 @@ def frechet_distance(a: GaussianStats, b: GaussianStats, sqrt: str = "scipy", ep
 def frechet_distance_from_features(x: np.ndarray, y: np.ndarray, covariance: str = "population",
                                    sqrt: str = "scipy", eps: float = 0.0) -> float:
     """Functional form: FD between feature sets ``x`` ``[N, d]`` and ``y`` ``[M, d]``."""
+    if sqrt == "svd-torch32":
+        if covariance != "unbiased" or eps:
+            raise ValueError("svd-torch32 is the VideoGPT/TATS code: unbiased covariance, no eps")
+        return frechet_distance_torch32(x, y)
     return frechet_distance(feature_stats(x, covariance), feature_stats(y, covariance), sqrt, eps)
+
+
+def frechet_distance_torch32(x: np.ndarray, y: np.ndarray) -> float:
+    """FD exactly as VideoGPT's ``videogpt/fvd/fvd.py::frechet_distance`` computes it (wilson1yan/VideoGPT@733d2b1541e1;
+    the same code in songweige/TATS@03bbce1daa3d ``tats/fvd/fvd.py`` and JunyaoHu/common_metrics_on_video_quality@
+    5f751734ce9c ``fvd/videogpt/fvd.py``): float32 torch tensors; unbiased covariance ``(x−x̄)(x−x̄)ᵀ/(N−1)``; TF-GAN's
+    ``trace_sqrt_product`` with ``torch.svd`` square roots (singular values < 1e-10 not rooted); ``x`` generated,
+    ``y`` reference (the order the reference code calls it in). Returns a Python float of the float32 result.
+    """
+    import torch
+
+    def cov(m: torch.Tensor) -> torch.Tensor:
+        m = m.t()
+        fact = 1.0 / (m.size(1) - 1)
+        mc = m - torch.mean(m, dim=1, keepdim=True)
+        return fact * mc.matmul(mc.t()).squeeze()
+
+    def sym_sqrt(mat: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
+        u, s, vh = torch.linalg.svd(mat, full_matrices=False)
+        si = torch.where(s < eps, s, torch.sqrt(s))
+        return torch.matmul(torch.matmul(u, torch.diag(si)), vh)
+
+    x1 = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).flatten(start_dim=1)
+    x2 = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32)).flatten(start_dim=1)
+    m, m_w = x1.mean(dim=0), x2.mean(dim=0)
+    sigma, sigma_w = cov(x1), cov(x2)
+    root = sym_sqrt(sigma)
+    tr_sqrt = torch.trace(sym_sqrt(torch.matmul(root, torch.matmul(sigma_w, root))))
+    trace = torch.trace(sigma + sigma_w) - 2.0 * tr_sqrt
+    return float(trace + torch.sum((m - m_w) ** 2))
 
 
 def fast_frechet_distance_from_features(x: np.ndarray, y: np.ndarray, covariance: str = "population") -> float:

@@ -7,8 +7,12 @@ protocol           features              covariance      square root   N      cl
  (default)         rescale+resize inside                                      reference random offset (seeded)
 ``common_metrics`` I3D TorchScript,      unbiased ÷N−1   scipy sqrtm   all    all frames (≥ 10)
                    short side 224 + crop
-``videogpt``       I3D pytorch-i3d port, unbiased        SVD (TF-GAN)  256×4  16 frames; input [-0.5, 0.5] as in
-                   short side 224 + crop                               trials VideoGPT's own code
+``videogpt``       i3d_pretrained_400    unbiased        SVD (TF-GAN)  256×4  16 frames
+                   (BatchNorm eps 1e-5),                 float32 torch trials
+                   short side 224 +
+                   crop, [-1, 1]
+``tats``           i3d_pretrained_400,   unbiased        SVD (TF-GAN)  2048   16 frames
+                   squash 224, [-1, 1]                   float32 torch
 ``tf``             I3D (tf.hub port),    unbiased        SVD (TF-GAN)  all    first 16 frames
                    TF1 squash resize 224
 ``cdfvd-videomae`` VideoMAE-v2-g SSv2    population      scipy sqrtm   all    one random 16-frame clip (seeded)
@@ -16,6 +20,12 @@ protocol           features              covariance      square root   N      cl
 ``efficientnet-``  EfficientNet-Lite0    population      scipy sqrtm   all    first 16 frames; offline and
 ``lite0``          [mean, mean |Δt|]                                          non-standard (flagged)
 =================  ====================  ==============  ============  =====  ====================================
+
+``videogpt`` follows wilson1yan/VideoGPT@733d2b1541e1 (``videogpt/fvd/fvd.py``, ``videogpt/data.py::preprocess``,
+``scripts/compute_fvd.py``) and, identically, JunyaoHu/common_metrics_on_video_quality@5f751734ce9c
+``fvd/videogpt/fvd.py``; ``tats`` follows songweige/TATS@03bbce1daa3d ``tats/fvd/fvd.py`` (``preprocess``,
+``frechet_distance``; ``scripts/sample_vqgan_transformer_short_videos.py`` caps both sets at 2048). Both compute the
+distance in float32 torch as their code does (:func:`~metrics.distribution.frechet.frechet_distance_torch32`).
 
 Each result reports N, a bootstrap 95 % interval over videos (resamples use an exact-identity fast form of the
 distance, :func:`~metrics.distribution.frechet.fast_frechet_distance_from_features`) and, from 20 generated videos on, FVD∞ (the value
@@ -39,9 +49,15 @@ PROTOCOLS: dict[str, DistributionProtocol] = {
         "i3d-common_metrics", "common_metrics_on_video_quality: short side 224 + centre crop, [-1,1], all frames, "
         "np.cov (N-1), scipy sqrtm", None, (("covariance", "unbiased"), ("sqrt", "scipy"))),
     "videogpt": DistributionProtocol(
-        "i3d-videogpt", "VideoGPT: i3d_pretrained_400, short side 224 + crop, input [-0.5,0.5], unbiased covariance, "
-        "SVD trace-sqrt, mean over trials of 256 videos", None,
-        (("covariance", "unbiased"), ("sqrt", "svd"), ("trial_size", 256), ("trials", 4))),
+        "i3d-videogpt", "VideoGPT (= common_metrics fvd/videogpt): i3d_pretrained_400 (BatchNorm eps 1e-5), short "
+        "side 224 + crop, [-1,1], unbiased covariance, float32 torch SVD trace-sqrt, mean over trials of 256 videos",
+        None, (("covariance", "unbiased"), ("sqrt", "svd-torch32"), ("trial_size", 256), ("trials", 4)), revision=2,
+        revision_note="revision 2 (vgbench 0.2): I3D BatchNorm eps 1e-5 (was 1e-3), input [-1,1] (was [-0.5,0.5]), "
+                      "float32 torch distance as VideoGPT's code (was float64)"),
+    "tats": DistributionProtocol(
+        "i3d-tats", "TATS: i3d_pretrained_400 (BatchNorm eps 1e-5), squash to 224x224, [-1,1], 16 frames, first 2048 "
+        "videos, unbiased covariance, float32 torch SVD trace-sqrt", 2048,
+        (("covariance", "unbiased"), ("sqrt", "svd-torch32"))),
     "tf": DistributionProtocol(
         "i3d-tf", "original TF FVD: TF1 squash resize to 224, [-1,1], tf.hub I3D (TorchScript port), unbiased "
         "covariance, SVD trace-sqrt (eps 1e-10)", None, (("covariance", "unbiased"), ("sqrt", "svd"))),

@@ -21,18 +21,36 @@ def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: floa
 
 
 def mmd2_unbiased_full(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: float | None = None,
-                       coef0: float = 1.0) -> float:
-    """TATS/DIGAN KVD: unbiased MMD² of the full sets ``x`` ``[m,d]``, ``y`` ``[n,d]`` (m, n ≥ 2)."""
-    x = np.asarray(x, np.float64)
-    y = np.asarray(y, np.float64)
+                       coef0: float = 1.0, dtype=np.float64) -> float:
+    """TATS/DIGAN KVD: unbiased MMD² of the full sets ``x`` ``[m,d]``, ``y`` ``[n,d]`` (m, n ≥ 2).
+
+    ``dtype=np.float32`` reproduces songweige/TATS@03bbce1daa3d ``tats/fvd/fvd.py::polynomial_mmd`` as it runs on the
+    float32 features it is given: sklearn's ``polynomial_kernel`` keeps float32 (``K = X·Yᵀ; K *= γ; K += c;
+    K **= degree``), the sums are float32, and each of the three means is divided in float64 (NumPy 1.x promotion).
+    """
+    x = np.asarray(x, dtype)
+    y = np.asarray(y, dtype)
     m, n = len(x), len(y)
     if m < 2 or n < 2:
         raise ValueError("KVD needs at least 2 videos in each set")
-    kxx = polynomial_kernel(x, x, degree, gamma, coef0)
-    kyy = polynomial_kernel(y, y, degree, gamma, coef0)
-    kxy = polynomial_kernel(x, y, degree, gamma, coef0)
-    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-                 - 2 * kxy.mean())
+    if dtype == np.float64:
+        kxx = polynomial_kernel(x, x, degree, gamma, coef0)
+        kyy = polynomial_kernel(y, y, degree, gamma, coef0)
+        kxy = polynomial_kernel(x, y, degree, gamma, coef0)
+        return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                     - 2 * kxy.mean())
+
+    def kernel(a, b):
+        k = a @ b.T
+        k *= a.dtype.type(1.0 / a.shape[1] if gamma is None else gamma)
+        k += a.dtype.type(coef0)
+        k **= degree
+        return k
+
+    kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
+    off_xx = float(kxx.sum() - np.diagonal(kxx).sum())
+    off_yy = float(kyy.sum() - np.diagonal(kyy).sum())
+    return off_xx / (m * (m - 1)) + off_yy / (n * (n - 1)) - 2 * (float(kxy.sum()) / (m * n))
 
 
 def _mmd2_subset(x: np.ndarray, y: np.ndarray, degree: int, gamma: float | None, coef0: float) -> float:

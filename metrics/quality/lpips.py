@@ -45,10 +45,10 @@ class LPIPS(BackboneMetric):
     def backbones_needed(self) -> list[str]:
         return ["alexnet_lpips" if _NET[self.protocol] == "alex" else "vgg16_lpips"]
 
-    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         from metrics.backbones.lpips import CHANNELS, LinearHeads, LPIPSNet
 
-        super().load(allow_random, device)
+        super().load(allow_random, device, weights)
         net = _NET[self.protocol]
         torch.manual_seed(0)
         heads = self.load_head(f"lpips_{net}_v0_1", LinearHeads(CHANNELS[net]), allow_random)

@@ -120,7 +120,7 @@ class VMAF(Metric):
     value_range = (0.0, 100.0)
     protocols = {"v0.6.1": "ffmpeg libvmaf, model vmaf_v0.6.1, all frames, yuv420p from RGB, mean of frames"}
 
-    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         self.exe = find_ffmpeg()
         self.backbone = f"libvmaf {MODEL} ({ffmpeg_version(self.exe)})"
 

@@ -4,23 +4,29 @@ Each metric's protocol is ``vbench`` and every item and result records ``fidelit
 architecture, loads the official weights, same recipe) for all dimensions here.
 
 * ``subject_consistency`` (DINO ViT-B/16): every frame through ``dino_transform(224)`` (shorter side 224, bilinear,
-  no antialias, no crop, /255, ImageNet mean/std); class tokens L2-normalised; for frame i ≥ 1
+  no antialias, no crop, on float frames, /255, ImageNet mean/std); class tokens L2-normalised; for frame i ≥ 1
   ``(max(0, cos(f_{i-1}, f_i)) + max(0, cos(f_0, f_i))) / 2``; the video value is the mean over its T−1 pairs and
   the dimension is **frame-weighted** (Σ over all pairs / number of pairs), so each item weighs T−1.
 * ``background_consistency`` (CLIP ViT-B/32, ``clip_transform(224)``): the same formula on CLIP image features;
   frame-weighted.
 * ``appearance_style`` (CLIP ViT-B/32): every frame through ``clip_transform_Image(224)`` (PIL bicubic, centre
-  crop), cosine with the prompt's ``aux.appearance_style`` text (VBench's ``logits_per_text/100``); frame-weighted.
+  crop); VBench's ``logits_per_text/100`` with the prompt's ``aux.appearance_style`` text: the float32 cosine times
+  ``exp(logit_scale)/100`` (the checkpoint's logit scale, 100 only up to its rounding); frame-weighted.
 * ``aesthetic_quality`` (CLIP ViT-L/14 + the LAION linear head): every frame (batches of 32),
-  ``clip_transform(224)``, L2-normalised image features → ``Linear(768, 1)`` → ``/10``; video = mean over frames;
-  dimension = mean over videos.
+  ``clip_transform(224)`` on float frames, L2-normalised image features → ``Linear(768, 1)`` → ``/10``; video = mean
+  over frames; dimension = mean over videos.
+
+Which dtype each transform receives follows VBench's code (Vchitect/VBench@45e79ec14e69): ``load_video`` returns a
+float32 tensor, so the DINO, CLIP (background, aesthetic) and MUSIQ resizes are float resizes without rounding; only
+the ViCLIP dimensions read uint8 frames (``read_frames_decord_by_fps``), whose resize is rounded back to uint8.
 * ``motion_smoothness`` (AMT-S): the even frames 0, 2, 4, … are interpolated pairwise at ``embt = 0.5`` (frames in
   [0, 1], replicate-padded to multiples of 16, unpadded, then VBench's ``tensor2img``: ×255, clip, **truncate** to
   uint8) and compared with the odd frames 1, 3, 5, …: ``mean |odd − interpolated|`` per pair; the video value is
   ``(255 − mean over pairs)/255``; the dimension is the mean over videos. The scale factor is 1.0 (VBench lowers it
   only on GPUs short of memory).
 * ``imaging_quality`` (MUSIQ-SPAQ): every frame; VBench's default ``longer`` preprocessing caps the longer side at
-  512 (bilinear without antialias on uint8, ``int(scale·h) × int(scale·w)``), /255; video = mean MOS over frames;
+  512 (bilinear without antialias on the float frames, ``int(scale·h) × int(scale·w)``), /255; video = mean MOS over
+  frames;
   the dimension is the mean over videos **/100** (the value reported here is already /100).
 * ``dynamic_degree`` (RAFT things): frames every ``max(1, round(fps/8))``; for each consecutive sampled pair RAFT
   (20 iterations, replicate-padded to multiples of 8) and the mean of the top 5 % flow magnitudes; a video is dynamic
@@ -50,13 +56,15 @@ _BATCH = 32
 
 
 def dino_transform(frames: torch.Tensor, size: int = 224) -> torch.Tensor:
-    """uint8 ``[T,H,W,3]`` → ``[T,3,h,w]``: VBench ``dino_transform`` (shorter side ``size``, bilinear without
-    antialias on uint8 then rounded, /255, ImageNet mean/std; no crop)."""
+    """uint8 ``[T,H,W,3]`` → float32 ``[T,3,h,w]``: VBench ``dino_transform`` as ``subject_consistency`` applies it
+    (Vchitect/VBench@45e79ec14e69 ``vbench/utils.py``): ``load_video`` returns **float32** frames (``torch.Tensor`` of
+    the uint8 array), so the resize (shorter side ``size``, bilinear, no antialias, no crop) works on floats with no
+    rounding or clamping; then /255 and ImageNet mean/std."""
     x = frames.permute(0, 3, 1, 2).float()
     h, w = x.shape[-2:]
     nh, nw = (int(size * h / w), size) if w <= h else (size, int(size * w / h))
     if (nh, nw) != (h, w):
-        x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=False).round()
+        x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=False)
     x = x / 255.0
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
@@ -64,11 +72,13 @@ def dino_transform(frames: torch.Tensor, size: int = 224) -> torch.Tensor:
 
 
 def consistency_scores(features: torch.Tensor) -> list[float]:
-    """VBench's per-frame consistency ``(max(0,cos(prev,i)) + max(0,cos(first,i)))/2`` for frames 1..T-1."""
-    f = F.normalize(features.double(), dim=-1, p=2)
-    prev = (f[1:] * f[:-1]).sum(-1).clamp_min(0.0)
-    first = (f[1:] * f[:1]).sum(-1).clamp_min(0.0)
-    return [float(v) for v in (prev + first) / 2]
+    """VBench's per-frame consistency ``(max(0,cos(prev,i)) + max(0,cos(first,i)))/2`` for frames 1..T-1, computed
+    as ``subject_consistency.py`` / ``background_consistency.py`` do: float32 features L2-normalised
+    (``F.normalize``), ``F.cosine_similarity`` in float32, each value taken as a Python float."""
+    f = F.normalize(features.float(), dim=-1, p=2)
+    prev = F.cosine_similarity(f[:-1], f[1:], dim=-1)
+    first = F.cosine_similarity(f[:1].expand_as(f[1:]), f[1:], dim=-1)
+    return [(max(0.0, float(p)) + max(0.0, float(q))) / 2 for p, q in zip(prev, first)]
 
 
 class _Consistency(BackboneMetric):
@@ -101,6 +111,8 @@ class SubjectConsistency(_Consistency):
     name = "subject_consistency"
     dimension = "subject_consistency"
     feature_key = "dino_vitb16/dino_transform"
+    revisions = {"vbench": 2}
+    revision_notes = {"vbench": {2: "revision 2 (vgbench 0.2): VBench's dino_transform works on float frames (no rounding after the resize); float32 cosines as VBench"}}
     protocols = {"vbench": "DINO ViT-B/16 class tokens, (max(0,cos prev)+max(0,cos first))/2, frame-weighted"}
 
     def backbones_needed(self) -> list[str]:
@@ -118,6 +130,8 @@ class BackgroundConsistency(_Consistency):
     name = "background_consistency"
     dimension = "background_consistency"
     feature_key = "clip_vit_b32/clip_transform"
+    revisions = {"vbench": 2}
+    revision_notes = {"vbench": {2: "revision 2 (vgbench 0.2): VBench's clip_transform works on float frames here (no rounding or clamping after the resize); float32 cosines as VBench"}}
     protocols = {"vbench": "CLIP ViT-B/32 clip_transform(224) features, same formula as subject consistency"}
 
     def backbones_needed(self) -> list[str]:
@@ -128,10 +142,12 @@ class BackgroundConsistency(_Consistency):
 
 
 def clip_b32_features(model, frames: torch.Tensor) -> torch.Tensor:
-    """CLIP image features of every frame through VBench's ``clip_transform(224)``, in batches of 32."""
+    """CLIP image features of every frame through VBench's ``clip_transform(224)`` on float frames (as
+    ``background_consistency.py`` feeds it ``load_video``'s float32 tensor), in batches of 32 (VBench passes the whole
+    video as one batch; batch composition moves features by float32 rounding only, ~1e-7)."""
     from metrics.backbones.clip import encode_images
 
-    return torch.cat([encode_images(model, vbench_clip_transform(frames[s:s + _BATCH])).cpu()
+    return torch.cat([encode_images(model, vbench_clip_transform(frames[s:s + _BATCH], quantize=False)).cpu()
                       for s in range(0, frames.shape[0], _BATCH)])
 
 
@@ -147,6 +163,8 @@ class AppearanceStyle(BackboneMetric):
     aggregation = "frame"
     value_range = (-1.0, 1.0)
     needs_aux = True
+    revisions = {"vbench": 2}
+    revision_notes = {"vbench": {2: "revision 2 (vgbench 0.2): exp(logit_scale)/100 times the cosine, in float32, as VBench's logits_per_text/100 (was the plain cosine)"}}
     protocols = {"vbench": "CLIP ViT-B/32, PIL clip_transform_Image(224), cosine with aux.appearance_style text, "
                            "frame-weighted"}
 
@@ -164,15 +182,18 @@ class AppearanceStyle(BackboneMetric):
         if not text:
             raise MetricError("appearance_style needs the prompt's aux.appearance_style text (a VBench-style suite)")
         model = self.net("clip_vit_b32_openai")
-        t = F.normalize(encode_text(model, tokenize(str(text), 77, force_eot=True).ids).double(), dim=-1)
-        per = []
+        # VBench calls clip_model(image, text) and takes logits_per_text / 100: in float32, features divided by
+        # their norms, times exp(logit_scale) (the checkpoint's value, 100 only up to its rounding), then /100
+        t = encode_text(model, tokenize(str(text), 77, force_eot=True).ids).float()
+        t = t / t.norm(dim=1, keepdim=True)
+        scale = model.logit_scale.detach().float().exp().cpu()
+        per: list[float] = []
         for s in range(0, video.num_frames, _BATCH):
-            f = F.normalize(encode_images(model, preprocess_clip_pil(video.frames[s:s + _BATCH], "round")).double(),
-                            dim=-1)
-            per.append((f @ t.T).squeeze(-1))
-        per = torch.cat(per)
-        return ItemScore(float(per.mean()), float(per.numel()),
-                         {"fidelity": EXACT, "style": str(text), "per_frame": [round(float(v), 6) for v in per]})
+            f = encode_images(model, preprocess_clip_pil(video.frames[s:s + _BATCH], "round")).float().cpu()
+            f = f / f.norm(dim=1, keepdim=True)
+            per += [float(v) / 100 for v in ((scale * f) @ t.cpu().t()).squeeze(-1)]
+        return ItemScore(math.fsum(per) / len(per), float(len(per)),
+                         {"fidelity": EXACT, "style": str(text), "per_frame": [round(v, 6) for v in per]})
 
 
 class AestheticQuality(BackboneMetric):
@@ -185,13 +206,15 @@ class AestheticQuality(BackboneMetric):
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     value_range = (0.0, 1.0)
+    revisions = {"vbench": 2}
+    revision_notes = {"vbench": {2: "revision 2 (vgbench 0.2): VBench's clip_transform works on float frames here (no rounding or clamping after the resize)"}}
     protocols = {"vbench": "CLIP ViT-L/14 clip_transform(224), L2-normalised, LAION linear head /10, video mean"}
 
     def backbones_needed(self) -> list[str]:
         return ["clip_vit_l14_openai"]
 
-    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
-        super().load(allow_random, device)
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
+        super().load(allow_random, device, weights)
         torch.manual_seed(0)
         self.head = self.load_head("laion_aesthetic_vit_l14", torch.nn.Linear(768, 1), allow_random)
 
@@ -202,11 +225,12 @@ class AestheticQuality(BackboneMetric):
         model = self.net("clip_vit_l14_openai")
         vals = []
         for s in range(0, video.num_frames, _BATCH):
-            f = encode_images(model, vbench_clip_transform(video.frames[s:s + _BATCH]))
+            f = encode_images(model, vbench_clip_transform(video.frames[s:s + _BATCH], quantize=False))
             f = F.normalize(f, dim=-1, p=2)
-            vals.append((self.head(f.to(self.device)).squeeze(-1) / 10.0).cpu())
-        per = torch.cat(vals).double()
-        return ItemScore(float(per.mean()), 1.0, {"fidelity": EXACT, "per_frame": [round(float(v), 6) for v in per]})
+            vals.append(self.head(f.to(self.device)).squeeze(-1).cpu())
+        per = torch.cat(vals).float() / 10  # VBench: float32 scores / 10, torch.mean in float32
+        return ItemScore(float(torch.mean(per, dim=0)), 1.0,
+                         {"fidelity": EXACT, "per_frame": [round(float(v), 6) for v in per]})
 
 
 def pad_to_multiple(x: torch.Tensor, divisor: int) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
@@ -265,6 +289,8 @@ class ImagingQuality(BackboneMetric):
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     value_range = (0.0, 1.0)
+    revisions = {"vbench": 2}
+    revision_notes = {"vbench": {2: "revision 2 (vgbench 0.2): the resize of a long side over 512 works on float frames (no rounding or clamping), as VBench's load_video gives"}}
     protocols = {"vbench": "MUSIQ-SPAQ on every frame, longer side capped at 512, mean MOS / 100"}
 
     def backbones_needed(self) -> list[str]:
@@ -272,12 +298,15 @@ class ImagingQuality(BackboneMetric):
 
     @staticmethod
     def preprocess(frames: torch.Tensor) -> torch.Tensor:
+        """uint8 ``[T,H,W,3]`` → float32 ``[T,3,h,w]`` in [0, 1]: ``imaging_quality.py::transform`` in its default
+        ``longer`` mode on the float32 frames ``load_video`` returns: a longer side over 512 is resized to 512
+        (``int(scale·h) × int(scale·w)``, bilinear, no antialias, no rounding or clamping), then /255."""
         x = frames.permute(0, 3, 1, 2).float()
         h, w = x.shape[-2:]
         if max(h, w) > 512:
             scale = 512.0 / max(h, w)
             x = F.interpolate(x, size=(int(scale * h), int(scale * w)), mode="bilinear", align_corners=False,
-                              antialias=False).round().clamp(0, 255)
+                              antialias=False)
         return x / 255.0
 
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
@@ -310,7 +339,15 @@ def _pair_scores(model, frames: torch.Tensor, pairs, fraction: float, device, vi
         i1 = pad_to_multiple_of_8(frames[a:a + 1].permute(0, 3, 1, 2).float()).to(device)
         i2 = pad_to_multiple_of_8(frames[b:b + 1].permute(0, 3, 1, 2).float()).to(device)
         _, up = model(i1, i2, iters=20, test_mode=True)
-        return up[0].double().pow(2).sum(0).sqrt().flatten().cpu()
+        rad = up[0].double().pow(2).sum(0).sqrt().flatten().cpu()
+        if not torch.isfinite(rad).all():
+            h, w = frames.shape[1:3]
+            raise MetricError(
+                f"RAFT's optical flow is not finite on this {w}x{h} video (frames {a}->{b}): RAFT's 4-level correlation "
+                "pyramid at 1/8 resolution needs both sides of at least 121 px (128 after padding); VBench's code "
+                "would silently count such a video as not moving. Upscale the video or leave out the RAFT dimensions "
+                "(dynamic_degree, the temporal-flickering static filter)")
+        return rad
 
     out = []
     for a, b in pairs:

@@ -19,8 +19,10 @@ tests check against hand-computed cases:
   (0 if none); frame-weighted.
 * ``scene``: a frame succeeds when every word of the scene text is a substring of its caption; frame-weighted.
 * ``human_action`` (UMT-L/16 K400, **vbench-exact**): 16 frames, shorter side → 256 (bilinear, ``cv2.resize``),
-  centre crop 224, /255, ImageNet mean/std; sigmoid of the 400 logits; the top 5 with probability ≥ 0.85; correct
-  when one of their class names equals the prompt's action (VBench's label parsing of the prompt); value 1 or 0.
+  centre crop 224, /255, ImageNet mean/std; sigmoid of the 400 logits; the top 5 with probability ≥ 0.85 (after
+  rounding to 4 decimals, as VBench); correct when one of their class names equals the prompt's action (VBench's
+  label parsing of the prompt); value 1 or 0. Class names come from VBench's own ``kinetics_400_categories.txt``
+  (registry file ``vbench_kinetics400_labels``, verified by SHA-256; its order is not torchvision's).
 
 Detection and captioning go through the interfaces of :mod:`metrics.vbench.detection`; the default backends (OWLv2,
 BLIP) are **vbench-style** substitutes for GRiT and Tag2Text, recorded as such in every result.
@@ -143,7 +145,7 @@ class _FrameDimension(Metric):
     aggregation = "frame"
     value_range = (0.0, 1.0)
 
-    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         from metrics.backbones.registry import default_device
 
         self.device = device or default_device()
@@ -294,19 +296,31 @@ class Scene(_FrameDimension):
         return self._result(scene_frames(captions, scene), {"scene": scene, "captions": captions})
 
 
-def kinetics400_labels(path: str | None = None) -> list[str]:
-    """The 400 Kinetics class names by index, lower-cased. Default: torchvision's list (the standard alphabetical
-    order UMT was trained with); ``path``: VBench's ``kinetics_400_categroies.txt`` (``name<TAB>index`` lines)."""
-    if path:
-        names: dict[int, str] = {}
-        for line in open(path, encoding="utf-8"):
-            if line.strip():
-                cat, idx = line.rstrip("\n").split("\t")
-                names[int(idx)] = cat.strip().lower()
-        return [names[i] for i in range(len(names))]
-    from torchvision.models._meta import _KINETICS400_CATEGORIES
+def kinetics400_labels(path: str) -> list[str]:
+    """The 400 Kinetics class names by UMT output index, lower-cased, from VBench's ``kinetics_400_categories.txt``
+    (``name<TAB>index`` lines; registry file ``vbench_kinetics400_labels``). Its order is not torchvision's
+    alphabetical one, so no built-in list can stand in for it. Raises MetricError naming the file when malformed."""
+    names: dict[int, str] = {}
+    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+        if line.strip():
+            cat, sep, idx = line.rstrip("\n").rpartition("\t")
+            if not sep or not idx.strip().isdigit():
+                raise MetricError(f"{path}:{n}: expected 'name<TAB>index', got {line.strip()[:60]!r}")
+            names[int(idx)] = cat.strip().lower()
+    if sorted(names) != list(range(400)):
+        raise MetricError(f"{path}: expected the 400 Kinetics classes with indices 0..399, found {len(names)}")
+    return [names[i] for i in range(400)]
 
-    return [c.lower() for c in _KINETICS400_CATEGORIES]
+
+def installed_vbench_labels() -> str:
+    """Path of the label list inside an installed ``vbench`` package (found without importing it)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("vbench")
+    if spec is None or not spec.origin:
+        raise ImportError("vbench is not installed")
+    return str(Path(spec.origin).parent / "third_party" / "umt" / "kinetics_400_categories.txt")
 
 
 def umt_transform(frames: torch.Tensor) -> torch.Tensor:
@@ -339,15 +353,28 @@ class HumanAction(BackboneMetric):
     value_range = (0.0, 1.0)
     protocols = {"vbench": "UMT-L/16 K400, 16 middle frames, resize 256 + crop 224; sigmoid top-5 ≥ 0.85 contains "
                            "the prompt's action"}
-    options = {"labels": MetricOption("", "VBench's kinetics_400_categroies.txt (default: torchvision's list)",
+    options = {"labels": MetricOption("", "path of VBench's kinetics_400_categories.txt (the same as --weights "
+                                          "vbench_kinetics400_labels=PATH; default: the registry file)",
                                       affects_result=False)}
+    revisions = {"vbench": 2}
+    revision_notes = {"vbench": {2: "revision 2 (vgbench 0.2): UMT's outputs are named with VBench's class list "
+                                    "(registry file vbench_kinetics400_labels), not torchvision's alphabetical one"}}
 
     def backbones_needed(self) -> list[str]:
         return ["umt_l16_k400"]
 
-    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
-        super().load(allow_random, device)
-        self.labels = kinetics400_labels(self.opts["labels"] or None)
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
+        from metrics.backbones.registry import USER_WEIGHTS_FLAG, WEIGHTS
+        from metrics.backbones.weights import resolve, resolve_user
+
+        super().load(allow_random, device, weights)
+        wf = WEIGHTS["vbench_kinetics400_labels"]
+        given = self.opts["labels"] or self.user_weights.path_for(wf.name)
+        found = resolve_user(wf, given) if given else resolve(wf)  # never random: the names decide the score
+        if found.trust == "user-supplied" and USER_WEIGHTS_FLAG not in self.flags:
+            self.flags.append(USER_WEIGHTS_FLAG)
+        self.labels = kinetics400_labels(str(found.path))
+        self.weights_sha256 = f"{self.weights_sha256}+{found.sha256}"
 
     @torch.no_grad()
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:

@@ -69,8 +69,8 @@ class TemporalFlickering(BackboneMetric):
     def backbones_needed(self) -> list[str]:
         return ["raft_things"] if self.protocol == "vbench_static_filter" else []
 
-    def load(self, allow_random: bool | None = None, device: str | None = None) -> None:
-        super().load(allow_random, device)
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
+        super().load(allow_random, device, weights)
         if not self.backbones_needed():
             self.backbone = self.weights_sha256 = None
 
