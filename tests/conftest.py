@@ -12,6 +12,9 @@ import pytest
 
 import bench  # noqa: F401  (torchvision compatibility hook first)
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the golden helpers, also when imported as tests.conftest
+from golden.fixtures import golden_files  # noqa: E402,F401  (fixture: golden clips and seeded weights files)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 

@@ -32,7 +32,7 @@ CASES = [(300, 250, 24), (12, 9, 40)]  # full rank, and rank-deficient (N < d)
 
 @pytest.mark.parametrize("n,m,d", CASES)
 @pytest.mark.parametrize("protocol,ddof,kind", [("styleganv", 0, "scipy"), ("common_metrics", 1, "scipy"),
-                                                 ("videogpt", 1, "svd"), ("tf", 1, "svd"),
+                                                 ("videogpt", 1, "svd32"), ("tats", 1, "svd32"), ("tf", 1, "svd"),
                                                  ("cdfvd-videomae", 0, "scipy"),
                                                  ("efficientnet-lite0", 0, "scipy")])  # exact fast identity
 def test_fvd_protocol_distance_matches_independent_formula(n, m, d, protocol, ddof, kind):
@@ -41,7 +41,9 @@ def test_fvd_protocol_distance_matches_independent_formula(n, m, d, protocol, dd
     y = rng.normal(size=(m, d)) + 0.3
     got = FVD(protocol).distance(x, y)
     want = fd_scipy(x, y, ddof) if kind == "scipy" else fd_tfgan(x, y)
-    assert got == pytest.approx(want, rel=1e-6)
+    # svd32: VideoGPT/TATS compute in float32 torch (their exact value is pinned by tests/test_parity_fvd.py); here
+    # only the formula is checked against the float64 one, to float32 precision of a rank-deficient SVD
+    assert got == pytest.approx(want, rel=1e-3 if kind == "svd32" else 1e-6)
     # the fast exact identity used for bootstrap resamples agrees too
     assert fast_frechet_distance_from_features(x, y, "population" if ddof == 0 else "unbiased") == \
         pytest.approx(fd_scipy(x, y, ddof), rel=1e-6)

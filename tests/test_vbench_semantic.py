@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from bench.errors import MetricError
 from bench.video import Video
 from metrics.base import ItemScore
 from metrics.vbench import semantic
@@ -138,11 +139,16 @@ def test_scene_with_a_scripted_captioner():
 def test_human_action_rule_and_transform(monkeypatch, tmp_path):
     from metrics.registry import create_metric
 
-    labels = semantic.kinetics400_labels()
-    assert len(labels) == 400 and labels[0] == "abseiling" and "riding a bike" in labels
+    from torchvision.models._meta import _KINETICS400_CATEGORIES
+
+    # a label file in VBench's format (name<TAB>index, any order of lines), here with torchvision's names
+    labels = [c.lower() for c in _KINETICS400_CATEGORIES]
     f = tmp_path / "k400.txt"
-    f.write_text("".join(f"{n}\t{i}\n" for i, n in enumerate(labels)))
+    f.write_text("".join(f"{n}\t{i}\n" for i, n in reversed(list(enumerate(labels)))))
     assert semantic.kinetics400_labels(str(f)) == labels
+    (tmp_path / "bad.txt").write_text("riding a bike 0\n")
+    with pytest.raises(MetricError, match="bad.txt:1: expected 'name<TAB>index'"):
+        semantic.kinetics400_labels(str(tmp_path / "bad.txt"))
     x = semantic.umt_transform(torch.zeros(16, 240, 320, 3, dtype=torch.uint8))
     assert x.shape == (1, 3, 16, 224, 224)
     m = create_metric("human_action")
@@ -362,7 +368,9 @@ def test_vbench_style_suite_covers_the_16_dimensions_with_their_aux_info():
     for p in by_dim["spatial_relationship"]:
         info = semantic.aux_value(p.aux, "spatial_relationship")
         assert info["object_a"] in COCO_CLASSES and info["object_b"] in COCO_CLASSES
-    labels = semantic.kinetics400_labels()
+    from torchvision.models._meta import _KINETICS400_CATEGORIES
+
+    labels = {c.lower() for c in _KINETICS400_CATEGORIES}  # the same 400 names as VBench's list, in another order
     for p in by_dim["human_action"]:
         assert vbench_action_label(p.text) == p.aux["human_action"]["action"] and p.aux["human_action"]["action"] \
             in labels

