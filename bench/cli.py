@@ -99,7 +99,10 @@ def _parse_weights(items: list[str] | None) -> dict[str, str]:
         if not sep or not name.strip() or not path.strip():
             raise UsageError(f"--weights takes NAME=PATH (a weights or backbone name from `vgbench weights list`), "
                              f"not {it!r}")
-        out[name.strip()] = path.strip()
+        name, path = name.strip(), path.strip()
+        if name in out and out[name] != path:
+            raise UsageError(f"--weights {name} is given twice with different files ({out[name]}, {path})")
+        out[name] = path
     return out
 
 
@@ -155,11 +158,15 @@ def cmd_run(args) -> int:
     from leaderboards.summary import format_summary, summary_rows
     from metrics.registry import create_metric, parse_metric_list
 
+    from metrics.backbones.registry import UserWeights
+
     specs = parse_metric_list(args.metrics)
     paired = [s for s in specs if create_metric(s).needs_reference]
     if paired:
         raise UsageError(f"`vgbench run` scores no-reference metrics; for {', '.join(paired)} use "
                          "`vgbench evaluate RUN_DIR --reference DIR`")
+    # --weights names and files are checked before anything is generated (generation can take hours)
+    UserWeights(_parse_weights(args.weights)).check_needed([create_metric(s) for s in specs])
     plan, report = _generate(args)
     ev = evaluate(plan.run_dir, specs, db=plan.db_path, progress=not args.no_progress, weights=plan.config.weights)
     _report_eval(ev, plan.settings["model_id"])
@@ -206,7 +213,8 @@ def cmd_evaluate(args) -> int:
             if inf:
                 print(f"{'':<24} FVD∞ {inf['value']:.6g} (fit over N = {inf['sizes'][0]}..{inf['sizes'][-1]})")
             if r.backbone:
-                print(f"{'':<24} backbone {r.backbone}, weights {str(r.weights_sha256)[:16]}")
+                shas = ", ".join(x[:16] for x in str(r.weights_sha256).split("+"))
+                print(f"{'':<24} backbone {r.backbone}, weights {shas}")
             for flag in r.flags:
                 print(f"{'':<24} ! {flag}")
     return EXIT_ITEMS_FAILED if report.failures else EXIT_OK
@@ -442,7 +450,7 @@ def cmd_weights(args) -> int:
 
     names = args.names if getattr(args, "names", None) else sorted(WEIGHTS)
     files = [get_weights_file(n) for n in names]
-    used_by = {n: [b.name for b in BACKBONES.values() if b.weights == n] for n in WEIGHTS}
+    used_by = {n: [b.name for b in BACKBONES.values() if b.weights == n] + list(WEIGHTS[n].used_by) for n in WEIGHTS}
     if args.weights_cmd == "list":
         lock = w.read_lock()
         rows = []

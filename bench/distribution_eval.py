@@ -104,8 +104,8 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
 
     extractor = metric.extractor
     user_weights = UserWeights(weights)
+    user_weights.check_needed([metric])
     extractor.load(allow_random=allow_random_weights, weights=user_weights)
-    user_weights.check_all_used()
     src = load_source(videos)
     cache = FeatureCache(Path(cache_root) if cache_root else Path("vgbench-out") / "features")
     collector = FeatureCollector([extractor], cache)

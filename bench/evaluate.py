@@ -193,6 +193,7 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
 
     user_weights = UserWeights(weights)
     all_metrics = [create_metric(s) for s in metric_specs]
+    user_weights.check_needed(all_metrics)  # names and files, before anything is loaded or decoded
     dist = [(spec, m) for spec, m in zip(metric_specs, all_metrics) if m.kind == MetricKind.DISTRIBUTION]
     metrics = [m for m in all_metrics if m.kind != MetricKind.DISTRIBUTION]
     metric_specs_items = [spec for spec, m in zip(metric_specs, all_metrics) if m.kind != MetricKind.DISTRIBUTION]
@@ -216,7 +217,6 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
             # resolve and verify weights before decoding anything
             extractors[m.extractor_name].load(allow_random=allow_random_weights, weights=user_weights)
         m.use_extractor(extractors[m.extractor_name])
-    user_weights.check_all_used()
     refs = {it.pair_key: it for it in ref_src.items} if ref_src else {}
     if ref_src:
         refs_by_stem = {Path(k).name: v for k, v in refs.items()}
@@ -395,8 +395,10 @@ def _reference_features(dist, ref_src, refstats, reference, collector, progress,
                 raise ConfigError(
                     f"{reference}: reference statistics were built with extractor {meta['extractor']['extractor']} "
                     f"(cache key {have}, backbone {meta['extractor']['backbone']}, weights "
-                    f"{meta['extractor']['weights_sha256'][:16]}…), but {m.protocol_id} needs {want}: rebuild them "
-                    f"with `vgbench refstats build DIR --metric {m.protocol_id}`")
+                    f"{meta['extractor']['weights_sha256'][:16]}…), but {m.protocol_id} needs {want} (backbone "
+                    f"{m.extractor.backbone}, weights {m.extractor.weights_sha256[:16]}…): rebuild them with `vgbench "
+                    f"refstats build DIR --metric {m.protocol_id}`, or, if they were built with user-supplied weights, "
+                    "pass the same --weights NAME=FILE here")
             for k, f in feats.items():
                 m.add_features(k, f, "reference")
         return

@@ -67,6 +67,8 @@ class RunConfig:
     weights: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
+        # paths as text: the configuration is written to run.json (JSON) and compared across runs
+        object.__setattr__(self, "weights", {str(k): str(v) for k, v in (self.weights or {}).items()})
         if self.samples is not None and self.samples < 1:
             raise ConfigError("--samples must be at least 1")
         if self.quality not in QUALITY_PRESETS:

@@ -61,6 +61,8 @@ class CompareReport:
     metrics: list[MetricComparison] = field(default_factory=list)
     #: protocols scored by both runs but not comparable (different revisions), with the reason
     not_compared: list[str] = field(default_factory=list)
+    #: protocols compared in a revision older than the current one (both runs predate a fix)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[MetricComparison]:
@@ -69,6 +71,7 @@ class CompareReport:
     def to_dict(self) -> dict[str, Any]:
         return {"base": self.base, "candidate": self.candidate, "alpha": self.alpha,
                 "metrics": [m.to_dict() for m in self.metrics], "not_compared": list(self.not_compared),
+                "warnings": list(self.warnings),
                 "regressions": [m.protocol for m in self.regressions], "passed": not self.regressions}
 
 
@@ -128,8 +131,8 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
     dist_b = {k for k in sets_b if k not in keys_b and json.loads(sets_b[k]["result_json"])["kind"] == "distribution"}
     dist_c = {k for k in sets_c if k not in keys_c and json.loads(sets_c[k]["result_json"])["kind"] == "distribution"}
 
-    def matches(protocol: str, m: str) -> bool:
-        return protocol == m or split_revision(protocol)[0] == m or protocol.split("/")[0] == m
+    def matches(protocol: str, m: str) -> bool:  # a name, a protocol id, or a protocol id of another revision
+        return protocol == m or split_revision(protocol)[0] == split_revision(m)[0] or protocol.split("/")[0] == m
 
     def wanted(protocol: str) -> bool:
         return not metrics or any(matches(protocol, m) for m in metrics)
@@ -162,7 +165,8 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
                               "re-evaluate one of them with the other's weights")
     directions = _directions(store, [b["run_id"], c["run_id"]])
     report = CompareReport({k: b[k] for k in ("run_id", "model", "suite")},
-                           {k: c[k] for k in ("run_id", "model", "suite")}, alpha, not_compared=revision_gaps)
+                           {k: c[k] for k in ("run_id", "model", "suite")}, alpha, not_compared=revision_gaps,
+                           warnings=_stale_revisions([p for p, _ in common] + [p for p, _ in common_dist]))
     for protocol, ref in common:
         sb = bi[(bi["protocol"] == protocol) & (bi["reference"] == ref)]
         sc = ci[(ci["protocol"] == protocol) & (ci["reference"] == ref)]
@@ -212,6 +216,20 @@ def _revision_gaps(base: set[str], candidate: set[str]) -> list[str]:
     return gaps
 
 
+def _stale_revisions(protocols: list[str]) -> list[str]:
+    """Messages for protocols both runs share in a revision older than the current one."""
+    from metrics.registry import revision_status
+
+    out = []
+    for p in sorted(set(protocols)):
+        rev, current, note = revision_status(p)
+        if rev < current:
+            out.append(f"{p}: both runs were scored with revision {rev}, before a fix ({note}); the comparison is "
+                       f"between two revision-{rev} values, not comparable with published or current ones: "
+                       "re-evaluate both runs")
+    return out
+
+
 def format_report(report: CompareReport) -> str:
     import pandas as pd
 
@@ -238,4 +256,5 @@ def format_report(report: CompareReport) -> str:
     tail = ("gate: FAIL: " + ", ".join(m.protocol for m in report.regressions) + " regressed"
             if report.regressions else "gate: pass (no significant regression)")
     skipped = "".join(f"\nnot compared: {g}" for g in report.not_compared)
+    skipped += "".join(f"\nwarning: {w}" for w in report.warnings)
     return f"{head}\n{table}{skipped}\n{tail}"

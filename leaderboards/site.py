@@ -546,6 +546,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             rec[c] = col["value"] if col else None
             rec[f"{c} ci_low"] = col["ci"][0] if col and col["ci"] else None
             rec[f"{c} ci_high"] = col["ci"][1] if col and col["ci"] else None
+            # what travels with the number (not verified, user-supplied or random weights, an old revision, ...)
+            rec[f"{c} flags"] = "; ".join(col.get("flags") or []) if col else None
         recs.append(rec)
     for p in pub_rows:
         rec = {"model": p.model, "run_id": None, "source": "published" + (" (inconsistent)" if p.inconsistent else ""),
@@ -565,7 +567,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             ok = r.get("scheme") and not r.get("scheme_missing")
             cells += [_fmt(100 * r["scheme"][k], [100 * x for x in r["scheme_ci"][k]] if r.get("scheme_ci") else None)
                       if ok else "–" for k in scheme_keys]
-        cells += [_fmt(r["columns"][c]["value"], r["columns"][c]["ci"]) if c in r["columns"] else "–" for c in columns]
+        cells += [(_fmt(r["columns"][c]["value"], r["columns"][c]["ci"])
+                   + (" [!]" if r["columns"][c].get("flags") else "")) if c in r["columns"] else "–" for c in columns]
         md.append("| " + " | ".join(cells) + " |")
     for p in pub_rows:
         cells = [md_esc(p.model), "published" + (" (inconsistent)" if p.inconsistent else "")]
@@ -573,6 +576,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             cells += [f"{p.published[k]:.2f}" if k in p.published else "–" for k in scheme_keys]
         cells += ["–"] * len(columns)
         md.append("| " + " | ".join(cells) + " |")
+    if flags:  # the footnotes of the [!] marks, as on the site
+        md += ["", *(f"[!] {md_esc(f)}  " for f in flags)]
     (out / "leaderboard.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     return {"index": str(out / "index.html"), "csv": str(out / "leaderboard.csv"),
             "markdown": str(out / "leaderboard.md"), "rows": len(runs), "published_rows": len(pub_rows),

@@ -173,12 +173,17 @@ class Metric:
         self.protocol = protocol
         options = dict(options or {})
         if "rev" in options:  # a stored protocol id pasted back: only the current revision can be computed
-            asked = options.pop("rev")
-            if str(asked) != str(self.revision):
+            asked = options.pop("rev").strip()
+            if not asked.isdigit() or int(asked) < 1:
+                raise ConfigError(f"{self.name}/{protocol}@rev={asked}: a revision is a whole number (the current one "
+                                  f"is {self.revision}); or leave @rev= out")
+            if int(asked) > self.revision:
+                raise ConfigError(f"{self.name}/{protocol} has no revision {int(asked)}: its current revision is "
+                                  f"{self.revision}")
+            if int(asked) < self.revision:
                 raise ConfigError(
-                    f"{self.name}/{protocol}@rev={asked}: only revision {self.revision} of this protocol can be computed "
-                    f"({self.revision_note() or 'an earlier revision differed from the reference code'}); ask for "
-                    f"{self.name}/{protocol} and re-evaluate")
+                    f"{self.name}/{protocol}@rev={int(asked)}: only revision {self.revision} of this protocol can be "
+                    f"computed ({self.revision_note()}); ask for {self.name}/{protocol} and re-evaluate")
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             known = ", ".join(f"{k} ({o.help})" for k, o in self.options.items()) or "none"
@@ -213,6 +218,10 @@ class Metric:
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         """Resolve, verify and load what the metric needs (networks, binaries; ``weights``: user-supplied weights
         files by name). Metrics without any: no-op."""
+
+    def weights_needed(self) -> list[str]:
+        """Names of the registry weights files this protocol loads (``vgbench weights list``); none by default."""
+        return []
 
     # ---- state -------------------------------------------------------------------------------------------------
     def reset(self) -> None:

@@ -23,6 +23,15 @@ class BackboneMetric(Metric):
         """Backbone registry names this metric's protocol needs (first one is reported as ``backbone``)."""
         raise NotImplementedError
 
+    def head_weights(self) -> list[str]:
+        """Registry weights files the metric loads besides its backbones' (heads, label lists); none by default."""
+        return []
+
+    def weights_needed(self) -> list[str]:
+        from metrics.backbones.registry import get_backbone_entry
+
+        return [w for w in (get_backbone_entry(b).weights for b in self.backbones_needed()) if w] + self.head_weights()
+
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         """Resolve, verify and load the backbones (``weights``: user-supplied files, a
         :class:`~metrics.backbones.registry.UserWeights` or ``{name: path}``)."""

@@ -31,6 +31,8 @@ class Parity:
         measured: the largest difference the golden test measured, with its unit (absolute unless it says so).
         tolerance: what the test asserts.
         inputs: the clips (and their sizes) the golden covers.
+        options: non-default options (``key=value``, as in protocol ids) the golden also covers; any other option
+            that changes the numbers makes a result "not verified".
     """
 
     protocol: str
@@ -40,6 +42,7 @@ class Parity:
     measured: str
     tolerance: str
     inputs: str
+    options: tuple[str, ...] = ()
 
 
 _VBENCH = "Vchitect/VBench@45e79ec14e69"
@@ -48,18 +51,22 @@ _CLIPS = "carphone 176x144 (16 f), bikes_odd 303x203 (9 f), bikes 640x272 (16 f)
 _CM = "JunyaoHu/common_metrics_on_video_quality@5f751734ce9c"
 _PAIRS = "carphone distorted vs pristine 176x144 (16 f); bikes 303x203 crops one frame apart (9 f)"
 _SETS = "bikes16 vs carphone16 (16 videos x 16 frames each)"
-_FAST = "carphone (default run); bikes_odd, bikes, bbb (slow tier)"
+_FAST = "carphone_small (default run); carphone, bikes_odd, bikes, bbb (slow tier)"
 
 PARITY: dict[str, Parity] = {p.protocol: p for p in (
     # ---- distribution metrics
-    Parity("fvd/videogpt", 2, f"{_CM} fvd/videogpt/fvd.py (= wilson1yan/VideoGPT@733d2b1541e1 videogpt/fvd/fvd.py)",
-           "fvd/videogpt", "FVD 7.9e-5 relative; features 2.4e-6", "FVD 1e-3 relative; features 1e-4", _SETS),
+    Parity("fvd/videogpt", 2, "wilson1yan/VideoGPT@733d2b1541e1 videogpt/fvd/fvd.py (and " + _CM + " fvd/videogpt/fvd.py, "
+           "the same code)", "fvd/videogpt", "FVD 7.9e-5 relative; features 2.4e-6",
+           "FVD 1e-3 relative; features 1e-4", _SETS + "; one FVD (under 512 videos, so no trials of 256)"),
     Parity("fvd/tats", 1, "songweige/TATS@03bbce1daa3d tats/fvd/fvd.py::frechet_distance", "fvd/tats",
            "FVD 3.3e-5 relative; features 2.2e-6", "FVD 1e-3 relative; features 1e-4", _SETS),
     Parity("fvd/common_metrics", 1, f"{_CM} fvd/styleganv/fvd.py (get_fvd_feats, frechet_distance), with a "
            "TorchScript stand-in for StyleGAN-V's i3d_torchscript.pt", "fvd/common_metrics",
            "FVD 3.5e-10 relative on the reference's features; features 3.3e-7", "FVD 1e-3 relative; features 1e-4",
            _SETS),
+    Parity("fvd/styleganv", 2, "universome/stylegan-v@3fecd69c602e src/metrics/frechet_video_distance.py::compute_fvd, "
+           "with a TorchScript stand-in for its i3d_torchscript.pt", "fvd/styleganv", "FVD 7.3e-9 relative",
+           "1e-6 relative", _SETS),
     Parity("kvd/tats", 2, "songweige/TATS@03bbce1daa3d tats/fvd/fvd.py::polynomial_mmd", "kvd/tats",
            "0 (bit-identical)", "1e-3 relative", _SETS),
     # ---- full-reference metrics
@@ -77,7 +84,7 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
     Parity("clip_score/torchmetrics", 1, "Lightning-AI/torchmetrics 1.9.0 functional/multimodal/clip_score.py::clip_score "
            "(transformers 4.57.6 CLIPModel/CLIPProcessor)", "clip_score/torchmetrics",
            "4.3e-6 (on the 100·cos scale)", "1e-5", "ViT-L/14 and ViT-B/32; carphone_small, carphone, bikes_odd, bikes; "
-           "a prompt over 77 tokens"),
+           "a prompt over 77 tokens", options=("backbone=clip_vit_b32_openai",)),
     Parity("clip_score/clipsim", 1, "mlfoundations/open_clip 3.3.0 (create_model, image_transform, tokenizer)",
            "clip_score/clipsim", "1.2e-8", "1e-6", "carphone_small, carphone, bikes_odd, bikes; a prompt over 77 tokens"),
     Parity("clip_score/evalcrafter", 1, "evalcrafter/EvalCrafter@1275bda05e74 metrics/Scores_with_CLIP/"
@@ -117,10 +124,14 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
 
 
 def parity_for(protocol_id: str) -> Parity | None:
-    """The golden parity entry that verifies ``protocol_id`` (its revision must be the verified one), or None."""
+    """The golden parity entry that verifies ``protocol_id``: its revision must be the verified one and every option
+    in the id (those that change numbers) one the golden covers. None otherwise."""
     base, rev = split_revision(protocol_id)
-    entry = PARITY.get(base.split("@")[0])
-    return entry if entry is not None and entry.revision == rev else None
+    name, *opts = base.split("@")
+    entry = PARITY.get(name)
+    if entry is None or entry.revision != rev or any(o not in entry.options for o in opts):
+        return None
+    return entry
 
 
 _TESTS = {"fvd": "test_parity_fvd.py", "kvd": "test_parity_fvd.py", "psnr": "test_parity_quality.py",

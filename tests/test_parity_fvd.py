@@ -71,15 +71,17 @@ def test_distance_on_reference_features_equals_reference(spec, folder, key):
 
 
 @pytest.mark.slow
-def test_cli_common_metrics_fvd_end_to_end_equals_reference(golden_files, standin, cli, tmp_path):
-    ref = reference("fvd/common_metrics")
+@pytest.mark.parametrize("spec,rel", [("fvd/common_metrics", 1e-3), ("fvd/styleganv", 1e-6)])
+def test_cli_stylegan_v_detector_fvd_end_to_end_equals_reference(golden_files, standin, cli, tmp_path, spec, rel):
+    """common_metrics' styleganv path and StyleGAN-V's own compute_fvd, with the TorchScript stand-in."""
+    ref = reference(spec)
     gen = golden_files.clip_set("bikes16", ref["sets"]["generated"]["frames_sha256"])
     refset = golden_files.clip_set("carphone16", ref["sets"]["reference"]["frames_sha256"])
-    code, out, err = cli("evaluate", gen, "--reference", refset, "--metrics", "fvd/common_metrics", "--weights",
+    code, out, err = cli("evaluate", gen, "--reference", refset, "--metrics", spec, "--weights",
                          f"i3d_torchscript={standin}", "--db", tmp_path / "db.sqlite", "--json", "--no-progress")
     assert code == 0, err
-    got = json.loads(out)["metrics"]["fvd/common_metrics"]
-    assert got["value"] == pytest.approx(ref["outputs"]["fvd"], rel=1e-3)
+    got = json.loads(out)["metrics"][spec]
+    assert got["value"] == pytest.approx(ref["outputs"]["fvd"], rel=rel)
     assert "not verified against the reference" not in got["flags"]
 
 
@@ -122,3 +124,31 @@ def test_i3d_bn_eps_follows_the_checkpoint(backbone, suffix):
     feats = logits.mean(2)
     assert np.abs(logits - np.load(shared_path("golden", "i3d", f"i3d_logits_BCt{suffix}.npy"))).max() <= 1e-3
     assert np.abs(feats - np.load(shared_path("golden", "i3d", f"i3d_features_400{suffix}.npy"))).max() <= 1e-3
+
+
+def test_rgb_imagenet_runs_with_eps_1e3(golden_files):
+    """piergiaj's InceptionI3d (eps 1e-3) on the seeded tensors: vgbench's i3d_rgb_imagenet reproduces its logits;
+    the same file as i3d_pretrained_400 (eps 1e-5) gives other numbers (``tests/golden/backbones/i3d_rgb_imagenet``)."""
+    import torch
+    import torch.nn.functional as F
+
+    from golden.clips import VIDEO_SETS, clip_frames, frames_sha256
+    from metrics.backbones.registry import load_backbone
+
+    folder = GOLDEN / "backbones" / "i3d_rgb_imagenet"
+    ref = json.loads((folder / "reference.json").read_text())
+    xs = []
+    for clip in ref["inputs"]["clips"]:
+        frames, _ = clip_frames(VIDEO_SETS[clip["set"]][clip["index"]])
+        assert frames_sha256(frames) == clip["frames_sha256"]
+        f = F.interpolate(torch.from_numpy(frames[:16]).permute(0, 3, 1, 2).float(), size=(224, 224),
+                          mode="bilinear", align_corners=False)
+        xs.append((f / 255.0 * 2 - 1).permute(1, 0, 2, 3))
+    x = torch.stack(xs)
+    w = golden_files.weights("i3d_pretrained_400", ref["weights"]["i3d_rgb_imagenet"]["digest"])
+    expected = np.load(folder / "logits_BCt.npy")
+    with torch.no_grad():
+        got = load_backbone("i3d_rgb_imagenet", user_weights=w).model(x).numpy()
+        other = load_backbone("i3d_pretrained_400", user_weights=w).model(x).numpy()
+    assert np.abs(got - expected).max() <= 1e-4
+    assert np.abs(other - expected).max() > 1e-2

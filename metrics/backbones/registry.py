@@ -109,13 +109,14 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", size_bytes=6009,
         source="LPIPS v0.1 linear heads for AlexNet (richzhang/PerceptualSimilarity), shipped in torchmetrics "
                "(functional/image/lpips_models/alex.pth)", license="BSD-2-Clause",
-        packaged="metrics.backbones.lpips:packaged_head_path_alex", manual="pip install torchmetrics"),
+        packaged="metrics.backbones.lpips:packaged_head_path_alex", manual="pip install torchmetrics",
+        used_by=("lpips/alex", "lpips/common_metrics")),
     WeightsFile(
         "lpips_vgg_v0_1", "lpips_vgg_v0.1.pth",
         sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868", size_bytes=7289,
         source="LPIPS v0.1 linear heads for VGG16, shipped in torchmetrics (functional/image/lpips_models/vgg.pth)",
         license="BSD-2-Clause", packaged="metrics.backbones.lpips:packaged_head_path_vgg",
-        manual="pip install torchmetrics"),
+        manual="pip install torchmetrics", used_by=("lpips/vgg",)),
     # ---- VBench dimensions (issue 5) ----
     WeightsFile(
         "dino_vitb16", "dino_vitbase16_pretrain.pth",
@@ -148,7 +149,7 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         "laion_aesthetic_vit_l14", "sa_0_4_vit_l_14_linear.pth",
         urls=("https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",),
         source="LAION aesthetic predictor v1 linear head on CLIP ViT-L/14 (VBench aesthetic quality)",
-        license="MIT"),
+        license="MIT", used_by=("aesthetic_quality",)),
     WeightsFile(
         "vbench_kinetics400_labels", "kinetics_400_categories.txt",
         urls=("https://raw.githubusercontent.com/Vchitect/VBench/45e79ec14e69a2187202c675d2dbce1a71843d53/vbench/"
@@ -159,7 +160,8 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
                "vbench/third_party/umt/kinetics_400_categories.txt (also pretrained/umt_model/"
                "kinetics_400_categroies.txt); VBench human action",
         license="Apache-2.0 (VBench)", packaged="metrics.vbench.semantic:installed_vbench_labels",
-        manual="an installed `vbench` package has it: vbench/third_party/umt/kinetics_400_categories.txt"),
+        manual="an installed `vbench` package has it: vbench/third_party/umt/kinetics_400_categories.txt",
+        used_by=("human_action",)),
 )}
 
 
@@ -330,12 +332,11 @@ def get_weights_file(name: str) -> WeightsFile:
 
 
 class UserWeights(dict):
-    """User-supplied weights files: weights name → path, with the names that loading actually used (``used``), so
-    that a name no requested metric needs is reported instead of silently ignored."""
+    """User-supplied weights files: weights name → path (names normalised to weights names); :meth:`check_needed`
+    refuses a name no requested metric loads, so a typo is never silently ignored."""
 
     def __init__(self, items=None):
         super().__init__()
-        self.used: set[str] = set()
         pairs = items.items() if isinstance(items, dict) else (items or ())
         for pair in pairs:
             if isinstance(pair, str):
@@ -351,16 +352,22 @@ class UserWeights(dict):
             self[wname] = Path(str(path).strip()).expanduser()
 
     def path_for(self, weights_name: str | None) -> Path | None:
-        if weights_name and weights_name in self:
-            self.used.add(weights_name)
-            return self[weights_name]
-        return None
+        return self.get(weights_name) if weights_name else None
 
-    def check_all_used(self) -> None:
-        unused = sorted(set(self) - self.used)
+    def check_needed(self, metrics) -> None:
+        """Before anything is loaded or generated: every name must be a weights file one of ``metrics`` loads
+        (:meth:`metrics.base.Metric.weights_needed`), and every path a file. Raises ConfigError /
+        :class:`~metrics.backbones.weights.WeightsMissingError` naming the option."""
+        needed = sorted({w for m in metrics for w in m.weights_needed()})
+        unused = sorted(set(self) - set(needed))
         if unused:
-            raise ConfigError(f"--weights {', '.join(unused)}: no requested metric uses {'it' if len(unused) == 1 else 'them'} "
-                              "(`vgbench metrics list` and `vgbench weights list` say which metric needs which weights)")
+            raise ConfigError(f"--weights {', '.join(unused)}: no requested metric uses {'it' if len(unused) == 1 else 'them'}; "
+                              f"the requested metrics load {', '.join(needed) or 'no weights file'} "
+                              "(`vgbench weights list` says which metric uses which file)")
+        for name, path in self.items():
+            if not path.is_file():
+                what = "is a directory, not a file" if path.is_dir() else "no such file"
+                raise WeightsMissingError(f"--weights {name}={path}: {what}")
 
 
 def weights_name_for(name: str) -> str:
@@ -423,15 +430,16 @@ def load_backbone(name: str, user_weights: str | Path | None = None, allow_rando
     import torch
 
     allow_random = random_weights_allowed() if allow_random is None else allow_random
-    key = (name, str(user_weights or ""), allow_random, device)
-    if key in _CACHE:
-        return _CACHE[key]
     entry = get_backbone_entry(name)
     wf = entry.weights_file()
     resolved = None
     if wf is not None and user_weights is not None:
+        # hashed before the cache is asked: a file replaced at the same path is a different model
         resolved = resolve_user(wf, user_weights)
-    elif wf is not None:
+    key = (name, str(user_weights or ""), resolved.sha256 if resolved else "", allow_random, device)
+    if key in _CACHE:
+        return _CACHE[key]
+    if wf is not None and user_weights is None:
         try:
             resolved = resolve(wf, None, download=download and not allow_random)
         except WeightsMissingError:

@@ -77,6 +77,7 @@ class WeightsFile:
         license: licence of the weights.
         manual: extra instructions when there is no direct download (e.g. a Google Drive id).
         packaged: ``"module:attr"`` of a function returning the path of a copy shipped in a Python package.
+        used_by: metrics that load this file directly (heads and lists no backbone entry names).
     """
 
     name: str
@@ -90,6 +91,7 @@ class WeightsFile:
     license: str = "unknown"
     manual: str = ""
     packaged: str | None = None
+    used_by: tuple[str, ...] = ()
 
     @property
     def trust(self) -> str:
@@ -331,7 +333,8 @@ def resolve_user(wf: WeightsFile, path: str | os.PathLike) -> ResolvedWeights:
     """
     p = Path(path).expanduser()
     if not p.is_file():
-        raise WeightsMissingError(f"--weights {wf.name}={p}: no such file (give the path of a {wf.filename} you have, "
+        what = "is a directory, not a file" if p.is_dir() else "no such file"
+        raise WeightsMissingError(f"--weights {wf.name}={p}: {what} (give the path of a {wf.filename} you have, "
                                   "or drop the option to use the official file)")
     try:
         sha256, trust = verify(wf, p, record=False)

@@ -73,6 +73,12 @@ class DistributionMetric(Metric):
             raise ConfigError(f"{self.protocol_id} needs extractor {self.spec.extractor}, got {extractor.name}")
         self._extractor = extractor
 
+    def weights_needed(self) -> list[str]:
+        from metrics.backbones.registry import get_backbone_entry
+
+        b = self.extractor.backbone
+        return [get_backbone_entry(b).weights] if b != "none" and get_backbone_entry(b).weights else []
+
     @property
     def backbone(self) -> str:  # type: ignore[override]
         return self.extractor.backbone

@@ -125,13 +125,6 @@ class FeatureExtractor:
 
 
 # ---- forwards -----------------------------------------------------------------------------------------------------
-def _clip(frames: np.ndarray):
-    """uint8 THWC → float32 tensor [1, 3, T, H, W] in [0, 255]."""
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float()
-
-
 def _frames_tchw01(frames: np.ndarray):
     import torch
 
@@ -139,8 +132,13 @@ def _frames_tchw01(frames: np.ndarray):
 
 
 def _fwd_styleganv(model, frames):
-    # StyleGAN-V: uint8 values, the TorchScript rescales to [-1,1] and resizes to 224x224 itself.
-    return model(_clip(frames), rescale=True, resize=True).numpy()
+    """StyleGAN-V (universome/stylegan-v@3fecd69c602e ``src/metrics/metric_utils.py::
+    compute_feature_stats_for_dataset``): the dataset's **uint8** frames as ``[B, C, T, H, W]``; the TorchScript
+    rescales them to [-1, 1] and resizes to 224×224 itself (``rescale=True, resize=True``)."""
+    import torch
+
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None]
+    return model(x, rescale=True, resize=True).numpy()
 
 
 def _fwd_common_metrics(model, frames):
@@ -230,7 +228,7 @@ _I3D_RANGE = "[-1,1]"
 EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
     "i3d-styleganv": lambda: FeatureExtractor(
         "i3d-styleganv", "i3d_torchscript", ClipSampling(16, "first", "random", 16),
-        {"input": "uint8 BCTHW", "torchscript": "rescale=True, resize=True"}, _fwd_styleganv, 400),
+        {"input": "uint8 BCTHW (uint8 dtype)", "torchscript": "rescale=True, resize=True"}, _fwd_styleganv, 400),
     "i3d-common_metrics": lambda: FeatureExtractor(
         "i3d-common_metrics", "i3d_torchscript", ClipSampling(None, "first", "first", 10),
         {"resize": "short side 224 bilinear (no antialias) + centre crop", "range": _I3D_RANGE,

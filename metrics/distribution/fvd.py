@@ -22,8 +22,9 @@ protocol           features              covariance      square root   N      cl
 =================  ====================  ==============  ============  =====  ====================================
 
 ``videogpt`` follows wilson1yan/VideoGPT@733d2b1541e1 (``videogpt/fvd/fvd.py``, ``videogpt/data.py::preprocess``,
-``scripts/compute_fvd.py``) and, identically, JunyaoHu/common_metrics_on_video_quality@5f751734ce9c
-``fvd/videogpt/fvd.py``; ``tats`` follows songweige/TATS@03bbce1daa3d ``tats/fvd/fvd.py`` (``preprocess``,
+``scripts/compute_fvd.py``: 16-frame clips, trials of 256 videos). JunyaoHu/common_metrics_on_video_quality@
+5f751734ce9c ``fvd/videogpt/fvd.py`` runs the same features and distance, but on all frames of each video and as one
+FVD over the whole set: the two agree on 16-frame videos and fewer than 512 videos (the golden's case); ``tats`` follows songweige/TATS@03bbce1daa3d ``tats/fvd/fvd.py`` (``preprocess``,
 ``frechet_distance``; ``scripts/sample_vqgan_transformer_short_videos.py`` caps both sets at 2048). Both compute the
 distance in float32 torch as their code does (:func:`~metrics.distribution.frechet.frechet_distance_torch32`).
 
@@ -43,14 +44,17 @@ from metrics.distribution.statistics import fd_infinity
 
 PROTOCOLS: dict[str, DistributionProtocol] = {
     "styleganv": DistributionProtocol(
-        "i3d-styleganv", "StyleGAN-V fvd2048_16f: TorchScript I3D (rescale, resize), 16 frames, first 2048 videos, "
-        "population covariance, scipy sqrtm", 2048, (("covariance", "population"), ("sqrt", "scipy"))),
+        "i3d-styleganv", "StyleGAN-V fvd2048_16f: TorchScript I3D (rescale, resize) on uint8 clips, 16 frames, first "
+        "2048 videos, population covariance, scipy sqrtm", 2048, (("covariance", "population"), ("sqrt", "scipy")),
+        revision=2, revision_note="revision 2 (vgbench 0.2): the TorchScript receives uint8 clips, as StyleGAN-V's "
+                                  "dataset gives them (was float32 of the same values)"),
     "common_metrics": DistributionProtocol(
         "i3d-common_metrics", "common_metrics_on_video_quality: short side 224 + centre crop, [-1,1], all frames, "
         "np.cov (N-1), scipy sqrtm", None, (("covariance", "unbiased"), ("sqrt", "scipy"))),
     "videogpt": DistributionProtocol(
-        "i3d-videogpt", "VideoGPT (= common_metrics fvd/videogpt): i3d_pretrained_400 (BatchNorm eps 1e-5), short "
-        "side 224 + crop, [-1,1], unbiased covariance, float32 torch SVD trace-sqrt, mean over trials of 256 videos",
+        "i3d-videogpt", "VideoGPT: i3d_pretrained_400 (BatchNorm eps 1e-5), 16 frames, short side 224 + crop, [-1,1], "
+        "unbiased covariance, float32 torch SVD trace-sqrt, mean over trials of 256 videos from 512 videos on (below: "
+        "one FVD, as common_metrics' fvd/videogpt, which feeds all frames of each video)",
         None, (("covariance", "unbiased"), ("sqrt", "svd-torch32"), ("trial_size", 256), ("trials", 4)), revision=2,
         revision_note="revision 2 (vgbench 0.2): I3D BatchNorm eps 1e-5 (was 1e-3), input [-1,1] (was [-0.5,0.5]), "
                       "float32 torch distance as VideoGPT's code (was float64)"),

@@ -24,7 +24,8 @@ PROTOCOLS = {
                       "sklearn call (was float64)"),
     "kid-subsets": DistributionProtocol(
         "i3d-styleganv", "torch-fidelity KID: 100 subsets of min(N,M,1000) w/o replacement (seed 2020), mean ± std",
-        None, (("estimator", "subsets"), ("n_subsets", 100), ("subset_size", 1000), ("seed", 2020))),
+        None, (("estimator", "subsets"), ("n_subsets", 100), ("subset_size", 1000), ("seed", 2020)), revision=2,
+        revision_note="revision 2 (vgbench 0.2): StyleGAN-V's TorchScript receives uint8 clips (was float32)"),
 }
 
 

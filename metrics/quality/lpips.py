@@ -45,6 +45,9 @@ class LPIPS(BackboneMetric):
     def backbones_needed(self) -> list[str]:
         return ["alexnet_lpips" if _NET[self.protocol] == "alex" else "vgg16_lpips"]
 
+    def head_weights(self) -> list[str]:
+        return [f"lpips_{_NET[self.protocol]}_v0_1"]
+
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         from metrics.backbones.lpips import CHANNELS, LinearHeads, LPIPSNet
 

@@ -213,6 +213,9 @@ class AestheticQuality(BackboneMetric):
     def backbones_needed(self) -> list[str]:
         return ["clip_vit_l14_openai"]
 
+    def head_weights(self) -> list[str]:
+        return ["laion_aesthetic_vit_l14"]
+
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         super().load(allow_random, device, weights)
         torch.manual_seed(0)

@@ -30,6 +30,7 @@ BLIP) are **vbench-style** substitutes for GRiT and Tag2Text, recorded as such i
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 
@@ -363,13 +364,20 @@ class HumanAction(BackboneMetric):
     def backbones_needed(self) -> list[str]:
         return ["umt_l16_k400"]
 
+    def head_weights(self) -> list[str]:
+        return ["vbench_kinetics400_labels"]
+
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         from metrics.backbones.registry import USER_WEIGHTS_FLAG, WEIGHTS
         from metrics.backbones.weights import resolve, resolve_user
 
         super().load(allow_random, device, weights)
         wf = WEIGHTS["vbench_kinetics400_labels"]
-        given = self.opts["labels"] or self.user_weights.path_for(wf.name)
+        from_weights = self.user_weights.path_for(wf.name)
+        if self.opts["labels"] and from_weights and Path(self.opts["labels"]).expanduser() != from_weights:
+            raise MetricError(f"human_action: @labels={self.opts['labels']} and --weights {wf.name}={from_weights} "
+                              "name different files; give one")
+        given = self.opts["labels"] or from_weights
         found = resolve_user(wf, given) if given else resolve(wf)  # never random: the names decide the score
         if found.trust == "user-supplied" and USER_WEIGHTS_FLAG not in self.flags:
             self.flags.append(USER_WEIGHTS_FLAG)
