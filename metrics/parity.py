@@ -67,6 +67,10 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
     Parity("fvd/styleganv", 2, "universome/stylegan-v@3fecd69c602e src/metrics/frechet_video_distance.py::compute_fvd, "
            "with a TorchScript stand-in for its i3d_torchscript.pt", "fvd/styleganv", "FVD 7.3e-9 relative",
            "1e-6 relative", _SETS),
+    Parity("kvd/kid-subsets", 2, "toshas/torch-fidelity 0.4.0 metric_kid.py::kid_features_to_metric (features: "
+           "the i3d-styleganv extractor, verified by the fvd/styleganv golden)", "kvd/kid-subsets",
+           "0 on the golden features; 2.5e-8 relative on seeded Gaussian features", "1e-6 relative",
+           "fvd/common_metrics golden features (16 vs 16); Gaussian 40 vs 35 (400-d), 1200 vs 1100 (64-d)"),
     Parity("kvd/tats", 2, "songweige/TATS@03bbce1daa3d tats/fvd/fvd.py::polynomial_mmd", "kvd/tats",
            "0 (bit-identical)", "1e-3 relative", _SETS),
     # ---- full-reference metrics
@@ -80,6 +84,9 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
            "0 (bit-identical)", "1e-6", _PAIRS),
     Parity("lpips/vgg", 1, "PyPI lpips 0.1.4 (richzhang/PerceptualSimilarity) lpips.LPIPS(net='vgg')", "lpips/vgg",
            "0 (bit-identical)", "1e-6", _PAIRS),
+    Parity("vmaf/v0.6.1", 2, "ffmpeg's libvmaf filter on the two files (ffmpeg -i dist -i ref -lavfi libvmaf, the "
+           "imageio-ffmpeg binary)", "vmaf/v0.6.1", "2.9e-7 VMAF", "1e-5 (the log's 6 decimals)",
+           "carphone distorted vs pristine as shipped (yuv420p, 120 f); lossless carphone clips (16 f)"),
     # ---- alignment
     Parity("clip_score/torchmetrics", 1, "Lightning-AI/torchmetrics 1.9.0 functional/multimodal/clip_score.py::clip_score "
            "(transformers 4.57.6 CLIPModel/CLIPProcessor)", "clip_score/torchmetrics",
@@ -135,6 +142,7 @@ def parity_for(protocol_id: str) -> Parity | None:
 
 
 _TESTS = {"fvd": "test_parity_fvd.py", "kvd": "test_parity_fvd.py", "psnr": "test_parity_quality.py",
+          "vmaf": "test_parity_quality.py",
           "ssim": "test_parity_quality.py", "lpips": "test_parity_quality.py", "clip_score": "test_parity_clip.py"}
 
 

@@ -152,3 +152,22 @@ def test_rgb_imagenet_runs_with_eps_1e3(golden_files):
         other = load_backbone("i3d_pretrained_400", user_weights=w).model(x).numpy()
     assert np.abs(got - expected).max() <= 1e-4
     assert np.abs(other - expected).max() > 1e-2
+
+
+def test_kid_subsets_estimator_equals_torch_fidelity():
+    """``kvd/kid-subsets``'s estimator against torch-fidelity's ``kid_features_to_metric`` (tests/golden/kvd/kid-subsets)."""
+    from metrics.registry import create_metric
+
+    ref = reference("kvd/kid-subsets")
+    feats = GOLDEN / "fvd" / "common_metrics"
+    inputs = [(np.load(feats / "features_generated.npy"), np.load(feats / "features_reference.npy"))]
+    for case in ref["cases"][1:]:
+        c = case["case"]
+        rs = np.random.RandomState(c["random_state_seed"])
+        x = rs.standard_normal((c["n"], c["d"])).astype(np.float32)
+        y = (rs.standard_normal((c["m"], c["d"])) * 1.1 + 0.2).astype(np.float32)
+        inputs.append((x, y))
+    for (x, y), case in zip(inputs, ref["cases"]):
+        m = create_metric("kvd/kid-subsets")
+        assert m.distance(x, y) == pytest.approx(case["kid_mean"], rel=1e-6), case["case"]
+        assert m.extra_details(x, y)["subset_std"] == pytest.approx(case["kid_std"], rel=1e-4, abs=1e-9)

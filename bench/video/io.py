@@ -35,11 +35,14 @@ _DECORD_UNSUPPORTED_CODECS = {"av1", "libdav1d", "libaom-av1", "gif"}
 
 @dataclass(frozen=True)
 class Video:
-    """A decoded video: ``frames`` uint8 ``[T, H, W, 3]`` RGB, ``fps`` frames per second (> 0)."""
+    """A decoded video: ``frames`` uint8 ``[T, H, W, 3]`` RGB, ``fps`` frames per second (> 0); ``path`` the file it
+    was decoded from, and ``complete`` whether ``frames`` are all of that file's frames in order (so a tool may read
+    the file itself instead of the frames, as VMAF does)."""
 
     frames: torch.Tensor
     fps: float
     path: str | None = None
+    complete: bool = False
 
     def __post_init__(self):
         f = self.frames
@@ -68,8 +71,8 @@ class Video:
         return self.num_frames / self.fps
 
     @classmethod
-    def from_numpy(cls, frames: np.ndarray, fps: float, path: str | None = None) -> "Video":
-        return cls(torch.from_numpy(np.ascontiguousarray(frames)), float(fps), path)
+    def from_numpy(cls, frames: np.ndarray, fps: float, path: str | None = None, complete: bool = False) -> "Video":
+        return cls(torch.from_numpy(np.ascontiguousarray(frames)), float(fps), path, complete)
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, ba
         order = sorted(wanted)
         pos = {i: k for k, i in enumerate(order)}
         stack = np.stack([frames[pos[int(i)]] for i in indices])
-    return Video.from_numpy(stack, fps or info.fps or 1.0, path)
+    return Video.from_numpy(stack, fps or info.fps or 1.0, path, complete=indices is None)
 
 
 def _read_decord(path: str, indices: Sequence[int] | None, info: VideoInfo) -> Video:
@@ -224,7 +227,7 @@ def _read_decord(path: str, indices: Sequence[int] | None, info: VideoInfo) -> V
             raise VideoError(path, f"frame index {bad[0]} is out of range: the video has {n} frames")
     arr = vr.get_batch(idx).asnumpy()
     fps = float(vr.get_avg_fps()) or info.fps or 1.0
-    return Video.from_numpy(arr, fps, path)
+    return Video.from_numpy(arr, fps, path, complete=indices is None)
 
 
 def iter_frame_chunks(path: str | os.PathLike, chunk_size: int = 32) -> Iterator[np.ndarray]:

@@ -61,20 +61,43 @@ def _mmd2_subset(x: np.ndarray, y: np.ndarray, degree: int, gamma: float | None,
     return float(((kxx.sum() - np.trace(kxx)) + (kyy.sum() - np.trace(kyy))) / (m * (m - 1)) - 2 * kxy.sum() / (m * m))
 
 
+def _mmd2_subset_torch_fidelity32(x: np.ndarray, y: np.ndarray, degree: int, gamma: float | None,
+                                  coef0: float) -> float:
+    """torch-fidelity 0.4.0 ``metric_kid.kernel_mmd`` → ``mmd2(..., mmd_est='unbiased')`` as it runs on float32
+    features: ``(X·Yᵀ·γ + c)^degree`` in float32, float32 row sums then totals, each of the two terms divided in
+    float64 (NumPy 1.x promotion of a float32 scalar and a Python int)."""
+    g = np.float32(1.0 / x.shape[1] if gamma is None else gamma)
+
+    def kernel(a, b):
+        return (np.matmul(a, b.T) * g + np.float32(coef0)) ** degree
+
+    kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
+    m = len(x)
+    kt_xx = (kxx.sum(axis=1) - np.diagonal(kxx)).sum()
+    kt_yy = (kyy.sum(axis=1) - np.diagonal(kyy)).sum()
+    k_xy = kxy.sum(axis=0).sum()
+    return float(kt_xx + kt_yy) / (m * (m - 1)) - 2 * float(k_xy) / (m * m)
+
+
 def kid_subsets(x: np.ndarray, y: np.ndarray, n_subsets: int = 100, subset_size: int = 1000, seed: int = 2020,
-                degree: int = 3, gamma: float | None = None, coef0: float = 1.0) -> tuple[float, float, list[float]]:
-    """torch-fidelity KID: (mean, std, per-subset values). ``x`` generated, ``y`` reference."""
-    x = np.asarray(x, np.float64)
-    y = np.asarray(y, np.float64)
+                degree: int = 3, gamma: float | None = None, coef0: float = 1.0,
+                dtype=np.float64) -> tuple[float, float, list[float]]:
+    """torch-fidelity KID: (mean, std, per-subset values). ``x`` generated, ``y`` reference.
+
+    ``dtype=np.float32`` reproduces toshas/torch-fidelity 0.4.0 ``metric_kid.kid_features_to_metric`` on the float32
+    features an extractor gives (same subsets: ``RandomState(seed).choice(..., replace=False)``, generated first)."""
+    x = np.asarray(x, dtype)
+    y = np.asarray(y, dtype)
     m = min(len(x), len(y), subset_size)
     if m < 2:
         raise ValueError("KID needs at least 2 items in each set")
     rng = np.random.RandomState(seed)
+    one = _mmd2_subset_torch_fidelity32 if dtype == np.float32 else _mmd2_subset
     vals = []
     for _ in range(n_subsets):
         xs = x[rng.choice(len(x), m, replace=False)]
         ys = y[rng.choice(len(y), m, replace=False)]
-        vals.append(_mmd2_subset(xs, ys, degree, gamma, coef0))
+        vals.append(one(xs, ys, degree, gamma, coef0))
     return float(np.mean(vals)), float(np.std(vals)), vals
 
 

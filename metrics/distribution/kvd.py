@@ -4,8 +4,9 @@
   MMD² on the full sets, degree 3, γ = 1/d, c = 1, raw value (not ×1000), in float32 as sklearn computes it on the
   float32 features TATS passes; features of TATS's I3D pipeline (i3d_pretrained_400 with BatchNorm eps 1e-5, squash
   224, [-1,1], 16 frames).
-* ``kid-subsets``: torch-fidelity's KID estimator (100 subsets of m = min(N, M, 1000) without replacement, seed 2020;
-  mean, with the std over subsets in the details) on StyleGAN-V's I3D features.
+* ``kid-subsets``: torch-fidelity's KID estimator (toshas/torch-fidelity 0.4.0 ``metric_kid.kid_features_to_metric``:
+  100 subsets of m = min(N, M, 1000) without replacement, seed 2020, float32 kernel sums; mean, with the std over
+  subsets in the details) on StyleGAN-V's I3D features.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ PROTOCOLS = {
     "kid-subsets": DistributionProtocol(
         "i3d-styleganv", "torch-fidelity KID: 100 subsets of min(N,M,1000) w/o replacement (seed 2020), mean ± std",
         None, (("estimator", "subsets"), ("n_subsets", 100), ("subset_size", 1000), ("seed", 2020)), revision=2,
-        revision_note="revision 2 (vgbench 0.2): StyleGAN-V's TorchScript receives uint8 clips (was float32)"),
+        revision_note="revision 2 (vgbench 0.2): StyleGAN-V's TorchScript receives uint8 clips (was float32); the "
+                      "kernel sums in float32 as torch-fidelity's on float32 features (was float64)"),
 }
 
 
@@ -38,7 +40,8 @@ class KVD(DistributionMetric):
     def _subsets(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float, list[float]]:
         if not hasattr(self, "_memo"):
             self._memo = KidSubsetsMemo(n_subsets=self.spec.option("n_subsets"),
-                                        subset_size=self.spec.option("subset_size"), seed=self.spec.option("seed"))
+                                        subset_size=self.spec.option("subset_size"), seed=self.spec.option("seed"),
+                                        dtype=np.float32)  # as torch-fidelity computes it on float32 features
         return self._memo(x, y)
 
     def distance(self, x: np.ndarray, y: np.ndarray) -> float:
