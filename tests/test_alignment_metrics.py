@@ -180,6 +180,7 @@ def test_clip_score_needs_prompt_and_weights(frames):
         m.score(Video(frames, 8.0), prompt=None)
 
 
+@pytest.mark.slow
 def test_openai_torchscript_archive_loads_into_open_clip(tmp_path):
     """An OpenAI-style TorchScript archive (fp16 tensors + 3 int attributes) loads strictly into the open_clip model."""
     from torch import nn
@@ -222,6 +223,7 @@ def test_viclip_layout_matches_official_checkpoint():
     assert sum(p.numel() for p in model.parameters()) == 427_590_145
 
 
+@pytest.mark.slow
 def test_viclip_seeded_random_init_is_deterministic():
     from metrics.backbones.clip import tokenize
     from metrics.backbones.viclip import viclip_l14

@@ -103,6 +103,7 @@ def test_listing_commands(cli):
     assert code == 0 and len(json.loads(out)["prompts"]) == 8
 
 
+@pytest.mark.slow
 def test_demo_twice_generates_nothing_and_prints_identical_numbers(tmp_path):
     """Acceptance: the README demo runs shapes, static (and noise) on the built-in suite, stores and summarises;
     running it again generates nothing, says so, and prints identical numbers."""
@@ -122,6 +123,7 @@ def test_demo_twice_generates_nothing_and_prints_identical_numbers(tmp_path):
         assert len(list((tmp_path / "out").glob("*__shapes__*/videos/*.mp4"))) == 48
 
 
+@pytest.mark.slow
 def test_torchvision_compat_makes_torchvision_importable():
     """`import bench` first, then torchvision (and open_clip) import on CPU torch with the CUDA-linked wheel."""
     code = ("import bench, bench._torchvision_compat as c, sys; "

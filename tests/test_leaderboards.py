@@ -62,6 +62,7 @@ def test_vbench_weights_and_user_scheme(tmp_path):
 
 
 # ---- statistics ----------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_bootstrap_interval_covers_true_mean_at_nominal_rate():
     """Synthetic per-item scores (prompt effect + seed noise, true mean 0.5): 1000 seeded repetitions."""
     from leaderboards.statistics import bootstrap_interval

