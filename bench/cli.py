@@ -236,7 +236,9 @@ def cmd_check(args) -> int:
         status = "OK" if rep.ok else f"{len(rep.problems)} problem(s)"
         print(f"{rep.folder}: {rep.checked} videos checked, expected {rep.expected}: {status}")
         for p in rep.problems:
-            print(f"  {p['kind']:<8} {p['file']}: {p['detail']}")
+            print(f"  {p['kind']:<9} {p['file']}: {p['detail']}")
+        for n in rep.notes:
+            print(f"  {'info':<9} {n['file']}: {n['detail']}")
     return EXIT_OK if rep.ok else EXIT_CHECK_FAILED
 
 
@@ -693,7 +695,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", formatter_class=fmt, epilog=EPILOG, help="integrity check of a folder of videos",
                        description="Decode every video fully and report missing (with --suite), corrupt or truncated "
                                    "files and files whose frame count, fps or size differ from the expectation "
-                                   "(given, from manifest.json, or the majority). Exit code 5 if problems are found.")
+                                   "(given, from manifest.json, or the majority). Exit code 5 if problems are found. "
+                                   "Frames are decoded exactly as `evaluate` decodes them (what `ffmpeg -pix_fmt "
+                                   "rgb24` presents); display rotation, edit lists, variable frame rate, bit depth and "
+                                   "colour tags are listed as info, not as problems.")
     p.add_argument("folder", help="folder of videos, or a run folder")
     p.add_argument("--suite", help="suite the folder should cover (checks that every prompt × sample has a video)")
     p.add_argument("--samples", type=int, help="videos per prompt expected (default: the suite's)")
@@ -830,7 +835,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("vgbench: interrupted (finished items are kept; run the same command again to resume)")
         return 130
-    except Exception:  # noqa: BLE001 - last resort: a bug
+    except Exception as e:  # noqa: BLE001 - last resort: a bug
+        from metrics.registry import OPTIONAL_PACKAGES, install_hint
+
+        root = (getattr(e, "name", None) or "").split(".")[0] if isinstance(e, ModuleNotFoundError) else ""
+        if root in OPTIONAL_PACKAGES:  # an optional package a path needs that no registry entry declared
+            _say(f"vgbench: error: this command needs {root}, which is not installed: {install_hint([root])}")
+            return EXIT_USAGE
         import traceback
 
         traceback.print_exc()

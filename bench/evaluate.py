@@ -29,7 +29,8 @@ from bench import provenance
 from bench.errors import ConfigError, MetricError, VideoError
 from bench.runs import DB_NAME, read_sidecar
 from bench.store import ResultsStore
-from bench.video import VIDEO_EXTENSIONS, read_video
+from bench.video import DECODING_REVISION, VIDEO_EXTENSIONS, read_video
+from bench.video.decode import decoder_version
 from metrics.base import ItemScore, MetricResult
 
 
@@ -289,6 +290,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                             {"prompt": item.prompt if m.needs_prompt else None,
                              "aux": item.aux if getattr(m, "needs_aux", False) else None}, length=16)
                     hit = store.cached_score(sha, rsha, m.protocol_id, m.weights_sha256)
+                    if hit is not None and hit.extra.get("decoding") != DECODING_REVISION:
+                        hit = None  # computed from frames decoded by earlier rules: recompute
                     if hit is not None:
                         report.scores_cached += 1
                         rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
@@ -320,6 +323,7 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                                 continue
                             try:
                                 kw = {"aux": item.aux} if getattr(m, "needs_aux", False) else {}
+                                m.check_input(video)
                                 s: ItemScore = m.score(video, ref_video if m.needs_reference else None, item.prompt,
                                                        **kw)
                             except (MetricError, ValueError, RuntimeError) as e:
@@ -329,7 +333,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                             rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
                                          "reference": reference_id if m.needs_reference else "",
                                          "video_sha256": sha, "reference_sha256": rsha, "value": s.value,
-                                         "weight": s.weight, "status": "ok", "extra": s.extra,
+                                         "weight": s.weight, "status": "ok",
+                                         "extra": {**s.extra, "decoding": DECODING_REVISION},
                                          "backbone": m.backbone, "weights_sha256": m.weights_sha256})
                 if dist:
                     got = collector.collect(sha, "generated", decode)
@@ -379,6 +384,9 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
         if own:
             store.close()
     report.results = {spec: report.results[spec] for spec in metric_specs if spec in report.results}
+    decoding = {"decoder": decoder_version("pyav"), "decoding_revision": DECODING_REVISION}
+    for r in report.results.values():
+        r.details.setdefault("decoding", decoding)
     return report
 
 

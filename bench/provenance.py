@@ -50,8 +50,18 @@ def collect() -> dict[str, Any]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "torchvision_compat": _torchvision_compat.STATUS,
+        "decoding": _decoding(),
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def _decoding() -> dict[str, Any]:
+    """Which decoder produces the frames (with its version) and the rule that picks it (``bench.video.decode``)."""
+    from bench.video import decoders
+
+    return {"decoder": decoders()["pyav"], "installed": decoders(),
+            "rule": "PyAV + libavfilter rgb24 conversion for every file: the frames ffmpeg -pix_fmt rgb24 presents "
+                    "(edit lists, display rotation and colour tags applied)"}
 
 
 def stable_hash(obj: Any, length: int = 16) -> str:

@@ -26,8 +26,7 @@ from typing import Any, Callable
 from bench import provenance
 from bench.errors import ConfigError, GenerationError, VgbenchError
 from bench.store import ResultsStore
-from bench.video import read_video, write_video
-from bench.video.io import QUALITY_PRESETS
+from bench.video import QUALITY_PRESETS, read_video, write_video
 from reference_models.base import GenerationRequest
 
 ITEM_ID_SCHEMA = 1

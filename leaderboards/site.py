@@ -194,7 +194,7 @@ def _gallery(run: dict, out: Path, limit: int) -> list[dict]:
     from PIL import Image
 
     from bench.video import read_video
-    from bench.video.io import probe_video
+    from bench.video import probe_video
     from bench.video.sampling import FrameSampling, sample_indices
 
     media = out / "media" / run["run_id"]
@@ -209,7 +209,7 @@ def _gallery(run: dict, out: Path, limit: int) -> list[dict]:
             continue
         try:
             nf = it.get("num_frames")
-            n = (int(nf) if nf is not None and nf == nf else 0) or probe_video(path).declared_frames  # NaN-safe
+            n = (int(nf) if nf is not None and nf == nf else 0) or probe_video(path).shown_frames  # NaN-safe
             idx = sorted(set(sample_indices(FrameSampling("uniform", 8, "repeat_last"), n))) if n else None
             v = read_video(path, indices=idx)
         except Exception:  # noqa: BLE001 - a gallery never fails the build

@@ -250,9 +250,14 @@ class Metric:
     def update(self, key: str, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
         if self.needs_reference and reference is None:
             raise ConfigError(f"{self.name} is a paired metric: it needs a reference video (--reference DIR)")
+        self.check_input(video)
         s = self.score(video, reference, prompt)
         self.add(key, s)
         return s
+
+    def check_input(self, video: Video) -> None:
+        """Raise :class:`~bench.errors.MetricError` when ``video`` is one this protocol cannot score (e.g. smaller
+        than its network takes), before any work; nothing by default."""
 
     def compute(self) -> MetricResult:
         # an item of weight 0 is scored but left out of the aggregate (e.g. VBench colour: object never seen)

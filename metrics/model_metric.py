@@ -27,6 +27,19 @@ class BackboneMetric(Metric):
         """Registry weights files the metric loads besides its backbones' (heads, label lists); none by default."""
         return []
 
+    def check_input(self, video) -> None:
+        """Raise :class:`~bench.errors.MetricError` before any forward pass when the video is smaller than a backbone
+        of this protocol can take (:attr:`BackboneEntry.min_size`)."""
+        from bench.errors import MetricError
+        from metrics.backbones.registry import get_backbone_entry
+
+        for name in self.backbones_needed():
+            need = get_backbone_entry(name).min_size
+            if need and min(video.height, video.width) < need:
+                raise MetricError(f"video too small for {name}: needs ≥ {need} px on each side, this video is "
+                                  f"{video.width}x{video.height}. Upscale it (e.g. ffmpeg -i IN -vf "
+                                  f"scale=-2:{-(-need // 8) * 8} OUT.mp4) or leave {self.name} out")
+
     def weights_needed(self) -> list[str]:
         from metrics.backbones.registry import get_backbone_entry
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError, GenerationError, VideoError
+from bench.errors import ConfigError, GenerationError, TruncatedVideoError, VideoError
 from bench.video import VIDEO_EXTENSIONS, Video, probe_video, read_video
 from reference_models.base import Capabilities, GenerationRequest
 from reference_models.builtin.replay import list_videos
@@ -72,7 +72,7 @@ class FolderGenerator:
                 raise ConfigError(f"folder: no videos under {self.folder}")
             try:
                 info = probe_video(first)
-                probe_frames = info.declared_frames or read_video(first).num_frames
+                probe_frames = info.shown_frames or read_video(first, info=info).num_frames
             except VideoError as e:
                 raise ConfigError(f"folder: cannot read the first video to learn fps/size: {e}") from e
             fps, w, h, n = fps or info.fps, w or info.width, h or info.height, n or probe_frames
@@ -121,12 +121,15 @@ class FolderGenerator:
 
 @dataclass
 class IntegrityReport:
-    """Problems found in a folder of videos. ``kind`` ∈ missing, corrupt, frames, fps, size, extra."""
+    """Problems found in a folder of videos (``kind`` ∈ missing, corrupt, truncated, frames, fps, size, extra), and
+    information that is not a fault (``notes``: display rotation, edit lists, variable frame rate, bit depth, colour
+    tags; each ``{"file", "detail"}``)."""
 
     folder: str
     checked: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
     expected: dict[str, Any] = field(default_factory=dict)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -137,7 +140,8 @@ class IntegrityReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"folder": self.folder, "checked": self.checked, "ok": self.ok, "expected": self.expected,
-                "problems": self.problems, "counts": dict(Counter(p["kind"] for p in self.problems))}
+                "problems": self.problems, "counts": dict(Counter(p["kind"] for p in self.problems)),
+                "notes": self.notes}
 
 
 def check_folder(folder: str | Path, suite=None, samples: int | None = None, frames: int | None = None,
@@ -162,9 +166,13 @@ def check_folder(folder: str | Path, suite=None, samples: int | None = None, fra
     infos = {}
     for path in tqdm(files, desc="checking", unit="video", disable=not progress):
         rel = str(path.relative_to(folder))
-        try:
-            v = read_video(path, backend="pyav")
+        try:  # the same decoder and rules as evaluate
+            info = probe_video(path)
+            v = read_video(path, info=info)
             infos[rel] = (v.num_frames, round(v.fps, 3), (v.width, v.height))
+            report.notes.extend({"file": rel, "detail": d} for d in info.information())
+        except TruncatedVideoError as e:
+            report.add("truncated", rel, e.reason)
         except VideoError as e:
             report.add("corrupt", rel, e.reason)
         report.checked += 1

@@ -1,11 +1,18 @@
-"""Video decoding, encoding and frame-index sampling.
+"""Video decoding, probing, encoding and frame-index sampling.
 
-A decoded video is a :class:`Video`: ``frames`` is a ``uint8`` tensor ``[T, H, W, 3]`` (RGB) plus ``fps``.
+A decoded video is a :class:`Video`: ``frames`` is a ``uint8`` tensor ``[T, H, W, 3]`` (RGB, upright, presentation
+order) plus ``fps``, timestamps and the decoder used. :mod:`bench.video` is the only place that opens a video file.
 """
-from bench.video.io import Video, VideoInfo, iter_frame_chunks, probe_video, read_video, write_video, VIDEO_EXTENSIONS
+from bench.video.decode import BACKENDS, DECODING_REVISION, decoders, iter_frame_chunks, read_video
+from bench.video.encode import QUALITY_PRESETS, write_video
+from bench.video.frames import Video
+from bench.video.probe import VideoInfo, probe_video
 from bench.video.sampling import FrameSampling, sample_indices
+
+#: File extensions treated as videos when scanning folders.
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".gif", ".m4v")
 
 __all__ = [
     "Video", "VideoInfo", "probe_video", "read_video", "iter_frame_chunks", "write_video", "VIDEO_EXTENSIONS",
-    "FrameSampling", "sample_indices",
+    "QUALITY_PRESETS", "BACKENDS", "DECODING_REVISION", "decoders", "FrameSampling", "sample_indices",
 ]

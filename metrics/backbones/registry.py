@@ -187,6 +187,9 @@ class BackboneEntry:
     loader: str | None = None
     golden: str | None = None
     torchscript: bool = False
+    #: smallest height and width (px) of the frames it receives that it can process; None: no limit (it resizes).
+    #: Measured: below it the network fails (pooling/fragment sizes) or returns non-finite values.
+    min_size: int | None = None
 
     def weights_file(self) -> WeightsFile | None:
         return WEIGHTS[self.weights] if self.weights else None
@@ -268,7 +271,7 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         preprocessing={"layout": "BCTHW", "range": [0, 255], "normalisation": "ImageNet mean/std on 0-255",
                        "technical": "3 clips x 32 frames (stride 2), 7x7 fragments of 32x32 -> 224",
                        "aesthetic": "32 frames, squash-resize 224 bilinear antialias"},
-        golden="dover"),
+        golden="dover", min_size=32),  # one 32x32 fragment
     BackboneEntry(
         "dino_vitb16", "DINO ViT-B/16 (VBench subject consistency), 768-d class token",
         builder="metrics.backbones.dino:dino_vitb16", loader="metrics.backbones.dino:load_dino",
@@ -280,12 +283,12 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         builder="metrics.backbones.raft:raft_things", loader="metrics.backbones.raft:load_raft",
         weights="raft_things", feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [0, 255], "padding": "replicate to multiples of 8"},
-        golden="raft"),
+        golden="raft", min_size=121),  # 4-level correlation pyramid at 1/8: 128 px after padding
     BackboneEntry(
         "amt_s", "AMT-S frame interpolation (VBench motion smoothness)",
         builder="metrics.backbones.amt:amt_s", loader="metrics.backbones.amt:load_amt", weights="amt_s",
         feature_dim=0, preprocessing={"layout": "BCHW", "range": [0, 1], "padding": "replicate to multiples of 16",
-                                      "embt": 0.5}, golden="amt_s"),
+                                      "embt": 0.5}, golden="amt_s", min_size=49),  # 64 px after padding
     BackboneEntry(
         "umt_l16_k400", "UMT-L/16 Kinetics-400 classifier, 16 frames (VBench human action)",
         builder="metrics.backbones.umt:umt_l16_k400", loader="metrics.backbones.umt:load_umt",

@@ -102,7 +102,10 @@ class FeatureExtractor:
         return flags
 
     def cache_key(self) -> str:
-        return f"{self.name}-" + stable_hash({"v": VERSION, "name": self.name, "backbone": self.backbone,
+        from bench.video import DECODING_REVISION
+
+        return f"{self.name}-" + stable_hash({"v": VERSION, "decoding": DECODING_REVISION, "name": self.name,
+                                              "backbone": self.backbone,
                                               "weights": self.weights_sha256, "pre": self.preprocessing,
                                               "sampling": self.sampling.describe()}, 16)
 
