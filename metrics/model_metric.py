@@ -36,9 +36,11 @@ class BackboneMetric(Metric):
         for name in self.backbones_needed():
             need = get_backbone_entry(name).min_size
             if need and min(video.height, video.width) < need:
+                side = -(-need // 8) * 8  # the smaller side to at least the minimum, even, a multiple of 8
+                scale = f"scale=-2:{side}" if video.height <= video.width else f"scale={side}:-2"
                 raise MetricError(f"video too small for {name}: needs ≥ {need} px on each side, this video is "
-                                  f"{video.width}x{video.height}. Upscale it (e.g. ffmpeg -i IN -vf "
-                                  f"scale=-2:{-(-need // 8) * 8} OUT.mp4) or leave {self.name} out")
+                                  f"{video.width}x{video.height}. Upscale it (e.g. ffmpeg -i IN -vf {scale} "
+                                  f"OUT.mp4) or leave {self.name} out")
 
     def weights_needed(self) -> list[str]:
         from metrics.backbones.registry import get_backbone_entry

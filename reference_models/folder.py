@@ -163,12 +163,15 @@ def check_folder(folder: str | Path, suite=None, samples: int | None = None, fra
                 req = GenerationRequest(p.id, p.text, i, 1, 1.0, 1, 1, sample_index=i)
                 if gen is None or gen.find(req) is None:
                     report.add("missing", f"{p.id} sample {i}", f"no video for prompt {p.text!r}")
+    if not files:
+        report.add("missing", str(folder), "no video files in this folder (looked for "
+                                           f"{', '.join(VIDEO_EXTENSIONS)})")
     infos = {}
     for path in tqdm(files, desc="checking", unit="video", disable=not progress):
         rel = str(path.relative_to(folder))
         try:  # the same decoder and rules as evaluate
             info = probe_video(path)
-            v = read_video(path, info=info)
+            v = read_video(path, info=info, strict=True)  # one thread: damaged frames are flagged
             infos[rel] = (v.num_frames, round(v.fps, 3), (v.width, v.height))
             report.notes.extend({"file": rel, "detail": d} for d in info.information())
         except TruncatedVideoError as e:

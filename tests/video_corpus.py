@@ -3,7 +3,7 @@
 Every file is made here by the ``ffmpeg`` that imageio-ffmpeg ships (never downloaded): tiny clips (64x48, 8 frames
 at 8 fps, ``testsrc2`` with temporal noise) covering the codecs, pixel formats, colour tags, display orientations,
 edit lists, frame-rate modes and sizes users' files come in. The oracle is the same binary:
-``ffmpeg -i FILE -map 0:v:0 -fps_mode passthrough -pix_fmt rgb24`` (frames as PPM, so each frame carries its
+``ffmpeg -i FILE -an -sn -dn -fps_mode passthrough -pix_fmt rgb24`` (ffmpeg's own choice of video stream) (frames as PPM, so each frame carries its
 upright size) and ``-vf showinfo`` for the presentation timestamps.
 """
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Case:
     error: str | None = None               # the typed error expected instead of frames
     input_args: tuple[str, ...] = ()       # ffmpeg arguments before -i (display rotation, seek)
     info: dict = field(default_factory=dict)  # probe facts to check
+    cut: float | None = None               # keep only this fraction of the file's bytes (a file cut short)
 
 
 def _x264(pix: str, *extra: str) -> tuple[str, ...]:
@@ -93,6 +94,20 @@ CASES: tuple[Case, ...] = (
          size="63x47"),
     Case("one_frame.mp4", _x264("yuv420p", "-frames:v", "1"), frames=1),
     Case("two_frames.mp4", _x264("yuv420p", "-frames:v", "2"), frames=2),
+    # an open-GOP HEVC stream cut by stream copy into Matroska: the decoder drops the leading pictures whose
+    # references were cut away, as ffmpeg does; that is not truncation
+    Case("hevc_open_gop.mp4", ("-c:v", "libx265", "-x265-params", "log-level=error:keyint=4:min-keyint=4:bframes=3",
+                               "-tag:v", "hvc1"), frames=8),
+    Case("hevc_open_gop_trim.mkv", ("-c", "copy"), source="hevc_open_gop.mp4", input_args=("-ss", "0.3"),
+         frames=4),
+    # ffmpeg's choice among several video streams: the largest picture, not the first stream
+    Case("two_video_streams.mkv", ("-map", "1:v", "-map", "0:v", "-c:v:0", "mjpeg", "-c:v:1", "libx264"),
+         source="h264_yuv420p.mp4"),
+    # files cut short: containers without a frame count, and a GIF without its trailer
+    Case("cut_matroska.mkv", _x264("yuv420p", "-g", "2"), cut=0.4, frames=None, error="TruncatedVideoError"),
+    Case("cut_webm.webm", ("-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p", "-deadline", "realtime", "-g", "2"),
+         cut=0.4, frames=None, error="TruncatedVideoError"),
+    Case("cut_animated.gif", ("-c:v", "gif",), cut=0.6, frames=None, error="TruncatedVideoError"),
     Case("audio_only.m4a", ("-c:a", "aac",), frames=None, error="EmptyVideoError"),
     Case("subtitles_only.mkv", ("-c:s", "srt",), frames=None, error="EmptyVideoError"),
     Case("not_a_video.mp4", (), frames=None, error="CorruptVideoError"),
@@ -119,6 +134,8 @@ def _make(case: Case, root: Path) -> Path:
         srt = root / "subtitles.srt"
         srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n")
         inputs = ["-i", str(srt)]
+    elif case.name == "two_video_streams.mkv":  # a 32x24 still first, the 64x48 clip second
+        inputs = ["-i", str(root / case.source), "-f", "lavfi", "-i", "color=c=red:size=32x24:rate=8:duration=0.125"]
     elif case.source:
         inputs = [*case.input_args, "-i", str(root / case.source)]
     else:
@@ -127,6 +144,9 @@ def _make(case: Case, root: Path) -> Path:
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         raise RuntimeError(f"making {case.name} failed: {' '.join(cmd)}\n{r.stderr}")
+    if case.cut is not None:
+        data = out.read_bytes()
+        out.write_bytes(data[: int(len(data) * case.cut)])
     return out
 
 
@@ -149,8 +169,8 @@ _PPM = re.compile(rb"P6\s+(\d+)\s+(\d+)\s+255\s")
 
 def oracle_frames(path: Path) -> np.ndarray:
     """The frames the ffmpeg command line presents for ``-pix_fmt rgb24``: uint8 ``[T, H, W, 3]``."""
-    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
-           "-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "-"]
+    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-an", "-sn", "-dn", "-fps_mode", "passthrough",
+           "-f", "image2pipe", "-c:v", "ppm", "-pix_fmt", "rgb24", "-"]  # ffmpeg's own choice of video stream
     r = subprocess.run(cmd, capture_output=True, timeout=120)
     if r.returncode != 0:
         raise RuntimeError(f"oracle failed on {path}: {r.stderr.decode(errors='replace')}")
@@ -166,7 +186,7 @@ def oracle_frames(path: Path) -> np.ndarray:
 
 def oracle_timestamps(path: Path) -> list[float]:
     """Presentation time (s) of each frame the ffmpeg command line presents (``showinfo``'s ``pts_time``)."""
-    cmd = [ffmpeg_exe(), "-v", "info", "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
+    cmd = [ffmpeg_exe(), "-v", "info", "-i", str(path), "-an", "-sn", "-dn", "-fps_mode", "passthrough",
            "-vf", "showinfo", "-f", "null", "-"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     return [float(t) for t in re.findall(r"pts_time:\s*([-0-9.e]+)", r.stderr)]

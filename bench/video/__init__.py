@@ -10,7 +10,8 @@ from bench.video.probe import VideoInfo, probe_video
 from bench.video.sampling import FrameSampling, sample_indices
 
 #: File extensions treated as videos when scanning folders.
-VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".gif", ".m4v")
+VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".gif", ".m4v", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg",
+                    ".ogv", ".flv", ".wmv", ".3gp", ".y4m")
 
 __all__ = [
     "Video", "VideoInfo", "probe_video", "read_video", "iter_frame_chunks", "write_video", "VIDEO_EXTENSIONS",

@@ -85,6 +85,8 @@ def decord_handles(info: VideoInfo) -> str | None:
         return "edit list"
     if info.variable_frame_rate:
         return "variable frame rate"
+    if info.start_s != 0:
+        return "the container starts at a non-zero time"
     if info.problem or info.declared_frames <= 0 or info.declared_frames != info.shown_frames:
         return "frame count not declared by the container"
     return None
@@ -110,13 +112,19 @@ class _Decoding:
     """One pass over a file with PyAV: packets are counted (:class:`~bench.video.probe.PacketTally`) and decoded,
     frames converted to RGB by libavfilter; :attr:`info` is the file's :class:`VideoInfo` once the pass is over."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, strict: bool = False):
         self.path = path
+        self.strict = strict  # one decoder thread: libavcodec flags concealed (damaged) frames reliably only then
         self.tally = PacketTally()
         self.info: VideoInfo | None = None
         self.orientation = "none"
         self.declared = 0
         self.fps = 0.0
+        self.start = 0.0            # the container's start time (s): timestamps are relative to it, as ffmpeg's
+        self.corrupt: list[int] = []  # frames the decoder flagged as damaged (errors concealed)
+        self.last_pts: int | None = None
+        self.stream_duration = False
+        self.times: list[float] = []
 
     def frames(self, stop_after: int | None = None) -> Iterator[tuple[int, object, float | None]]:
         """Yield ``(index, rgb24 av.VideoFrame in coded orientation, time_s)`` for each presented frame, in order."""
@@ -125,8 +133,13 @@ class _Decoding:
         path, tally, decoded = self.path, self.tally, 0
         with open_container(path) as container:
             stream = video_stream(container)
-            stream.thread_type = "AUTO"
+            if self.strict:
+                stream.codec_context.thread_count = 1
+            else:
+                stream.thread_type = "AUTO"
             self.declared, self.fps = int(stream.frames or 0), stream_fps(stream)
+            self.start = container.start_time / 1_000_000 if container.start_time is not None else 0.0
+            self.stream_duration = stream.duration is not None
             graph, key = None, None
             try:
                 for pkt in container.demux(stream):
@@ -151,8 +164,15 @@ class _Decoding:
                             if tally.first is None:
                                 tally.first = frame
                                 self.orientation = orientation_name(path, display_matrix(frame))
+                        if getattr(frame, "is_corrupt", False):
+                            self.corrupt.append(decoded)
+                        if frame.pts is not None:
+                            self.last_pts = frame.pts if self.last_pts is None else max(self.last_pts, frame.pts)
                         graph.push(frame)
-                        yield decoded, graph.pull(), frame.time
+                        t = frame.time
+                        if t is not None:
+                            self.times.append(t)
+                        yield decoded, graph.pull(), (None if t is None else t - self.start)
                         decoded += 1
                         if stop_after is not None and decoded > stop_after:
                             return
@@ -173,14 +193,40 @@ def _rgb_array(frame) -> np.ndarray:
     return buf.reshape(-1, plane.line_size)[:h, : w * 3].reshape(h, w, 3)
 
 
-def _check_complete(path: str, decoded: int, info: VideoInfo) -> None:
+def _check_complete(path: str, decoded: int, dec: "_Decoding") -> None:
+    """Raise when the file did not give every frame it holds: the container stopped early or declares more, the tail
+    of the presented frames is missing, its stated duration holds more frames than were read, or the decoder had to
+    conceal damage. (Frames a decoder drops by design, such as leading pictures of a stream-copied cut, are not.)"""
+    info = dec.info
     if decoded == 0:
         raise EmptyVideoError(path, "the video stream holds no decodable frames")
     if info.problem:
         raise TruncatedVideoError(path, f"{info.problem}; {decoded} frames decoded")
-    if info.shown_frames and decoded < info.shown_frames:
-        raise TruncatedVideoError(path, f"the container presents {info.shown_frames} frames but only {decoded} could "
-                                        "be decoded (the file is damaged or was cut short)")
+    shown_pts = dec.tally.pts
+    if shown_pts and dec.last_pts is not None and dec.last_pts < max(shown_pts):
+        raise TruncatedVideoError(path, f"the container presents {info.shown_frames} frames but decoding ended at "
+                                        f"frame {decoded} (the file is damaged or was cut short)")
+    # containers without a frame count (Matroska/WebM, ...) state a duration in their header: a file cut short
+    # presents frames that end well before it (only trusted when no other stream can make the file longer)
+    stated = info.duration_s if (info.duration_s and (info.audio_streams == 0 or dec.stream_duration)) else None
+    if info.declared_frames == 0 and stated and dec.times and info.fps > 0:
+        step = 1.0 / info.fps
+        end = max(dec.times) + step  # absolute: demuxers state duration from 0 or from the start time
+        if stated - end > max(2 * step, 0.02 * stated):
+            raise TruncatedVideoError(path, f"the container says the video lasts {stated:.3f} s but its frames end at "
+                                            f"{end:.3f} s ({decoded} frames read): the file was probably cut short")
+    if info.codec == "gif" and not _gif_has_trailer(path):
+        raise TruncatedVideoError(path, f"the GIF has no trailer byte: it was cut short after {decoded} frames")
+    if dec.strict and dec.corrupt:
+        shown = ", ".join(map(str, dec.corrupt[:5])) + (", ..." if len(dec.corrupt) > 5 else "")
+        raise CorruptVideoError(path, f"{len(dec.corrupt)} frame(s) are damaged (frames {shown}: the decoder had to "
+                                      "conceal errors); re-encode or re-download the file")
+
+
+def _gif_has_trailer(path: str) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\x3b"
 
 
 def _timestamps(times: list[float | None]) -> tuple[float, ...] | None:
@@ -188,7 +234,7 @@ def _timestamps(times: list[float | None]) -> tuple[float, ...] | None:
 
 
 def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, backend: str = "auto",
-               info: VideoInfo | None = None) -> Video:
+               info: VideoInfo | None = None, strict: bool = False) -> Video:
     """Decode a video file to a :class:`Video`: uint8 ``[T, H, W, 3]`` RGB, upright, presentation order (see the
     module docstring for the exact definition), with fps, per-frame timestamps and the decoder used.
 
@@ -199,67 +245,98 @@ def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, ba
             :func:`decord_handles` accepts; the others are decoded by PyAV).
         info: the file's :func:`~bench.video.probe.probe_video` result, if already read (the decord route needs
             it; PyAV gathers the same facts while decoding).
+        strict: decode with one thread and raise :class:`~bench.errors.CorruptVideoError` when the decoder had to
+            conceal damage in any frame (``vgbench check``). Frame-threaded decoding (the default, about twice as fast
+            on 2 cores) does not flag concealed frames reliably, so it does not judge them.
 
     Raises:
         CorruptVideoError, TruncatedVideoError, EmptyVideoError, VideoError (file not found, index out of range,
         unsupported rotation, size change mid-stream): each names the file and says what to do.
     """
-    path = str(path)
+    path = os.path.abspath(str(path))  # an absolute path is never parsed as an FFmpeg protocol ("a:b.mp4")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
-    if backend == "decord" and decoder_version("decord"):
+    wanted = None if indices is None else _check_indices(path, indices)
+    if backend == "decord" and wanted is None and decoder_version("decord"):
+        # full decodes only: decord's random access is inexact on open-GOP streams
         info = info or probe_video(path)
         if decord_handles(info) is None:
-            return _read_decord(path, indices, info)
-    wanted = None if indices is None else [int(i) for i in indices]
-    if wanted is not None and not wanted:
-        raise VideoError(path, "no frame indices were requested")
-    dec = _Decoding(path)
-    times: list[float | None] = []
-    if wanted is None:
-        out: np.ndarray | None = None
-        extra: list[np.ndarray] = []
-        decoded = 0
-        for i, rgb, t in dec.frames():
-            if out is None:  # one copy per frame, into a buffer sized from the container's frame count
-                n = max(dec.declared, 1)
-                out = np.empty((n, rgb.height, rgb.width, 3), np.uint8)
-            if i < len(out):
-                out[i] = _rgb_array(rgb)
-            else:
-                extra.append(_rgb_array(rgb).copy())
-            times.append(t)
-            decoded = i + 1
-        info = dec.info
-        _check_complete(path, decoded, info)
-        stack = out[:decoded] if not extra else np.concatenate([out, np.stack(extra)])
-        order = None
-    else:
-        stop = max(wanted)
-        keep = set(wanted)
-        frames: dict[int, np.ndarray] = {}
-        at: dict[int, float | None] = {}
-        decoded = 0
-        for i, rgb, t in dec.frames(stop):
-            decoded = i + 1
-            if i in keep:
-                frames[i], at[i] = _rgb_array(rgb).copy(), t
-        if decoded == 0:
-            raise EmptyVideoError(path, "the video stream holds no decodable frames")
-        bad = [i for i in wanted if not 0 <= i < decoded]
-        if bad:
-            raise VideoError(path, f"frame index {bad[0]} is out of range: the video has {decoded} frames")
-        stack = np.stack([frames[i] for i in wanted])
-        times = [at[i] for i in wanted]
-        info = dec.info or info
+            return _read_decord(path, info)
+    dec = _Decoding(path, strict)
+    try:
+        if wanted is None:
+            stack, times = _decode_all(dec)
+        else:
+            stack, times = _decode_some(dec, wanted)
+    except MemoryError as e:
+        raise VideoError(path, "the decoded frames do not fit in memory; evaluate it with fewer frames (metric "
+                               "frame sampling) or shorten it (ffmpeg -i IN -t SECONDS OUT.mp4)") from e
+    info = dec.info or probe_video(path)  # an index read stops early: the facts come from the probe
     stack = apply_orientation(stack, dec.orientation)
-    return Video.from_numpy(stack, (info.fps if info is not None else dec.fps) or 1.0, path, complete=wanted is None,
-                            timestamps=_timestamps(times),
-                            variable_frame_rate=bool(info and info.variable_frame_rate),
-                            decoder=decoder_version("pyav"))
+    return Video.from_numpy(stack, info.fps or 1.0, path, complete=wanted is None, timestamps=_timestamps(times),
+                            variable_frame_rate=info.variable_frame_rate, decoder=decoder_version("pyav"))
 
 
-def _read_decord(path: str, indices: Sequence[int] | None, info: VideoInfo) -> Video:
+def _check_indices(path: str, indices: Sequence[int]) -> list[int]:
+    import operator
+
+    try:
+        wanted = [operator.index(i) for i in indices]
+    except TypeError as e:
+        raise VideoError(path, f"frame indices must be integers ({e})") from e
+    if not wanted:
+        raise VideoError(path, "no frame indices were requested")
+    if min(wanted) < 0:
+        raise VideoError(path, f"frame index {min(wanted)} is negative: indices count presented frames from 0")
+    return wanted
+
+
+#: Frames held in one block while the count is unknown or not trusted (the container's count may be a lie).
+_BLOCK_BYTES = 256 * 2**20
+
+
+def _decode_all(dec: _Decoding) -> tuple[np.ndarray, list[float | None]]:
+    """Every presented frame, one copy per frame into blocks (one block when the declared count is right)."""
+    blocks: list[np.ndarray] = []
+    times: list[float | None] = []
+    filled = decoded = 0
+    for i, rgb, t in dec.frames():
+        if not blocks or filled == len(blocks[-1]):
+            per = rgb.height * rgb.width * 3
+            cap = max(1, _BLOCK_BYTES // per)
+            n = min(dec.declared - decoded, cap) if dec.declared > decoded else min(64, cap)
+            blocks.append(np.empty((max(n, 1), rgb.height, rgb.width, 3), np.uint8))
+            filled = 0
+        blocks[-1][filled] = _rgb_array(rgb)
+        filled += 1
+        times.append(t)
+        decoded = i + 1
+    _check_complete(dec.path, decoded, dec)
+    blocks[-1] = blocks[-1][:filled]
+    return (blocks[0] if len(blocks) == 1 else np.concatenate(blocks)), times
+
+
+def _decode_some(dec: _Decoding, wanted: list[int]) -> tuple[np.ndarray, list[float | None]]:
+    keep = set(wanted)
+    frames: dict[int, np.ndarray] = {}
+    at: dict[int, float | None] = {}
+    decoded = 0
+    for i, rgb, t in dec.frames(max(wanted)):
+        decoded = i + 1
+        if i in keep:
+            frames[i], at[i] = _rgb_array(rgb).copy(), t
+    if dec.info is not None:  # the whole file was read: a cut file is truncated, not "out of range"
+        _check_complete(dec.path, decoded, dec)
+    elif dec.strict and dec.corrupt:
+        raise CorruptVideoError(dec.path, f"frame {dec.corrupt[0]} is damaged (the decoder had to conceal errors); "
+                                          "re-encode or re-download the file")
+    bad = [i for i in wanted if i >= decoded]
+    if bad:
+        raise VideoError(dec.path, f"frame index {bad[0]} is out of range: the video has {decoded} frames")
+    return np.stack([frames[i] for i in wanted]), [at[i] for i in wanted]
+
+
+def _read_decord(path: str, info: VideoInfo) -> Video:
     import decord
 
     try:
@@ -267,14 +344,11 @@ def _read_decord(path: str, indices: Sequence[int] | None, info: VideoInfo) -> V
     except Exception as e:  # decord raises plain RuntimeErrors (DECORDError)
         raise CorruptVideoError(path, f"decord could not open it: {e}") from e
     n = len(vr)
-    _check_complete(path, n, info)
-    idx = list(range(n)) if indices is None else [int(i) for i in indices]
-    bad = [i for i in idx if not 0 <= i < n]
-    if bad:
-        raise VideoError(path, f"frame index {bad[0]} is out of range: the video has {n} frames")
-    arr = vr.get_batch(idx).asnumpy()
-    times = [float(vr.get_frame_timestamp(i)[0]) for i in idx]
-    return Video.from_numpy(arr, info.fps or 1.0, path, complete=indices is None, timestamps=tuple(times),
+    if n != info.shown_frames:
+        raise TruncatedVideoError(path, f"the container presents {info.shown_frames} frames but decord read {n}")
+    arr = vr.get_batch(list(range(n))).asnumpy()
+    times = [float(vr.get_frame_timestamp(i)[0]) for i in range(n)]
+    return Video.from_numpy(arr, info.fps or 1.0, path, complete=True, timestamps=tuple(times),
                             variable_frame_rate=False, decoder=decoder_version("decord"))
 
 
@@ -284,7 +358,9 @@ def iter_frame_chunks(path: str | os.PathLike, chunk_size: int = 32) -> Iterator
 
     Raises the same typed errors as :func:`read_video`; a truncated file raises after the frames it could decode.
     """
-    path = str(path)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be ≥ 1, not {chunk_size}")
+    path = os.path.abspath(str(path))
     dec = _Decoding(path)
     buf: list[np.ndarray] = []
     decoded = 0
@@ -296,4 +372,4 @@ def iter_frame_chunks(path: str | os.PathLike, chunk_size: int = 32) -> Iterator
             buf = []
     if buf:
         yield apply_orientation(np.stack(buf), dec.orientation)
-    _check_complete(path, decoded, dec.info)
+    _check_complete(path, decoded, dec)

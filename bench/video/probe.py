@@ -70,6 +70,7 @@ class VideoInfo:
     edit_list: bool = False
     variable_frame_rate: bool = False
     audio_streams: int = 0
+    start_s: float = 0.0
     problem: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -102,6 +103,7 @@ def open_container(path: str):
 
     if not os.path.exists(path):
         raise VideoError(path, "file not found")
+    path = os.path.abspath(path)  # never parsed as an FFmpeg protocol ("pipe:0.mp4", "a:b.mp4")
     if os.path.isdir(path):
         raise VideoError(path, "is a folder, not a video file")
     if os.path.getsize(path) == 0:
@@ -109,7 +111,12 @@ def open_container(path: str):
     try:
         container = av.open(path)
     except av.error.FFmpegError as e:
-        raise CorruptVideoError(path, f"not a readable video container ({e.__class__.__name__}: {e.strerror or e})") from e
+        hint = ""
+        if path.lower().endswith((".mp4", ".m4v", ".mov")):
+            hint = ("; an MP4/MOV whose index (moov atom) is missing was not finished writing (interrupted "
+                    "download or recording): regenerate or re-download it")
+        raise CorruptVideoError(path, f"not a readable video container ({e.__class__.__name__}: "
+                                      f"{e.strerror or e}){hint}") from e
     if video_stream(container) is None:
         kinds = sorted({s.type for s in container.streams})
         container.close()
@@ -119,13 +126,19 @@ def open_container(path: str):
 
 
 def video_stream(container):
-    """The first video stream that is not a cover picture, or None."""
+    """The video stream the ffmpeg command line picks by default: the largest picture (width × height, a stream marked
+    default counting 5,000,000 px more), the first on a tie; never a cover picture. None when there is none."""
     import av
 
+    best, best_score = None, -1
     for s in container.streams.video:
-        if not (s.disposition & av.stream.Disposition.attached_pic):
-            return s
-    return None
+        if s.disposition & av.stream.Disposition.attached_pic:
+            continue
+        cc = s.codec_context
+        score = (cc.width or 0) * (cc.height or 0) + 5_000_000 * bool(s.disposition & av.stream.Disposition.default)
+        if score > best_score:
+            best, best_score = s, score
+    return best
 
 
 def stream_fps(stream) -> float:
@@ -254,7 +267,8 @@ class PacketTally:
             color_transfer=_TRANSFERS.get(trc, str(trc)), color_primaries=_PRIMARIES.get(prim, str(prim)),
             orientation=orient, display_matrix=matrix, packets=self.packets, shown_frames=self.shown,
             edit_list=self.shown < self.packets, variable_frame_rate=_is_vfr(self.pts),
-            audio_streams=len(container.streams.audio), problem=problem)
+            audio_streams=len(container.streams.audio),
+            start_s=container.start_time / 1_000_000 if container.start_time is not None else 0.0, problem=problem)
 
 
 #: Orientations whose upright frames swap height and width.
