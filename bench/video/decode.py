@@ -1,8 +1,9 @@
 """Decode a video file to the frames a player shows (:func:`read_video`, :func:`iter_frame_chunks`).
 
 **The frames of a file** are, by definition, what ``ffmpeg -i FILE -f rawvideo -pix_fmt rgb24 -fps_mode passthrough``
-presents: presentation order, the container's edit list applied, the display rotation/flip applied (ffmpeg's
-autorotate), the colour conversion done by libswscale from the file's own tags (matrix, range), 8-bit RGB. The
+presents: the video stream ffmpeg picks, presentation order, the container's edit list applied, the display
+rotation/flip applied (ffmpeg's autorotate), the colour conversion done by libswscale from the file's own tags
+(matrix, range), 8-bit RGB; timestamps count from the container's start time. The
 ``ffmpeg`` binary shipped by imageio-ffmpeg is the oracle the tests compare every decoder path against, on a corpus
 covering H.264/HEVC/VP9/AV1/MPEG-4/MJPEG/FFV1/GIF, 8/10-bit, 4:2:0/4:2:2/4:4:4, both ranges, BT.601/BT.709,
 rotations, flips, edit lists, variable frame rate and odd sizes (``tests/video_corpus.py``).
@@ -13,9 +14,10 @@ Decoder paths (measured on that corpus and in ``benchmarks/bench_decode.py``):
   ``format=rgb24``), the same code path as the ffmpeg command line; equal to the oracle on every corpus file and the
   fastest full decode measured on 2 cores (256², 512², 1080p H.264).
 * ``"decord"``: decord 0.6 ignores edit lists and display rotation, converts 10-bit and tagged colour differently,
-  and cannot open AV1 or GIF. It is used only when asked for and only for files :func:`decord_handles` proves it
-  decodes identically (8-bit 4:2:0 H.264/HEVC/VP9, untagged or BT.601 limited range, no rotation, no edit
-  list, constant frame rate); any other file goes to PyAV and the :attr:`Video.decoder` says so.
+  cannot open AV1 or GIF, and its random access is inexact on open-GOP streams. It is used only when asked for,
+  only for full decodes, and only for files :func:`decord_handles` proves it decodes identically (8-bit 4:2:0
+  H.264/HEVC/VP9, untagged or BT.601 limited range, no rotation, no edit list, constant frame rate, starting at 0);
+  anything else goes to PyAV and :attr:`Video.decoder` says so.
 
 torchcodec (PyTorch's decoder) is not a path yet: its 0.17 wheels link CUDA torch and the system FFmpeg libraries, which
 the CPU machines vgbench is tested on do not have, so it could not be held to the corpus.

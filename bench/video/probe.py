@@ -39,7 +39,7 @@ _PRIMARIES = {1: "bt709", 2: "unspecified", 4: "bt470m", 5: "bt470bg", 6: "smpte
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """Facts about a video file's first video stream.
+    """Facts about the video stream of a file that ffmpeg picks (:func:`video_stream`).
 
     ``width`` and ``height`` are the displayed (upright) size, i.e. the decoded frames' size; ``coded_width`` and
     ``coded_height`` the size the codec stores. ``declared_frames`` is the container's sample count (0 when it does not
