@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from bench import __version__
+from bench import __version__, settings
 from bench.errors import (EXIT_CHECK_FAILED, EXIT_REGRESSION, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
                           ConfigError, UsageError, VgbenchError)
 
@@ -20,7 +20,9 @@ EPILOG = textwrap.dedent("""\
     exit codes: 0 success, 1 internal error, 2 usage error, 3 input error (missing or invalid file, unknown name),
                 4 completed but some items failed (listed on stderr and in the results), 5 integrity problems found,
                 6 regression gate failed (compare --fail-on-regression)
-    Run `vgbench COMMAND --help` for a command's options.""")
+    Run `vgbench COMMAND --help` for a command's options.
+    environment variables:
+""") + "\n".join(f"  {k}: {v}" for k, v in settings.VARIABLES.items())
 
 
 def _say(msg: str) -> None:

@@ -110,8 +110,9 @@ _MOTION_ADAPTER = "guoyww/animatediff-motion-adapter-v1-5-2"
 
 
 def _offline() -> bool:
-    return any(os.environ.get(k, "").strip().lower() in ("1", "true", "yes", "on")
-               for k in ("HF_HUB_OFFLINE", "VGBENCH_OFFLINE"))
+    from bench import settings
+
+    return settings.offline()
 
 
 class DiffusersGenerator:

@@ -133,3 +133,22 @@ def test_torchvision_compat_makes_torchvision_importable():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() in ("native _C loaded", "schemas stubbed (C ops unavailable)", "ops already registered")
+
+
+def test_every_environment_variable_is_read_in_bench_settings_and_documented():
+    """One settings module reads every VGBENCH_* variable; each one named anywhere in the code is documented there."""
+    import re
+
+    from bench import settings
+
+    documented = {k.replace("<NAME>", "") for k in settings.VARIABLES}
+    for folder in ("bench", "metrics", "prompts", "leaderboards", "reference_models"):
+        for path in (REPO / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if path.name != "settings.py":
+                assert not re.search(r"environ(\.get)?[\[(]\s*[\"']VGBENCH_", text), f"{path} reads a VGBENCH_ variable"
+            for name in re.findall(r"VGBENCH_[A-Z0-9_]+", text):
+                assert any(name == d or (d.endswith("_") and name.startswith(d)) for d in documented), (path, name)
+    from bench.cli import build_parser
+
+    assert all(k in build_parser().epilog for k in settings.VARIABLES)

@@ -14,7 +14,6 @@ pinned hash or lock entry. ``NAME`` is a weights name (``vgbench weights list``)
 from __future__ import annotations
 
 import importlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -384,7 +383,9 @@ def weights_name_for(name: str) -> str:
 
 
 def random_weights_allowed() -> bool:
-    return os.environ.get("VGBENCH_ALLOW_RANDOM_WEIGHTS", "").strip().lower() in ("1", "true", "yes", "on")
+    from bench import settings
+
+    return settings.allow_random_weights()
 
 
 @dataclass
@@ -469,8 +470,10 @@ def load_backbone(name: str, user_weights: str | Path | None = None, allow_rando
 
 def default_device() -> str:
     """``$VGBENCH_DEVICE`` if set, else ``cuda`` when a GPU is visible, else ``cpu``."""
-    if os.environ.get("VGBENCH_DEVICE"):
-        return os.environ["VGBENCH_DEVICE"]
+    from bench import settings
+
+    if settings.device():
+        return settings.device()
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"

@@ -106,7 +106,9 @@ class WeightsFile:
 
     @property
     def env_var(self) -> str:
-        return "VGBENCH_WEIGHTS_" + "".join(c if c.isalnum() else "_" for c in self.name).upper()
+        from bench import settings
+
+        return settings.weights_variable(self.name)
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,9 @@ class ResolvedWeights:
 # ---- locations -----------------------------------------------------------------------------------------------------
 def cache_root() -> Path:
     """vgbench's user cache (``$VGBENCH_CACHE``, else ``$XDG_CACHE_HOME/vgbench``, else ``~/.cache/vgbench``)."""
-    if os.environ.get("VGBENCH_CACHE"):
-        return Path(os.environ["VGBENCH_CACHE"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "vgbench"
+    from bench import settings
+
+    return settings.cache_root()
 
 
 def weights_dir() -> Path:
@@ -138,17 +139,21 @@ def weights_dir() -> Path:
 
 
 def lock_path() -> Path:
-    return Path(os.environ.get("VGBENCH_WEIGHTS_LOCK") or weights_dir() / "weights.lock.json").expanduser()
+    from bench import settings
+
+    return settings.weights_lock(weights_dir() / "weights.lock.json")
 
 
 def torch_hub_dir() -> Path:
-    base = os.environ.get("TORCH_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "torch"
-    return Path(base) / "hub" / "checkpoints"
+    from bench import settings
+
+    return settings.torch_hub_checkpoints()
 
 
 def is_offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("VGBENCH_OFFLINE", "HF_HUB_OFFLINE"))
+    from bench import settings
+
+    return settings.offline()
 
 
 # ---- hashing and the lock file ------------------------------------------------------------------------------------
@@ -246,8 +251,10 @@ def candidates(wf: WeightsFile, path: str | os.PathLike | None = None) -> list[t
     out: list[tuple[Path, str]] = []
     if path:
         out.append((Path(path).expanduser(), "argument"))
-    if os.environ.get(wf.env_var):
-        out.append((Path(os.environ[wf.env_var]).expanduser(), f"env:{wf.env_var}"))
+    from bench import settings
+
+    if settings.weights_file(wf.name):
+        out.append((settings.weights_file(wf.name), f"env:{wf.env_var}"))
     out.append((weights_dir() / wf.filename, "cache"))
     out.append((torch_hub_dir() / wf.filename, "torch-hub-cache"))
     if wf.packaged:

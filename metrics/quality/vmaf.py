@@ -40,8 +40,10 @@ _CHUNK = 16
 def find_ffmpeg() -> str:
     """Path of an ffmpeg binary with the libvmaf filter, or a ConfigError saying how to get one."""
     candidates = []
-    if os.environ.get("VGBENCH_FFMPEG"):
-        candidates.append(os.environ["VGBENCH_FFMPEG"])
+    from bench import settings
+
+    if settings.ffmpeg():
+        candidates.append(settings.ffmpeg())
     try:
         import imageio_ffmpeg
 

@@ -26,7 +26,6 @@ or the ``VGBENCH_OWLV2`` / ``VGBENCH_BLIP`` environment variables, or let transf
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +91,9 @@ def _weights_sha256(folder: Path) -> str:
 
 def _resolve_folder(path: str | None, env: str, hub_id: str, what: str) -> Path:
     """A local model folder: the option, the environment variable, or the hub id in the Hugging Face cache."""
-    path = path or os.environ.get(env)
+    from bench import settings
+
+    path = path or settings.model_folder(env)
     if path:
         p = Path(path).expanduser()
         if not (p / "config.json").is_file():

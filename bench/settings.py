@@ -1,0 +1,89 @@
+"""Every environment variable vgbench reads, in one place.
+
+Values are read when asked for (not at import), so a test or a user may set them at any time before the call. No
+other module reads a ``VGBENCH_*`` variable (a test checks this).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: name → what it does (the CLI's ``--help`` lists these).
+VARIABLES: dict[str, str] = {
+    "VGBENCH_CACHE": "vgbench's cache folder (weights and their lock file); default $XDG_CACHE_HOME/vgbench or "
+                     "~/.cache/vgbench",
+    "VGBENCH_WEIGHTS_LOCK": "the weights lock file (hashes recorded on first use); default CACHE/weights/"
+                            "weights.lock.json",
+    "VGBENCH_WEIGHTS_<NAME>": "path of one weights file, NAME as in `vgbench weights list`, upper-case",
+    "VGBENCH_OFFLINE": "1: never download (HF_HUB_OFFLINE=1 means the same)",
+    "VGBENCH_ALLOW_RANDOM_WEIGHTS": "1: run backbones whose weights are missing on a seeded random initialisation "
+                                    "(development only; every result is flagged)",
+    "VGBENCH_DEVICE": "cpu, cuda or cuda:N for the metrics' networks; default cuda when a GPU is visible",
+    "VGBENCH_FFMPEG": "an ffmpeg binary with libvmaf for VMAF; default imageio-ffmpeg's",
+    "VGBENCH_OWLV2": "local Hugging Face folder of the OWLv2 detector (VBench object/colour/spatial dimensions)",
+    "VGBENCH_BLIP": "local Hugging Face folder of the BLIP captioner (VBench scene dimension)",
+}
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def get(name: str) -> str | None:
+    """The variable's value, or None when it is unset or empty."""
+    return os.environ.get(name) or None
+
+
+def flag(*names: str) -> bool:
+    """Whether any of ``names`` is set to 1/true/yes/on."""
+    return any((os.environ.get(n) or "").strip().lower() in _TRUE for n in names)
+
+
+def _xdg_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def cache_root() -> Path:
+    """``$VGBENCH_CACHE``, else ``$XDG_CACHE_HOME/vgbench``, else ``~/.cache/vgbench``."""
+    return Path(get("VGBENCH_CACHE") or _xdg_cache() / "vgbench").expanduser()
+
+
+def weights_lock(default: Path) -> Path:
+    return Path(get("VGBENCH_WEIGHTS_LOCK") or default).expanduser()
+
+
+def weights_file(name: str) -> Path | None:
+    """``$VGBENCH_WEIGHTS_<NAME>`` for one registry weights file."""
+    value = get(weights_variable(name))
+    return Path(value).expanduser() if value else None
+
+
+def weights_variable(name: str) -> str:
+    """The variable that points at registry weights file ``name`` (non-alphanumerics become ``_``)."""
+    return "VGBENCH_WEIGHTS_" + "".join(c if c.isalnum() else "_" for c in name).upper()
+
+
+def torch_hub_checkpoints() -> Path:
+    """torch.hub's checkpoint folder (``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``)."""
+    return Path(os.environ.get("TORCH_HOME") or _xdg_cache() / "torch") / "hub" / "checkpoints"
+
+
+def offline() -> bool:
+    return flag("VGBENCH_OFFLINE", "HF_HUB_OFFLINE")
+
+
+def allow_random_weights() -> bool:
+    return flag("VGBENCH_ALLOW_RANDOM_WEIGHTS")
+
+
+def device() -> str | None:
+    return get("VGBENCH_DEVICE")
+
+
+def ffmpeg() -> str | None:
+    return get("VGBENCH_FFMPEG")
+
+
+def model_folder(name: str) -> str | None:
+    """``$VGBENCH_OWLV2`` / ``$VGBENCH_BLIP``: a local Hugging Face model folder."""
+    if name not in VARIABLES:
+        raise KeyError(f"{name} is not a vgbench setting")
+    return get(name)
