@@ -274,7 +274,7 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                     ref_sha = ref_item.sha256 or provenance.file_sha256(ref_item.path)
                 todo = []
                 for m in metrics:
-                    dim = getattr(m, "dimension", None)
+                    dim = m.dimension
                     if dim and item.dimensions and dim not in item.dimensions:
                         report.scores_skipped += 1
                         continue
@@ -284,11 +284,11 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                         fail(m, why)
                         continue
                     rsha = ref_sha if m.needs_reference else ""
-                    if m.needs_prompt or getattr(m, "needs_aux", False):  # the score depends on the prompt text or
+                    if m.needs_prompt or m.needs_aux:  # the score depends on the prompt text or
                         # its aux info: the cached score of the same video under another prompt must not be reused
                         rsha = "ctx:" + provenance.stable_hash(
                             {"prompt": item.prompt if m.needs_prompt else None,
-                             "aux": item.aux if getattr(m, "needs_aux", False) else None}, length=16)
+                             "aux": item.aux if m.needs_aux else None}, length=16)
                     hit = store.cached_score(sha, rsha, m.protocol_id, m.weights_sha256)
                     if hit is not None and hit.extra.get("decoding") != DECODING_REVISION:
                         hit = None  # computed from frames decoded by earlier rules: recompute
@@ -322,7 +322,7 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                                 fail(m, f"reference {type(ref_video).__name__}: {ref_video}")
                                 continue
                             try:
-                                kw = {"aux": item.aux} if getattr(m, "needs_aux", False) else {}
+                                kw = {"aux": item.aux} if m.needs_aux else {}
                                 m.check_input(video)
                                 s: ItemScore = m.score(video, ref_video if m.needs_reference else None, item.prompt,
                                                        **kw)
@@ -369,8 +369,8 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
                                                      json.loads(row["extra_json"] or "{}")))
                 else:
                     m.add_failure(row["item_key"], row["error"])
-            if hasattr(m, "item_groups"):  # per-prompt rules (temporal flickering keeps ≤ 5 static videos)
-                m.item_groups = {it.key: (it.prompt_id or it.pair_key, it.sample_index or 0) for it in src.items}
+            # per-prompt rules (temporal flickering keeps ≤ 5 static videos per prompt)
+            m.set_item_groups({it.key: (it.prompt_id or it.pair_key, it.sample_index or 0) for it in src.items})
             result = m.compute()
             if m.needs_reference:
                 result.details["reference"] = str(ref_src.root)

@@ -27,7 +27,7 @@ from bench import provenance
 from bench.errors import ConfigError, GenerationError, VgbenchError
 from bench.store import ResultsStore
 from bench.video import QUALITY_PRESETS, read_video, write_video
-from reference_models.base import GenerationRequest
+from reference_models.base import BindsRun, CopiesFiles, DescribesItems, GenerationRequest
 
 ITEM_ID_SCHEMA = 1
 DB_NAME = "vgbench.sqlite"
@@ -237,7 +237,7 @@ def _produce(plan: RunPlan, item: PlannedItem) -> dict[str, Any]:
     req = item.request
     dest = plan.video_path(item)
     t0 = time.perf_counter()
-    source_file = getattr(plan.generator, "source_file", None)
+    source_file = plan.generator.source_file if isinstance(plan.generator, CopiesFiles) else None
     if source_file is not None:
         src = Path(source_file(req))
         video = read_video(src)  # full decode: corrupt or truncated files fail here
@@ -267,9 +267,8 @@ def _produce(plan: RunPlan, item: PlannedItem) -> dict[str, Any]:
             "prompt": req.prompt, "sample_index": req.sample_index, "seed": req.seed, "num_frames": video.num_frames,
             "fps": req.fps, "width": video.width, "height": video.height, "gen_seconds": round(seconds, 4),
             "source_file": origin}
-    attrs = getattr(plan.generator, "attributes", None)
-    if attrs is not None:
-        side["generator_attributes"] = attrs(req)
+    if isinstance(plan.generator, DescribesItems):
+        side["generator_attributes"] = plan.generator.attributes(req)
     return side
 
 
@@ -294,9 +293,8 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
                          str(plan.run_dir.resolve()), asdict(plan.config) | {"settings": plan.settings},
                          provenance.collect())
         write_run_manifest(plan, "running")
-        bind = getattr(plan.generator, "bind_run", None)
-        if bind is not None:  # e.g. the HTTP adapter journals job ids in the run folder (no double billing)
-            bind(plan.run_dir)
+        if isinstance(plan.generator, BindsRun):  # e.g. the HTTP adapter journals job ids (no double billing)
+            plan.generator.bind_run(plan.run_dir)
         done_rows = []
         pending = []
         for item in plan.items:

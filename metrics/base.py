@@ -157,6 +157,9 @@ class Metric:
     fidelity: ClassVar[str | None] = None
     #: the VBench dimension this metric computes, if any: it then scores only the prompts that serve the dimension
     dimension: ClassVar[str | None] = None
+    #: ``score()`` takes the prompt's auxiliary info (``aux=``, e.g. VBench's object/colour/style for the prompt); the
+    #: cached score is then keyed by it
+    needs_aux: ClassVar[bool] = False
     #: protocol → revision (1 when absent). When a protocol's computation changes to match its reference code, its
     #: revision goes up; revisions above 1 are part of the protocol id (``name/protocol@rev=N``), so values computed
     #: before the fix never share a cache key, a stored row, a leaderboard column or a comparison with values after it
@@ -191,6 +194,11 @@ class Metric:
         self.opts: dict[str, str] = {k: options.get(k) or self.option_default(k) for k in self.options}
         self.flags: list[str] = []
         self.reset()
+
+    def set_item_groups(self, groups: dict[str, tuple[str, int]]) -> None:
+        """Tell the metric which prompt and sample each item is (``item key → (prompt id, sample index)``) before
+        :meth:`compute`; for per-prompt rules (VBench's temporal flickering keeps at most 5 static videos per prompt).
+        Ignored by default."""
 
     def option_default(self, key: str) -> str:
         """Default of option ``key`` under this protocol (override for protocol-dependent defaults)."""

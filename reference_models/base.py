@@ -8,6 +8,7 @@ settings enter every item id, so changing one regenerates, and nothing else does
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from bench.video import Video
@@ -83,3 +84,29 @@ class Generator(Protocol):
 
     def generate(self, request: GenerationRequest) -> Video:
         """Produce the video for ``request``: exactly ``num_frames`` frames of ``height`` × ``width`` at ``fps``."""
+
+
+# ---- optional capabilities a generator may declare (the harness checks them with isinstance) -----------------------
+@runtime_checkable
+class CopiesFiles(Protocol):
+    """Its videos already exist as files (a folder, a replay): the harness copies the file itself, after checking it
+    decodes, instead of re-encoding decoded frames."""
+
+    def source_file(self, request: GenerationRequest) -> Path:
+        """The existing file that answers ``request``."""
+
+
+@runtime_checkable
+class DescribesItems(Protocol):
+    """It knows facts about each generated item (e.g. the shapes it drew), stored in the item's sidecar."""
+
+    def attributes(self, request: GenerationRequest) -> dict[str, Any]:
+        """JSON-serialisable facts about the video generated for ``request``."""
+
+
+@runtime_checkable
+class BindsRun(Protocol):
+    """It keeps state in the run folder (e.g. the HTTP adapter journals job ids so a resumed run never pays twice)."""
+
+    def bind_run(self, run_dir: Path) -> None:
+        """Called once with the run folder before the first item is generated."""
