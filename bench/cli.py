@@ -617,12 +617,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "is decoded once for all metrics; scores are cached in the results database, so "
                                    "evaluating again recomputes nothing. A corrupt video fails only its item.")
     p.add_argument("videos", help="run folder (has run.json) or folder of videos")
+    from metrics.vbench.table import help_text as dimensions_help
+
     p.add_argument("--dimensions", help="VBench dimensions: 'all' (the 16) or a comma-separated list: "
-                                        "subject_consistency, background_consistency, temporal_flickering (RAFT "
-                                        "static filter), motion_smoothness, dynamic_degree, aesthetic_quality, "
-                                        "imaging_quality, object_class, multiple_objects, human_action, color, "
-                                        "spatial_relationship, scene, appearance_style, temporal_style, "
-                                        "overall_consistency. A dimension scores only the prompts that serve it "
+                                        + dimensions_help() + ". A dimension scores only the prompts that serve it "
                                         "(the suite's `dimensions`); evaluated in the same pass as --metrics, "
                                         "sharing decoded frames and backbone features. Object/colour/spatial dims "
                                         "use OWLv2 and scene uses BLIP (vbench-style; results say so)")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from bench.errors import ConfigError
+from metrics.vbench.table import DIMENSIONS as VBENCH_DIMENSIONS, protocol_dimensions
 
 
 @dataclass(frozen=True)
@@ -74,35 +75,16 @@ class Scheme:
         return out
 
 
-_VBENCH_QUALITY = [  # (dimension, min, max, weight)
-    ("subject_consistency", 0.1462, 1.0, 1.0), ("background_consistency", 0.2615, 1.0, 1.0),
-    ("temporal_flickering", 0.6293, 1.0, 1.0), ("motion_smoothness", 0.706, 0.9975, 1.0),
-    ("dynamic_degree", 0.0, 1.0, 0.5), ("aesthetic_quality", 0.0, 1.0, 1.0), ("imaging_quality", 0.0, 1.0, 1.0)]
-_VBENCH_SEMANTIC = [
-    ("object_class", 0.0, 1.0, 1.0), ("multiple_objects", 0.0, 1.0, 1.0), ("human_action", 0.0, 1.0, 1.0),
-    ("color", 0.0, 1.0, 1.0), ("spatial_relationship", 0.0, 1.0, 1.0), ("scene", 0.0, 0.8222, 1.0),
-    ("appearance_style", 0.0009, 0.2855, 1.0), ("temporal_style", 0.0, 0.364, 1.0),
-    ("overall_consistency", 0.0, 0.364, 1.0)]
-
 VBENCH = Scheme(
     "vbench",
-    tuple([Dimension(n, "quality", lo, hi, w) for n, lo, hi, w in _VBENCH_QUALITY]
-          + [Dimension(n, "semantic", lo, hi, w) for n, lo, hi, w in _VBENCH_SEMANTIC]),
+    tuple(Dimension(d.name, d.group, d.min, d.max, d.weight) for d in VBENCH_DIMENSIONS),
     {"quality": 4.0, "semantic": 1.0},
     description="VBench: min-max normalised dimensions (VBench's table), Quality (7 dims, dynamic degree ×0.5), "
                 "Semantic (9 dims), Total = (4·Quality + Semantic)/5")
 
-#: metric protocol ids of vgbench that compute a VBench dimension (``vgbench evaluate --dimensions``); the plain
-#: ``temporal_flickering/vbench`` (no static filter) also counts, as before the static filter existed.
-#: (viclip_score/vbench is overall consistency or temporal style depending on the prompts, so it is not listed)
-VBENCH_PROTOCOLS = {
-    "temporal_flickering/vbench": "temporal_flickering",
-    "temporal_flickering/vbench_static_filter": "temporal_flickering",
-    **{f"{d}/vbench": d for d in (
-        "subject_consistency", "background_consistency", "motion_smoothness", "dynamic_degree", "aesthetic_quality",
-        "imaging_quality", "object_class", "multiple_objects", "human_action", "color", "spatial_relationship",
-        "scene", "appearance_style", "temporal_style", "overall_consistency")},
-}
+#: metric protocol ids of vgbench that compute a VBench dimension (``vgbench evaluate --dimensions``), from
+#: :mod:`metrics.vbench.table`
+VBENCH_PROTOCOLS = protocol_dimensions()
 
 BUILTIN = {"vbench": VBENCH}
 

@@ -378,3 +378,23 @@ def test_vbench_style_suite_covers_the_16_dimensions_with_their_aux_info():
         assert semantic._aux(p.aux, "scene", "scene")
     for p in by_dim["appearance_style"]:
         assert p.aux["appearance_style"]["appearance_style"] in p.text or "style" in p.text
+
+
+def test_one_dimension_table_feeds_the_cli_the_scheme_and_the_evaluator():
+    """VBench's dimensions are declared once (metrics/vbench/table.py): every row's metric exists with the protocol
+    it names and declares that dimension, and the scheme, --dimensions and the help text are built from the table."""
+    from bench.cli import build_parser
+    from leaderboards.schemes import VBENCH, VBENCH_PROTOCOLS
+    from metrics.registry import create_metric
+    from metrics.vbench.dimensions import DIMENSION_METRICS, dimension_specs
+    from metrics.vbench.table import DIMENSIONS
+
+    assert len(DIMENSIONS) == 16 and [d.name for d in VBENCH.dimensions] == [d.name for d in DIMENSIONS]
+    assert dimension_specs("all") == [d.metric for d in DIMENSIONS] == list(DIMENSION_METRICS.values())
+    for d in DIMENSIONS:
+        m = create_metric(d.metric)
+        assert m.protocol_id.split("@")[0] == d.protocol_id and m.dimension == d.name
+        assert VBENCH_PROTOCOLS[d.protocol_id] == d.name
+    sub = next(a for a in build_parser()._subparsers._group_actions[0].choices["evaluate"]._actions
+               if "--dimensions" in a.option_strings)
+    assert all(d.name in sub.help for d in DIMENSIONS)

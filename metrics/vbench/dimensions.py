@@ -48,6 +48,7 @@ from bench.video import Video
 from metrics.alignment.viclip_score import ViCLIPScore, vbench_clip_transform
 from metrics.base import ItemScore, MetricKind
 from metrics.model_metric import BackboneMetric
+from metrics.vbench.table import DIMENSIONS
 
 EXACT = "vbench-exact"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -426,24 +427,8 @@ class TemporalStyle(ViCLIPScore):
 
 
 #: VBench dimension → vgbench metric spec (``--dimensions``), in VBench's order
-DIMENSION_METRICS = {
-    "subject_consistency": "subject_consistency",
-    "background_consistency": "background_consistency",
-    "temporal_flickering": "temporal_flickering/vbench_static_filter",
-    "motion_smoothness": "motion_smoothness",
-    "dynamic_degree": "dynamic_degree",
-    "aesthetic_quality": "aesthetic_quality",
-    "imaging_quality": "imaging_quality",
-    "object_class": "object_class",
-    "multiple_objects": "multiple_objects",
-    "human_action": "human_action",
-    "color": "color",
-    "spatial_relationship": "spatial_relationship",
-    "scene": "scene",
-    "appearance_style": "appearance_style",
-    "temporal_style": "temporal_style",
-    "overall_consistency": "overall_consistency",
-}
+#: VBench dimension name → the metric spec that computes it (from :mod:`metrics.vbench.table`)
+DIMENSION_METRICS = {d.name: d.metric for d in DIMENSIONS}
 
 
 def dimension_specs(text: str) -> list[str]:

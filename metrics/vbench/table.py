@@ -1,0 +1,65 @@
+"""VBench's 16 dimensions in one table: the metric that computes each, its group (Quality or Semantic), the min/max
+VBench normalises it with, its weight in the group, and the help text. ``vgbench evaluate --dimensions``, the
+``vbench`` leaderboard scheme and the CLI help all read this table; adding a dimension is one row here plus its metric.
+
+Normalisation constants and weights: VBench's ``scripts/constant.py`` (NORMALIZE_DIC, DIM_WEIGHT; dynamic degree
+weighs 0.5), Total = (4·Quality + Semantic)/5.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class VBenchDimension:
+    name: str
+    metric: str  # the metric spec that computes it (``NAME`` or ``NAME/PROTOCOL``)
+    group: str  # "quality" or "semantic"
+    min: float
+    max: float
+    weight: float = 1.0
+    note: str = ""  # shown in the CLI help
+    also: tuple[str, ...] = ()  # other protocol ids whose values count as this dimension
+
+    @property
+    def protocol_id(self) -> str:
+        return self.metric if "/" in self.metric else f"{self.metric}/vbench"
+
+
+DIMENSIONS: tuple[VBenchDimension, ...] = (
+    VBenchDimension("subject_consistency", "subject_consistency", "quality", 0.1462, 1.0),
+    VBenchDimension("background_consistency", "background_consistency", "quality", 0.2615, 1.0),
+    # the plain temporal_flickering/vbench (no static filter) also counts, as before the static filter existed
+    VBenchDimension("temporal_flickering", "temporal_flickering/vbench_static_filter", "quality", 0.6293, 1.0,
+                    note="RAFT static filter", also=("temporal_flickering/vbench",)),
+    VBenchDimension("motion_smoothness", "motion_smoothness", "quality", 0.706, 0.9975),
+    VBenchDimension("dynamic_degree", "dynamic_degree", "quality", 0.0, 1.0, weight=0.5),
+    VBenchDimension("aesthetic_quality", "aesthetic_quality", "quality", 0.0, 1.0),
+    VBenchDimension("imaging_quality", "imaging_quality", "quality", 0.0, 1.0),
+    VBenchDimension("object_class", "object_class", "semantic", 0.0, 1.0, note="OWLv2, vbench-style"),
+    VBenchDimension("multiple_objects", "multiple_objects", "semantic", 0.0, 1.0, note="OWLv2, vbench-style"),
+    VBenchDimension("human_action", "human_action", "semantic", 0.0, 1.0),
+    VBenchDimension("color", "color", "semantic", 0.0, 1.0, note="OWLv2, vbench-style"),
+    VBenchDimension("spatial_relationship", "spatial_relationship", "semantic", 0.0, 1.0, note="OWLv2, vbench-style"),
+    VBenchDimension("scene", "scene", "semantic", 0.0, 0.8222, note="BLIP, vbench-style"),
+    VBenchDimension("appearance_style", "appearance_style", "semantic", 0.0009, 0.2855),
+    VBenchDimension("temporal_style", "temporal_style", "semantic", 0.0, 0.364),
+    VBenchDimension("overall_consistency", "overall_consistency", "semantic", 0.0, 0.364),
+)
+
+BY_NAME: dict[str, VBenchDimension] = {d.name: d for d in DIMENSIONS}
+
+
+def protocol_dimensions() -> dict[str, str]:
+    """Metric protocol id → the VBench dimension its values count as. (``viclip_score/vbench`` is overall consistency
+    or temporal style depending on the prompts, so it is not listed.)"""
+    out: dict[str, str] = {}
+    for d in DIMENSIONS:
+        for pid in (*d.also, d.protocol_id):
+            out[pid] = d.name
+    return out
+
+
+def help_text() -> str:
+    """The dimension list for ``--help``."""
+    return ", ".join(f"{d.name} ({d.note})" if d.note else d.name for d in DIMENSIONS)
