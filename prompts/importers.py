@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from bench.errors import SuiteValidationError
+from bench.vbench_labels import vbench_action_label  # noqa: F401  (re-exported)
 from prompts.schema import Prompt, Suite
 
 VBENCH_SAMPLES_PER_PROMPT = 5
@@ -25,11 +26,6 @@ def slug_id(text: str, max_len: int = 48) -> str:
     """A readable, stable prompt id: a slug of the text plus 6 hex digits of its SHA-1 (ids never collide by slug)."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:max_len].strip("-") or "prompt"
     return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
-
-
-def vbench_action_label(prompt: str) -> str:
-    """VBench human_action's label parsing: ``name.lower().split('-')[0].split('person is ')[-1].split('_')[0]``."""
-    return prompt.lower().split("-")[0].split("person is ")[-1].split("_")[0]
 
 
 def import_vbench_full_info(path: str | Path, name: str = "vbench") -> Suite:

@@ -386,7 +386,7 @@ class HumanAction(BackboneMetric):
 
     @torch.no_grad()
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
-        from prompts.importers import vbench_action_label
+        from bench.vbench_labels import vbench_action_label
 
         if not prompt:
             raise MetricError("human_action needs the prompt (the action is parsed from it as VBench does)")
