@@ -93,7 +93,7 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
     from tqdm import tqdm
 
     from bench import provenance
-    from bench.evaluate import load_source
+    from bench.sources import load_source
     from metrics.registry import create_metric
 
     metric = create_metric(metric_spec)

@@ -1,0 +1,94 @@
+"""What gets evaluated: a run folder (``run.json`` + sidecars) or a plain folder of videos (with an optional
+``manifest.json``, or a ``.txt`` prompt beside each video), resolved into :class:`EvalItem` s. Used by
+:func:`bench.evaluate.evaluate` and by ``vgbench refstats build``."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import provenance
+from bench.errors import ConfigError
+from bench.runs import read_sidecar
+from bench.video import VIDEO_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One video to evaluate. ``key`` is unique within its source; ``pair_key`` matches it with a reference."""
+
+    key: str
+    path: str | None
+    pair_key: str
+    prompt: str | None = None
+    prompt_id: str | None = None
+    sample_index: int | None = None
+    seed: int | None = None
+    sha256: str | None = None
+    error: str | None = None  # set when the item has no usable video (e.g. its generation failed)
+    aux: dict = field(default_factory=dict, compare=False, hash=False)  # per-dimension auxiliary info of the prompt
+    #: VBench dimensions the prompt serves (from the suite); empty = unknown, every requested dimension scores it
+    dimensions: tuple[str, ...] = ()
+
+
+@dataclass
+class VideoSource:
+    """A run folder or a plain folder of videos, resolved into items."""
+
+    source_id: str
+    kind: str  # "run" or "folder"
+    root: Path
+    items: list[EvalItem]
+    model: str | None = None
+    suite: str | None = None
+    suite_sha256: str | None = None
+
+
+def is_run_folder(path: Path) -> bool:
+    return (path / "run.json").is_file()
+
+
+def load_source(path: str | Path) -> VideoSource:
+    """Resolve a run folder (has ``run.json``) or a folder of videos into :class:`EvalItem` s."""
+    root = Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise ConfigError(f"{root} is not a folder of videos or a run folder")
+    if is_run_folder(root):
+        doc = json.loads((root / "run.json").read_text(encoding="utf-8"))
+        items = []
+        for it in doc["items"]:
+            side = read_sidecar(root / "videos" / f"{it['item_id']}.json") or {}
+            video = root / it["file"]
+            error = None
+            if side.get("status") != "ok" or not video.exists():
+                error = side.get("error") or "not generated yet (run `vgbench run` again to finish it)"
+            items.append(EvalItem(it["item_id"], str(video), f"{it['prompt_id']}/{it['sample_index']}", it["prompt"],
+                                  it["prompt_id"], it["sample_index"], it["seed"], side.get("sha256"), error,
+                                  it.get("aux") or {}, tuple(it.get("dimensions") or ())))
+        return VideoSource(doc["run_id"], "run", root, items, doc["settings"]["model_id"], doc["suite"]["name"],
+                           doc["suite"]["sha256"])
+    manifest = {}
+    if (root / "manifest.json").is_file():
+        try:
+            manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{root / 'manifest.json'}:{e.lineno}: invalid JSON: {e.msg}") from e
+    by_file = {str(Path(m["file"])): m for m in manifest.get("items", []) if "file" in m}
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+    if not files:
+        raise ConfigError(f"no videos ({', '.join(VIDEO_EXTENSIONS)}) under {root}")
+    items = []
+    for p in files:
+        rel = str(p.relative_to(root))
+        m = by_file.get(rel)
+        pair = f"{m['prompt_id']}/{m.get('sample', 0)}" if m else str(Path(rel).with_suffix(""))
+        prompt = m.get("prompt") if m else None
+        if prompt is None and p.with_suffix(".txt").is_file():  # API-model folders: prompt beside the video
+            prompt = p.with_suffix(".txt").read_text(encoding="utf-8").strip() or None
+        items.append(EvalItem(rel, str(p), pair, prompt, m.get("prompt_id") if m else None,
+                              m.get("sample") if m else None, m.get("seed") if m else None,
+                              aux=(m.get("aux") or {}) if m else {},
+                              dimensions=tuple(m.get("dimensions") or ()) if m else ()))
+    listing = [(it.key, Path(it.path).stat().st_size) for it in items]
+    source_id = "folder-" + provenance.stable_hash({"root": str(root), "listing": listing}, length=12)
+    return VideoSource(source_id, "folder", root, items, manifest.get("model") or root.name)
