@@ -268,7 +268,7 @@ EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
 
 
 def _fvmd_extractor(tracker: str) -> FeatureExtractor:
-    from metrics.distribution.fvmd import fvmd_extractor
+    from metrics.distribution.motion_features import fvmd_extractor
 
     return fvmd_extractor(tracker)
 
