@@ -127,6 +127,7 @@ class _Decoding:
         self.last_pts: int | None = None
         self.stream_duration = False
         self.times: list[float] = []
+        self.stopped_early = False  # an index read stopped decoding after its last index (packets still counted)
 
     def frames(self, stop_after: int | None = None) -> Iterator[tuple[int, object, float | None]]:
         """Yield ``(index, rgb24 av.VideoFrame in coded orientation, time_s)`` for each presented frame, in order."""
@@ -146,6 +147,10 @@ class _Decoding:
             try:
                 for pkt in container.demux(stream):
                     real = tally.add(pkt)
+                    if self.stopped_early:  # the rest is only counted (no decoding): the file's facts in one pass
+                        if not real:
+                            break
+                        continue
                     try:
                         out = pkt.decode()
                     except av.error.FFmpegError as e:
@@ -177,7 +182,8 @@ class _Decoding:
                         yield decoded, graph.pull(), (None if t is None else t - self.start)
                         decoded += 1
                         if stop_after is not None and decoded > stop_after:
-                            return
+                            self.stopped_early = True
+                            break
                     if not real:
                         break  # the flush packet drained the decoder
             except av.error.FFmpegError as e:  # the demuxer: the file ends early or is damaged
@@ -273,7 +279,7 @@ def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, ba
     except MemoryError as e:
         raise VideoError(path, "the decoded frames do not fit in memory; evaluate it with fewer frames (metric "
                                "frame sampling) or shorten it (ffmpeg -i IN -t SECONDS OUT.mp4)") from e
-    info = dec.info or probe_video(path)  # an index read stops early: the facts come from the probe
+    info = dec.info  # gathered in the same pass, also when an index read stops decoding early
     stack = apply_orientation(stack, dec.orientation)
     return Video.from_numpy(stack, info.fps or 1.0, path, complete=wanted is None, timestamps=_timestamps(times),
                             variable_frame_rate=info.variable_frame_rate, decoder=decoder_version("pyav"))
@@ -327,8 +333,10 @@ def _decode_some(dec: _Decoding, wanted: list[int]) -> tuple[np.ndarray, list[fl
         decoded = i + 1
         if i in keep:
             frames[i], at[i] = _rgb_array(rgb).copy(), t
-    if dec.info is not None:  # the whole file was read: a cut file is truncated, not "out of range"
+    if not dec.stopped_early:  # the whole file was decoded: a cut file is truncated, not "out of range"
         _check_complete(dec.path, decoded, dec)
+    elif dec.info.problem:
+        raise TruncatedVideoError(dec.path, f"{dec.info.problem} (frames up to index {max(wanted)} were read)")
     elif dec.strict and dec.corrupt:
         raise CorruptVideoError(dec.path, f"frame {dec.corrupt[0]} is damaged (the decoder had to conceal errors); "
                                           "re-encode or re-download the file")
