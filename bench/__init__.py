@@ -1,11 +1,7 @@
-"""vgbench harness core: runs, video I/O, results store and the ``vgbench`` CLI.
+"""vgbench's core and harness, and the ``vgbench`` CLI.
 
-Importing this package first installs the torchvision compatibility hook (see :mod:`bench._torchvision_compat`);
-every other vgbench package imports :mod:`bench` before anything else for that reason. The import is light:
-no torch, no numpy.
+Core (imports nothing above it): :mod:`~vgbench.bench.errors`, :mod:`~vgbench.bench.settings`,
+:mod:`~vgbench.bench.registry`, :mod:`~vgbench.bench.video`, :mod:`~vgbench.bench.provenance`,
+:mod:`~vgbench.bench.store`, :mod:`~vgbench.bench.features`. Harness: :mod:`~vgbench.bench.runs`,
+:mod:`~vgbench.bench.evaluate`. CLI: :mod:`vgbench.bench.cli`. See ``docs/architecture.md``.
 """
-from bench import _torchvision_compat
-
-_torchvision_compat.install_hook()
-
-__version__ = "0.1.0"

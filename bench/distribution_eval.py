@@ -2,7 +2,7 @@
 
 Each extractor needed by the requested metrics is built once (weights resolved and verified up front, so a missing
 checkpoint fails before any video is decoded) and shared: ``fvd/styleganv`` and ``kvd/kid-subsets`` extract once.
-Per-video features live in the :class:`~bench.feature_cache.FeatureCache`; evaluating again extracts nothing.
+Per-video features live in the :class:`~vgbench.bench.feature_cache.FeatureCache`; evaluating again extracts nothing.
 
 The reference set is a folder (or run folder) of videos, or a reference-statistics file written by
 :func:`build_refstats` (``vgbench refstats build``): an ``.npz`` holding every reference video's features and the
@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from bench.errors import ConfigError, MetricError, VideoError
-from bench.feature_cache import FeatureCache
-from bench.video import Video, read_video
+from vgbench.bench.errors import ConfigError, MetricError, VideoError
+from vgbench.bench.feature_cache import FeatureCache
+from vgbench.bench.video import Video, read_video
 
 REFSTATS_FORMAT = "vgbench-refstats/1"
 
@@ -89,18 +89,18 @@ def load_refstats(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarra
 def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_root: str | Path | None = None,
                    progress: bool = True, allow_random_weights: bool | None = None, weights=None) -> dict[str, Any]:
     """Extract the reference features that ``metric_spec`` needs from every video under ``videos`` into ``out``
-    (``weights``: user-supplied weights files, as :func:`bench.evaluate.evaluate` takes them)."""
+    (``weights``: user-supplied weights files, as :func:`vgbench.bench.evaluate.evaluate` takes them)."""
     from tqdm import tqdm
 
-    from bench import provenance
-    from bench.sources import load_source
-    from metrics.registry import create_metric
+    from vgbench.bench import provenance
+    from vgbench.bench.sources import load_source
+    from vgbench.metrics.registry import create_metric
 
     metric = create_metric(metric_spec)
     if not hasattr(metric, "extractor"):
         raise ConfigError(f"{metric_spec} is not a distribution metric: reference statistics are for FVD, KVD, "
                           "FVMD, FID and KID")
-    from metrics.backbones.registry import UserWeights
+    from vgbench.metrics.backbones.registry import UserWeights
 
     extractor = metric.extractor
     user_weights = UserWeights(weights)

@@ -13,7 +13,7 @@ pair by relative path without extension (``a/b.mp4`` ↔ ``a/b.webm``), or by a 
 Dimensions: a VBench dimension metric (one with a ``dimension`` attribute) scores only the items whose prompt lists
 that dimension, as VBench does (a run's prompts carry their suite's ``dimensions``; a folder's ``manifest.json`` items
 may too); items with no dimension information are scored on every requested dimension. Dimensions that need the same
-intermediate values share them through :mod:`metrics.vbench.shared` while the decoded video is in hand.
+intermediate values share them through :mod:`vgbench.metrics.vbench.shared` while the decoded video is in hand.
 
 Prompts (for CLIP/ViCLIP scores): a run folder's items carry them; a plain folder's come from ``manifest.json``
 (``{"items": [{"file": ..., "prompt": ...}]}``) or from a ``.txt`` file beside each video with the same name.
@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import provenance
-from bench.errors import ConfigError, MetricError, VideoError
-from bench.runs import DB_NAME
-from bench.sources import EvalItem, VideoSource, is_run_folder, load_source  # noqa: F401  (re-exported)
-from bench.store import ResultsStore
-from bench.video import DECODING_REVISION, read_video
-from bench.video.decode import decoder_version
-from metrics.base import ItemScore, MetricResult
+from vgbench.bench import provenance
+from vgbench.bench.errors import ConfigError, MetricError, VideoError
+from vgbench.bench.runs import DB_NAME
+from vgbench.bench.sources import EvalItem, VideoSource, is_run_folder, load_source  # noqa: F401  (re-exported)
+from vgbench.bench.store import ResultsStore
+from vgbench.bench.video import DECODING_REVISION, read_video
+from vgbench.bench.video.decode import decoder_version
+from vgbench.metrics.base import ItemScore, MetricResult
 
 
 @dataclass
@@ -105,12 +105,12 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
     """
     from tqdm import tqdm
 
-    from bench.distribution_eval import FeatureCollector, is_refstats_file, load_refstats
-    from bench.feature_cache import FeatureCache
-    from metrics.base import MetricKind
-    from metrics.backbones.registry import UserWeights
-    from metrics.distribution.extractors import create_extractor
-    from metrics.registry import create_metric
+    from vgbench.bench.distribution_eval import FeatureCollector, is_refstats_file, load_refstats
+    from vgbench.bench.feature_cache import FeatureCache
+    from vgbench.metrics.base import MetricKind
+    from vgbench.metrics.backbones.registry import UserWeights
+    from vgbench.metrics.distribution.extractors import create_extractor
+    from vgbench.metrics.registry import create_metric
 
     user_weights = UserWeights(weights)
     all_metrics = [create_metric(s) for s in metric_specs]
@@ -298,7 +298,7 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
             store.put_set_metric(src.source_id, ref_key, result)
             report.results[spec] = result
     finally:
-        from metrics.vbench import shared
+        from vgbench.metrics.vbench import shared
 
         shared.clear()  # do not keep the last video's frames and features alive after the evaluation
         if own:

@@ -2,7 +2,7 @@
 
 Features are stored as ``<root>/<extractor cache key>/<sha[:2]>/<video sha256>.<role>.npy`` where the extractor key
 already encodes the backbone, the SHA-256 of the weights used, the preprocessing and the clip sampling (see
-:meth:`metrics.distribution.extractors.FeatureExtractor.cache_key`). ``role`` matters only for extractors whose clip
+:meth:`vgbench.metrics.distribution.extractors.FeatureExtractor.cache_key`). ``role`` matters only for extractors whose clip
 sampling differs between generated and reference videos. Writes are atomic, so concurrent evaluations can share a
 cache. ``hits``/``extracted`` count what one evaluation did ("evaluating a run again extracts nothing").
 """

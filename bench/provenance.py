@@ -41,7 +41,7 @@ def git_commit(path: Path | None = None) -> str | None:
 
 
 def collect() -> dict[str, Any]:
-    from bench import _torchvision_compat
+    from vgbench.bench import _torchvision_compat
 
     return {
         "vgbench_git_commit": git_commit(),
@@ -57,7 +57,7 @@ def collect() -> dict[str, Any]:
 
 def _decoding() -> dict[str, Any]:
     """Which decoder produces the frames (with its version) and the rule that picks it (``bench.video.decode``)."""
-    from bench.video import decoders
+    from vgbench.bench.video import decoders
 
     return {"decoder": decoders()["pyav"], "installed": decoders(),
             "rule": "PyAV + libavfilter rgb24 conversion for every file: the frames ffmpeg -pix_fmt rgb24 presents "

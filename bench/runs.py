@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from bench import provenance
-from bench.errors import ConfigError, GenerationError, VgbenchError
-from bench.store import ResultsStore
-from bench.video import QUALITY_PRESETS, read_video, write_video
-from reference_models.base import BindsRun, CopiesFiles, DescribesItems, GenerationRequest
+from vgbench.bench import provenance
+from vgbench.bench.errors import ConfigError, GenerationError, VgbenchError
+from vgbench.bench.store import ResultsStore
+from vgbench.bench.video import QUALITY_PRESETS, read_video, write_video
+from vgbench.reference_models.base import BindsRun, CopiesFiles, DescribesItems, GenerationRequest
 
 ITEM_ID_SCHEMA = 1
 DB_NAME = "vgbench.sqlite"
@@ -48,7 +48,7 @@ class RunConfig:
         quality: encoding preset for written videos (``lossless``, ``near_lossless``, ``high``).
         model_args: extra generator options (``--model-arg key=value``).
         weights: user-supplied weights files for the metrics, ``{NAME: PATH}`` (``--weights NAME=PATH``; see
-            :func:`bench.evaluate.evaluate`).
+            :func:`vgbench.bench.evaluate.evaluate`).
     """
 
     model: str
@@ -139,8 +139,8 @@ def item_id_for(model_id: str, settings: dict, request: GenerationRequest, quali
 
 def plan_run(config: RunConfig) -> RunPlan:
     """Resolve the generator and suite and list every item of the run (nothing is generated)."""
-    from prompts import load_suite
-    from reference_models.registry import create_generator
+    from vgbench.prompts import load_suite
+    from vgbench.reference_models.registry import create_generator
 
     generator = create_generator(config.model, **config.model_args)
     suite = load_suite(config.suite)

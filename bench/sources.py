@@ -1,16 +1,16 @@
 """What gets evaluated: a run folder (``run.json`` + sidecars) or a plain folder of videos (with an optional
 ``manifest.json``, or a ``.txt`` prompt beside each video), resolved into :class:`EvalItem` s. Used by
-:func:`bench.evaluate.evaluate` and by ``vgbench refstats build``."""
+:func:`vgbench.bench.evaluate.evaluate` and by ``vgbench refstats build``."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import provenance
-from bench.errors import ConfigError
-from bench.runs import read_sidecar
-from bench.video import VIDEO_EXTENSIONS
+from vgbench.bench import provenance
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.runs import read_sidecar
+from vgbench.bench.video import VIDEO_EXTENSIONS
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """VBench's rule for reading the action out of a human-action prompt, shared by the prompt importer
-(:mod:`prompts.importers`) and the ``human_action`` metric, which sit on the same floor and may not import each other.
+(:mod:`vgbench.prompts.importers`) and the ``human_action`` metric, which sit on the same floor and may not import each other.
 
 Reference: Vchitect/VBench@45e79ec14e69 ``vbench/human_action.py``.
 """

@@ -34,9 +34,9 @@ def main() -> None:
 
     import torch
 
-    import bench  # noqa: F401
-    from bench.video import Video
-    from metrics.registry import create_metric
+    import vgbench  # noqa: F401
+    from vgbench.bench.video import Video
+    from vgbench.metrics.registry import create_metric
 
     g = torch.Generator().manual_seed(0)
     videos = [Video(torch.randint(0, 256, (args.frames, args.size, args.size, 3), dtype=torch.uint8, generator=g),

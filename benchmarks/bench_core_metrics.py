@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics.quality.psnr_ssim import psnr_per_frame, ssim_per_frame  # noqa: E402
-from metrics.vbench.temporal_flickering import temporal_flickering_score  # noqa: E402
+from vgbench.metrics.quality.psnr_ssim import psnr_per_frame, ssim_per_frame  # noqa: E402
+from vgbench.metrics.vbench.temporal_flickering import temporal_flickering_score  # noqa: E402
 
 
 # ---- baselines: the reference code's per-frame loops (common_metrics / VBench), written out --------------------
@@ -98,7 +98,7 @@ def throughput(videos: list[np.ndarray], refs: list[np.ndarray], repeats: int) -
 _CHILD = """
 import sys, json, resource
 sys.path.insert(0, {repo!r})
-from bench.evaluate import evaluate
+from vgbench.bench.evaluate import evaluate
 rep = evaluate({gen!r}, ["psnr", "ssim", "temporal_flickering"], reference={ref!r}, db={db!r}, progress=False)
 assert not rep.failures, rep.failures
 print(json.dumps({{"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
@@ -107,8 +107,8 @@ print(json.dumps({{"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxr
 
 def peak_memory(n_videos: int, frames: int, size: int, workdir: Path) -> float:
     """Peak RSS (MB) of a fresh process that evaluates ``n_videos`` files from disk (PSNR+SSIM+flicker)."""
-    from bench.video import write_video
-    from reference_models.builtin.shapes import parse_prompt, render
+    from vgbench.bench.video import write_video
+    from vgbench.reference_models.builtin.shapes import parse_prompt, render
 
     gen, ref = workdir / f"gen{n_videos}", workdir / f"ref{n_videos}"
     rng = np.random.default_rng(0)

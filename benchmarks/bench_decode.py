@@ -72,9 +72,9 @@ def main() -> None:
 
     import numpy as np
 
-    import bench  # noqa: F401
-    from bench.video import probe_video, read_video
-    from bench.video.decode import decord_handles, decoder_version
+    import vgbench  # noqa: F401
+    from vgbench.bench.video import probe_video, read_video
+    from vgbench.bench.video.decode import decord_handles, decoder_version
 
     paths = {
         "vgbench default": lambda p: read_video(p).frames.numpy(),

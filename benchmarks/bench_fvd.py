@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 def make_videos(folder: Path, n: int, frames: int, size: int, seed: int) -> None:
     import numpy as np
 
-    from bench.video import write_video
+    from vgbench.bench.video import write_video
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -49,7 +49,7 @@ def make_videos(folder: Path, n: int, frames: int, size: int, seed: int) -> None
 
 def run_vgbench(gen: Path, ref: Path, work: Path) -> dict:
     os.environ["VGBENCH_ALLOW_RANDOM_WEIGHTS"] = "1"
-    from bench.evaluate import evaluate
+    from vgbench.bench.evaluate import evaluate
 
     t = time.perf_counter()
     r = evaluate(gen, ["fvd/common_metrics"], reference=ref, db=work / "db.sqlite", progress=False)
@@ -68,7 +68,7 @@ def run_baseline(gen: Path, ref: Path, work: Path) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from metrics.backbones.i3d import RandomTorchScriptStandIn
+    from vgbench.metrics.backbones.i3d import RandomTorchScriptStandIn
 
     def load_all(folder):
         vids = []

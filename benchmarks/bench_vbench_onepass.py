@@ -33,21 +33,21 @@ def main() -> None:
     ap.add_argument("--dimensions", default=CPU_DIMS)
     args = ap.parse_args()
 
-    import bench  # noqa: F401
-    from bench.evaluate import evaluate
-    from bench.runs import RunConfig, execute_run, plan_run
-    from metrics.vbench.dimensions import dimension_specs
+    import vgbench  # noqa: F401
+    from vgbench.bench.evaluate import evaluate
+    from vgbench.bench.runs import RunConfig, execute_run, plan_run
+    from vgbench.metrics.vbench.dimensions import dimension_specs
 
     specs = dimension_specs(args.dimensions)
     with tempfile.TemporaryDirectory() as tmp:
         plan = plan_run(RunConfig(model="shapes", suite="shapes", out=f"{tmp}/gen", samples=max(1, args.videos // 8)))
         execute_run(plan, progress=False)
         for s in specs:  # build every backbone once before timing (both paths share the process cache)
-            from metrics.registry import create_metric
+            from vgbench.metrics.registry import create_metric
 
             m = create_metric(s)
             m.load(allow_random=True, device="cpu")
-        from metrics.vbench import shared
+        from vgbench.metrics.vbench import shared
 
         t = time.perf_counter()
         hits0 = shared.stats()["hits"]

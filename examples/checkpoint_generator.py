@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reference_models.base import Capabilities, GenerationRequest
+from vgbench.reference_models.base import Capabilities, GenerationRequest
 
 
 class CheckpointGenerator:

@@ -14,8 +14,8 @@ import json
 
 import pandas as pd
 
-from bench.store import ResultsStore
-from leaderboards.statistics import bootstrap_interval
+from vgbench.bench.store import ResultsStore
+from vgbench.leaderboards.statistics import bootstrap_interval
 
 
 def item_table(store: ResultsStore, run_ids: list[str] | None = None) -> pd.DataFrame:
@@ -59,7 +59,7 @@ def per_prompt(store: ResultsStore, run_ids: list[str] | None = None) -> pd.Data
 
 def per_category(store: ResultsStore, run_ids: list[str] | None = None, suite=None) -> pd.DataFrame:
     """Mean per (run, tag, protocol); ``suite`` is a Suite, a name/path, or None (each run's recorded suite)."""
-    from prompts import load_suite
+    from vgbench.prompts import load_suite
 
     items = item_table(store, run_ids)
     if items.empty:

@@ -1,7 +1,7 @@
 """Paired comparison of two runs and the regression gate (``vgbench compare BASE CANDIDATE``).
 
 For every per-item metric protocol both runs were scored with, the per-prompt means are compared
-(:func:`leaderboards.statistics.paired_comparison`): delta ``candidate − base`` with a bootstrap 95 % interval over
+(:func:`vgbench.leaderboards.statistics.paired_comparison`): delta ``candidate − base`` with a bootstrap 95 % interval over
 prompts, a sign-flip permutation p-value, the effect size d_z, and Holm-adjusted p-values across the metrics.
 Distribution metrics (FVD, KVD, ...) have no per-item values: their set values and engine intervals are shown, and
 they are not tested.
@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError
-from bench.store import ResultsStore
-from leaderboards.statistics import Comparison, holm, paired_comparison
-from metrics.protocol_id import split_revision
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.store import ResultsStore
+from vgbench.leaderboards.statistics import Comparison, holm, paired_comparison
+from vgbench.metrics.protocol_id import split_revision
 
 
 @dataclass
@@ -194,7 +194,7 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
 
 def _revision_gaps(base: set[str], candidate: set[str]) -> list[str]:
     """Messages for protocols both runs scored, but in different revisions (never compared)."""
-    from metrics.registry import revision_status
+    from vgbench.metrics.registry import revision_status
 
     def by_base(ids):
         out: dict[str, set[int]] = {}
@@ -218,7 +218,7 @@ def _revision_gaps(base: set[str], candidate: set[str]) -> list[str]:
 
 def _stale_revisions(protocols: list[str]) -> list[str]:
     """Messages for protocols both runs share in a revision older than the current one."""
-    from metrics.registry import revision_status
+    from vgbench.metrics.registry import revision_status
 
     out = []
     for p in sorted(set(protocols)):

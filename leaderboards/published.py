@@ -12,8 +12,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.errors import ConfigError
-from leaderboards.schemes import VBENCH, Scheme
+from vgbench.bench.errors import ConfigError
+from vgbench.leaderboards.schemes import VBENCH, Scheme
 
 
 @dataclass

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from bench.errors import ConfigError
-from metrics.vbench.table import DIMENSIONS as VBENCH_DIMENSIONS, protocol_dimensions
+from vgbench.bench.errors import ConfigError
+from vgbench.metrics.vbench.table import DIMENSIONS as VBENCH_DIMENSIONS, protocol_dimensions
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ VBENCH = Scheme(
                 "Semantic (9 dims), Total = (4·Quality + Semantic)/5")
 
 #: metric protocol ids of vgbench that compute a VBench dimension (``vgbench evaluate --dimensions``), from
-#: :mod:`metrics.vbench.table`
+#: :mod:`vgbench.metrics.vbench.table`
 VBENCH_PROTOCOLS = protocol_dimensions()
 
 BUILTIN = {"vbench": VBENCH}

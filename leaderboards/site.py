@@ -11,7 +11,7 @@ Input: one or more results databases; the runs of one suite (``--suite`` when se
 
 Columns are protocol ids (plus the reference for paired and distribution metrics): two protocols are never put in
 one column. Per-item metrics get the nested bootstrap interval over prompts
-(:mod:`leaderboards.statistics`); distribution metrics show the metric engine's interval. A cell whose weights differ
+(:mod:`vgbench.leaderboards.statistics`); distribution metrics show the metric engine's interval. A cell whose weights differ
 from the column's other runs is marked. Every user-supplied string (model names, prompts, paths, settings) is HTML
 escaped, and the data embedded for the charts is JSON with ``<``, ``>`` and ``&`` escaped.
 """
@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import ConfigError
-from bench.store import ResultsStore
-from leaderboards.schemes import VBENCH_PROTOCOLS
-from metrics.protocol_id import split_revision
-from metrics.registry import revision_status
-from leaderboards.statistics import bootstrap_interval, expanded_alpha, nested_bootstrap_means
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.store import ResultsStore
+from vgbench.leaderboards.schemes import VBENCH_PROTOCOLS
+from vgbench.metrics.protocol_id import split_revision
+from vgbench.metrics.registry import revision_status
+from vgbench.leaderboards.statistics import bootstrap_interval, expanded_alpha, nested_bootstrap_means
 
 esc = html.escape
 N_BOOT = 2000
@@ -193,9 +193,9 @@ def _gallery(run: dict, out: Path, limit: int) -> list[dict]:
     """Animated GIF previews of up to ``limit`` videos of a run; items whose video cannot be read are skipped."""
     from PIL import Image
 
-    from bench.video import read_video
-    from bench.video import probe_video
-    from bench.video.sampling import FrameSampling, sample_indices
+    from vgbench.bench.video import read_video
+    from vgbench.bench.video import probe_video
+    from vgbench.bench.video.sampling import FrameSampling, sample_indices
 
     media = out / "media" / run["run_id"]
     media.mkdir(parents=True, exist_ok=True)
@@ -297,7 +297,7 @@ def _category_table(dbs: list[Path], runs: list[dict], columns: list[str]) -> st
     """Per-category means (prompt tags of the suite) as an HTML table; empty when the suite has no tags."""
     import pandas as pd
 
-    from leaderboards.aggregate import per_category
+    from vgbench.leaderboards.aggregate import per_category
 
     ids = [r["run_id"] for r in runs]
     frames = []
@@ -325,8 +325,8 @@ def _category_table(dbs: list[Path], runs: list[dict], columns: list[str]) -> st
 def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, suite: str | None = None,
                scheme: str | None = None, published: str | None = None, title: str = "vgbench leaderboard",
                gallery: bool = True) -> dict[str, Any]:
-    from leaderboards.published import load_published
-    from leaderboards.schemes import load_scheme
+    from vgbench.leaderboards.published import load_published
+    from vgbench.leaderboards.schemes import load_scheme
 
     runs = collect_runs(dbs, run_ids, suite)
     sch = load_scheme(scheme) if scheme else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 
-from bench.store import ResultsStore
+from vgbench.bench.store import ResultsStore
 
 
 def summary_rows(store: ResultsStore, run_ids: list[str] | None = None) -> list[dict]:

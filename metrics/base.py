@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar
 
-from bench.errors import ConfigError
-from bench.video import Video
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.video import Video
 
 
 class MetricKind(str, Enum):
@@ -264,7 +264,7 @@ class Metric:
         return s
 
     def check_input(self, video: Video) -> None:
-        """Raise :class:`~bench.errors.MetricError` when ``video`` is one this protocol cannot score (e.g. smaller
+        """Raise :class:`~vgbench.bench.errors.MetricError` when ``video`` is one this protocol cannot score (e.g. smaller
         than its network takes), before any work; nothing by default."""
 
     def compute(self) -> MetricResult:
@@ -293,8 +293,8 @@ class Metric:
         return []
 
     def parity_flags(self) -> list[str]:
-        """:data:`~metrics.parity.NOT_VERIFIED_FLAG` unless a golden parity test verifies this protocol revision."""
-        from metrics.parity import NOT_VERIFIED_FLAG, parity_for
+        """:data:`~vgbench.metrics.parity.NOT_VERIFIED_FLAG` unless a golden parity test verifies this protocol revision."""
+        from vgbench.metrics.parity import NOT_VERIFIED_FLAG, parity_for
 
         return [] if parity_for(self.protocol_id) else [NOT_VERIFIED_FLAG]
 
@@ -302,7 +302,7 @@ class Metric:
         """``{"parity": {reference, golden, measured, ...}}`` for a verified protocol, else ``{}``."""
         from dataclasses import asdict
 
-        from metrics.parity import parity_for
+        from vgbench.metrics.parity import parity_for
 
         p = parity_for(self.protocol_id)
         return {"parity": asdict(p)} if p else {}

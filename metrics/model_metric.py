@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from bench.errors import ConfigError
-from metrics.base import Metric
+from vgbench.bench.errors import ConfigError
+from vgbench.metrics.base import Metric
 
 
 class BackboneMetric(Metric):
@@ -28,10 +28,10 @@ class BackboneMetric(Metric):
         return []
 
     def check_input(self, video) -> None:
-        """Raise :class:`~bench.errors.MetricError` before any forward pass when the video is smaller than a backbone
+        """Raise :class:`~vgbench.bench.errors.MetricError` before any forward pass when the video is smaller than a backbone
         of this protocol can take (:attr:`BackboneEntry.min_size`)."""
-        from bench.errors import MetricError
-        from metrics.backbones.registry import get_backbone_entry
+        from vgbench.bench.errors import MetricError
+        from vgbench.metrics.backbones.registry import get_backbone_entry
 
         for name in self.backbones_needed():
             need = get_backbone_entry(name).min_size
@@ -43,14 +43,14 @@ class BackboneMetric(Metric):
                                   f"OUT.mp4) or leave {self.name} out")
 
     def weights_needed(self) -> list[str]:
-        from metrics.backbones.registry import get_backbone_entry
+        from vgbench.metrics.backbones.registry import get_backbone_entry
 
         return [w for w in (get_backbone_entry(b).weights for b in self.backbones_needed()) if w] + self.head_weights()
 
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
         """Resolve, verify and load the backbones (``weights``: user-supplied files, a
-        :class:`~metrics.backbones.registry.UserWeights` or ``{name: path}``)."""
-        from metrics.backbones.registry import UserWeights, default_device, get_backbone_entry, load_backbone
+        :class:`~vgbench.metrics.backbones.registry.UserWeights` or ``{name: path}``)."""
+        from vgbench.metrics.backbones.registry import UserWeights, default_device, get_backbone_entry, load_backbone
 
         self.device = device or default_device()
         self.user_weights = weights if isinstance(weights, UserWeights) else UserWeights(weights)
@@ -70,10 +70,10 @@ class BackboneMetric(Metric):
         """Load an extra weights file (a head shipped apart from its backbone: LPIPS heads, the LAION aesthetic head)
         into ``module`` (strict) and add its SHA-256 to ``weights_sha256``. Missing and random weights allowed: the
         module keeps its seeded init and the result is flagged."""
-        from metrics.backbones.checkpoint import load_strict, read_state_dict
-        from metrics.backbones.registry import (RANDOM_WEIGHTS_FLAG, USER_WEIGHTS_FLAG, WEIGHTS,
+        from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict
+        from vgbench.metrics.backbones.registry import (RANDOM_WEIGHTS_FLAG, USER_WEIGHTS_FLAG, WEIGHTS,
                                                 random_weights_allowed)
-        from metrics.backbones.weights import WeightsMissingError, resolve, resolve_user
+        from vgbench.metrics.backbones.weights import WeightsMissingError, resolve, resolve_user
 
         allow = random_weights_allowed() if allow_random is None else allow_random
         user = getattr(self, "user_weights", None)

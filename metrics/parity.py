@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metrics.protocol_id import split_revision
+from vgbench.metrics.protocol_id import split_revision
 
 NOT_VERIFIED_FLAG = "not verified against the reference"
 

@@ -1,7 +1,7 @@
 """Protocol ids: ``name/protocol[@rev=N][@option=value...]`` (light: no torch, no numpy).
 
 A protocol id names exactly what computed a value: the metric, its protocol, the protocol's revision when above 1
-(a protocol whose computation was changed to match its reference code; see :attr:`metrics.base.Metric.revisions`)
+(a protocol whose computation was changed to match its reference code; see :attr:`vgbench.metrics.base.Metric.revisions`)
 and the options that change numbers. Stored rows, cache keys, leaderboard columns and comparisons all key on it.
 """
 from __future__ import annotations

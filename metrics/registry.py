@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from bench.errors import ConfigError
+from vgbench.bench.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,9 @@ def install_hint(modules: list[str]) -> str:
 
 
 def check_requirements(name: str, protocol: str | None) -> None:
-    """Raise :class:`~bench.errors.UsageError` naming the extra to install when a metric's optional packages are
+    """Raise :class:`~vgbench.bench.errors.UsageError` naming the extra to install when a metric's optional packages are
     missing; called when a metric is created, so it fails before any generation, decoding or weights loading."""
-    from bench.errors import UsageError
+    from vgbench.bench.errors import UsageError
 
     missing = missing_modules(get_entry(name).required_modules(protocol))
     if missing:
@@ -92,63 +92,63 @@ def register(entry: MetricEntry) -> None:
 
 
 for _e in (
-    MetricEntry("psnr", "metrics.quality.psnr_ssim:PSNR", "PSNR (dB) vs a reference video", needs_reference=True,
+    MetricEntry("psnr", "vgbench.metrics.quality.psnr_ssim:PSNR", "PSNR (dB) vs a reference video", needs_reference=True,
                 kind="paired"),
-    MetricEntry("ssim", "metrics.quality.psnr_ssim:SSIM", "SSIM vs a reference video", needs_reference=True,
+    MetricEntry("ssim", "vgbench.metrics.quality.psnr_ssim:SSIM", "SSIM vs a reference video", needs_reference=True,
                 kind="paired"),
-    MetricEntry("temporal_flickering", "metrics.vbench.temporal_flickering:TemporalFlickering",
+    MetricEntry("temporal_flickering", "vgbench.metrics.vbench.temporal_flickering:TemporalFlickering",
                 "VBench temporal flickering (no model)"),
-    MetricEntry("fvd", "metrics.distribution.fvd:FVD", "Fréchet Video Distance vs a reference set (I3D / VideoMAE)",
+    MetricEntry("fvd", "vgbench.metrics.distribution.fvd:FVD", "Fréchet Video Distance vs a reference set (I3D / VideoMAE)",
                 needs_reference=True, needs_download=True, kind="distribution"),
-    MetricEntry("kvd", "metrics.distribution.kvd:KVD", "Kernel Video Distance (MMD², I3D features) vs a reference set",
+    MetricEntry("kvd", "vgbench.metrics.distribution.kvd:KVD", "Kernel Video Distance (MMD², I3D features) vs a reference set",
                 needs_reference=True, needs_download=True, kind="distribution"),
-    MetricEntry("fvmd", "metrics.distribution.fvmd:FVMD", "Fréchet Video Motion Distance vs a reference set "
+    MetricEntry("fvmd", "vgbench.metrics.distribution.fvmd:FVMD", "Fréchet Video Motion Distance vs a reference set "
                 "(default: Lucas-Kanade tracker, no download, non-standard)", needs_reference=True,
                 kind="distribution"),
-    MetricEntry("fid", "metrics.distribution.fid:FID", "frame-level FID vs a reference set (InceptionV3; or the "
+    MetricEntry("fid", "vgbench.metrics.distribution.fid:FID", "frame-level FID vs a reference set (InceptionV3; or the "
                 "offline EfficientNet-Lite0 protocol)", needs_reference=True, needs_download=True, kind="distribution", requires={"stylegan-v": ("torchvision",)}),
-    MetricEntry("kid", "metrics.distribution.fid:KID", "frame-level KID ×1000 vs a reference set",
+    MetricEntry("kid", "vgbench.metrics.distribution.fid:KID", "frame-level KID ×1000 vs a reference set",
                 needs_reference=True, needs_download=True, kind="distribution", requires={"stylegan-v": ("torchvision",)}),
-    MetricEntry("clip_score", "metrics.alignment.clip_score:CLIPScore", "CLIP text-video alignment "
+    MetricEntry("clip_score", "vgbench.metrics.alignment.clip_score:CLIPScore", "CLIP text-video alignment "
                 "(protocols torchmetrics ViT-L/14, clipsim, evalcrafter)", needs_download=True, requires=_CLIP),
-    MetricEntry("viclip_score", "metrics.alignment.viclip_score:ViCLIPScore", "ViCLIP-L/14 text-video cosine "
+    MetricEntry("viclip_score", "vgbench.metrics.alignment.viclip_score:ViCLIPScore", "ViCLIP-L/14 text-video cosine "
                 "(VBench overall-consistency recipe)", needs_download=True, requires=_CLIP),
-    MetricEntry("dover", "metrics.quality.dover:DOVERScore", "DOVER video quality: technical, aesthetic, overall",
+    MetricEntry("dover", "vgbench.metrics.quality.dover:DOVERScore", "DOVER video quality: technical, aesthetic, overall",
                 needs_download=True),
-    MetricEntry("lpips", "metrics.quality.lpips:LPIPS", "LPIPS v0.1 (AlexNet/VGG) vs a reference video",
+    MetricEntry("lpips", "vgbench.metrics.quality.lpips:LPIPS", "LPIPS v0.1 (AlexNet/VGG) vs a reference video",
                 needs_reference=True, needs_download=True, kind="paired", requires=("torchvision",)),
-    MetricEntry("vmaf", "metrics.quality.vmaf:VMAF", "VMAF v0.6.1 (ffmpeg libvmaf) vs a reference video",
+    MetricEntry("vmaf", "vgbench.metrics.quality.vmaf:VMAF", "VMAF v0.6.1 (ffmpeg libvmaf) vs a reference video",
                 needs_reference=True, kind="paired"),
-    MetricEntry("subject_consistency", "metrics.vbench.dimensions:SubjectConsistency",
+    MetricEntry("subject_consistency", "vgbench.metrics.vbench.dimensions:SubjectConsistency",
                 "VBench subject consistency (DINO ViT-B/16), vbench-exact", needs_download=True),
-    MetricEntry("background_consistency", "metrics.vbench.dimensions:BackgroundConsistency",
+    MetricEntry("background_consistency", "vgbench.metrics.vbench.dimensions:BackgroundConsistency",
                 "VBench background consistency (CLIP ViT-B/32), vbench-exact", needs_download=True, requires=_CLIP),
-    MetricEntry("aesthetic_quality", "metrics.vbench.dimensions:AestheticQuality",
+    MetricEntry("aesthetic_quality", "vgbench.metrics.vbench.dimensions:AestheticQuality",
                 "VBench aesthetic quality (CLIP ViT-L/14 + LAION head), vbench-exact", needs_download=True, requires=_CLIP),
-    MetricEntry("motion_smoothness", "metrics.vbench.dimensions:MotionSmoothness",
+    MetricEntry("motion_smoothness", "vgbench.metrics.vbench.dimensions:MotionSmoothness",
                 "VBench motion smoothness (AMT-S), vbench-exact", needs_download=True),
-    MetricEntry("appearance_style", "metrics.vbench.dimensions:AppearanceStyle",
+    MetricEntry("appearance_style", "vgbench.metrics.vbench.dimensions:AppearanceStyle",
                 "VBench appearance style (CLIP ViT-B/32 vs the prompt's style text), vbench-exact",
                 needs_download=True, requires=_CLIP),
-    MetricEntry("imaging_quality", "metrics.vbench.dimensions:ImagingQuality",
+    MetricEntry("imaging_quality", "vgbench.metrics.vbench.dimensions:ImagingQuality",
                 "VBench imaging quality (MUSIQ-SPAQ), vbench-exact", needs_download=True),
-    MetricEntry("dynamic_degree", "metrics.vbench.dimensions:DynamicDegree",
+    MetricEntry("dynamic_degree", "vgbench.metrics.vbench.dimensions:DynamicDegree",
                 "VBench dynamic degree (RAFT things), vbench-exact", needs_download=True),
-    MetricEntry("overall_consistency", "metrics.vbench.dimensions:OverallConsistency",
+    MetricEntry("overall_consistency", "vgbench.metrics.vbench.dimensions:OverallConsistency",
                 "VBench overall consistency (ViCLIP-L/14 on its prompts), vbench-exact", needs_download=True, requires=_CLIP),
-    MetricEntry("temporal_style", "metrics.vbench.dimensions:TemporalStyle",
+    MetricEntry("temporal_style", "vgbench.metrics.vbench.dimensions:TemporalStyle",
                 "VBench temporal style (ViCLIP-L/14 on its prompts), vbench-exact", needs_download=True, requires=_CLIP),
-    MetricEntry("human_action", "metrics.vbench.semantic:HumanAction",
+    MetricEntry("human_action", "vgbench.metrics.vbench.semantic:HumanAction",
                 "VBench human action (UMT-L/16 Kinetics-400), vbench-exact", needs_download=True),
-    MetricEntry("object_class", "metrics.vbench.semantic:ObjectClass",
+    MetricEntry("object_class", "vgbench.metrics.vbench.semantic:ObjectClass",
                 "VBench object class (OWLv2 detector, vbench-style; GRiT slot)", needs_download=True, requires=_HF),
-    MetricEntry("multiple_objects", "metrics.vbench.semantic:MultipleObjects",
+    MetricEntry("multiple_objects", "vgbench.metrics.vbench.semantic:MultipleObjects",
                 "VBench multiple objects (OWLv2 detector, vbench-style)", needs_download=True, requires=_HF),
-    MetricEntry("color", "metrics.vbench.semantic:Color",
+    MetricEntry("color", "vgbench.metrics.vbench.semantic:Color",
                 "VBench colour (OWLv2 colour queries, vbench-style)", needs_download=True, requires=_HF),
-    MetricEntry("spatial_relationship", "metrics.vbench.semantic:SpatialRelationship",
+    MetricEntry("spatial_relationship", "vgbench.metrics.vbench.semantic:SpatialRelationship",
                 "VBench spatial relationship (OWLv2 boxes, vbench-style)", needs_download=True, requires=_HF),
-    MetricEntry("scene", "metrics.vbench.semantic:Scene",
+    MetricEntry("scene", "vgbench.metrics.vbench.semantic:Scene",
                 "VBench scene (BLIP captions, vbench-style; Tag2Text slot)", needs_download=True, requires=_HF),
 ):
     register(_e)
@@ -168,7 +168,7 @@ def get_entry(name: str) -> MetricEntry:
 
 def create_metric(spec: str):
     """Instantiate ``NAME``, ``NAME/PROTOCOL`` or ``NAME/PROTOCOL@key=value@...`` (options, see ``metrics list``)."""
-    from metrics.base import parse_metric_spec
+    from vgbench.metrics.base import parse_metric_spec
 
     name, protocol, options = parse_metric_spec(spec)
     cls = get_entry(name).load()  # metric modules import their optional packages lazily
@@ -180,7 +180,7 @@ def revision_status(protocol_id: str) -> tuple[int, int, str]:
     """(revision the stored id carries, the protocol's current revision, what the current revision changed) for a
     stored protocol id such as ``"fvd/videogpt"`` (revision 1) or ``"fvd/videogpt@rev=2"``. An unknown metric or
     protocol reports its own revision as current."""
-    from metrics.protocol_id import split_revision
+    from vgbench.metrics.protocol_id import split_revision
 
     base, rev = split_revision(protocol_id)
     name, _, rest = base.partition("/")

@@ -2,8 +2,7 @@
 
 Use :func:`load_suite` with a built-in name (``smoke``, ``shapes``) or a path to a ``.yaml``/``.jsonl`` file.
 """
-import bench  # noqa: F401  (installs the torchvision compatibility hook before anything imports torchvision)
 
-from prompts.schema import Prompt, Suite, load_suite, list_builtin_suites, suite_from_prompts, dump_suite_yaml
+from vgbench.prompts.schema import Prompt, Suite, load_suite, list_builtin_suites, suite_from_prompts, dump_suite_yaml
 
 __all__ = ["Prompt", "Suite", "load_suite", "list_builtin_suites", "suite_from_prompts", "dump_suite_yaml"]

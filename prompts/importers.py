@@ -14,9 +14,9 @@ import json
 import re
 from pathlib import Path
 
-from bench.errors import SuiteValidationError
-from bench.vbench_labels import vbench_action_label  # noqa: F401  (re-exported)
-from prompts.schema import Prompt, Suite
+from vgbench.bench.errors import SuiteValidationError
+from vgbench.bench.vbench_labels import vbench_action_label  # noqa: F401  (re-exported)
+from vgbench.prompts.schema import Prompt, Suite
 
 VBENCH_SAMPLES_PER_PROMPT = 5
 VBENCH_TEMPORAL_FLICKERING_SAMPLES = 25

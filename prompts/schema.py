@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from bench.errors import ConfigError, SuiteValidationError
+from vgbench.bench.errors import ConfigError, SuiteValidationError
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _PROMPT_KEYS = {"id", "text", "image", "tags", "dimensions", "aux", "samples"}

@@ -1,7 +1,7 @@
 """The generator protocol.
 
 A generator turns a :class:`GenerationRequest` (prompt or image, seed, frames, fps, size) into a
-:class:`~bench.video.Video`. It declares :class:`Capabilities` (tasks, defaults) and returns its content-defining
+:class:`~vgbench.bench.video.Video`. It declares :class:`Capabilities` (tasks, defaults) and returns its content-defining
 ``settings()``: everything besides the request that changes its output (checkpoint, steps, guidance, ...). Those
 settings enter every item id, so changing one regenerates, and nothing else does.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from bench.video import Video
+from vgbench.bench.video import Video
 
 TASKS = ("t2v", "i2v", "v2v")
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import ConfigError, GenerationError
-from bench.video import Video
-from reference_models.base import Capabilities, GenerationRequest
+from vgbench.bench.errors import ConfigError, GenerationError
+from vgbench.bench.video import Video
+from vgbench.reference_models.base import Capabilities, GenerationRequest
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ _MOTION_ADAPTER = "guoyww/animatediff-motion-adapter-v1-5-2"
 
 
 def _offline() -> bool:
-    from bench import settings
+    from vgbench.bench import settings
 
     return settings.offline()
 

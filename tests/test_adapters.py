@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.video import write_video
+from vgbench.bench.video import write_video
 
 SECRET = "sk-test-SECRET-0123456789"
 

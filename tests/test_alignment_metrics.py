@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from conftest import shared_path
-from bench.video import Video
-from metrics.backbones.checkpoint import state_dict_shapes
+from vgbench.bench.video import Video
+from vgbench.metrics.backbones.checkpoint import state_dict_shapes
 
 LONG_PROMPT = " ".join(["a red panda climbing a snowy bamboo tree at dawn"] * 12)
 
@@ -26,7 +26,7 @@ def frames():
 
 @pytest.fixture(scope="module")
 def clipsim():
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric("clip_score/clipsim")
     m.load(allow_random=True, device="cpu")
@@ -35,7 +35,7 @@ def clipsim():
 
 # ---- tokenisation ---------------------------------------------------------------------------------------------------
 def test_tokenize_truncation_variants():
-    from metrics.backbones.clip import tokenize
+    from vgbench.metrics.backbones.clip import tokenize
 
     short = tokenize("a cat", 77)
     assert not short.truncated and short.ids[0, 0] == 49406 and 49407 in short.ids[0].tolist()
@@ -54,7 +54,7 @@ def test_clipsim_preprocessing_equals_open_clip_transform(frames):
     import open_clip
     from PIL import Image
 
-    from metrics.alignment.clip_score import preprocess_clip_pil
+    from vgbench.metrics.alignment.clip_score import preprocess_clip_pil
 
     tf = open_clip.image_transform(224, is_train=False, mean=open_clip.OPENAI_DATASET_MEAN,
                                    std=open_clip.OPENAI_DATASET_STD)
@@ -65,7 +65,7 @@ def test_clipsim_preprocessing_equals_open_clip_transform(frames):
 
 def test_hf_crop_differs_only_in_rounding():
     """HF crops at (h-224)//2, torchvision at round((h-224)/2): a margin of 3 gives offsets 1 vs 2."""
-    from metrics.alignment.clip_score import preprocess_clip_pil, shorter_side_size
+    from vgbench.metrics.alignment.clip_score import preprocess_clip_pil, shorter_side_size
 
     assert shorter_side_size(360, 640) == (224, 398) and shorter_side_size(640, 360) == (398, 224)
     f = torch.arange(225 * 3 * 229, dtype=torch.int64).remainder(251).to(torch.uint8).reshape(1, 225, 229, 3)
@@ -77,7 +77,7 @@ def test_hf_crop_differs_only_in_rounding():
 def test_evalcrafter_preprocessing_is_raw_cv2_squash(frames):
     import cv2
 
-    from metrics.alignment.clip_score import preprocess_evalcrafter
+    from vgbench.metrics.alignment.clip_score import preprocess_evalcrafter
 
     x = preprocess_evalcrafter(frames[:1])
     ref = cv2.resize(frames[0].numpy(), (224, 224), interpolation=cv2.INTER_LINEAR).astype(np.float32)
@@ -89,7 +89,7 @@ def test_viclip_transform_equals_torchvision_clip_transform(frames):
     """VBench clip_transform(224): Resize(224, BICUBIC, antialias=False) → CenterCrop → /255 → Normalize."""
     from torchvision import transforms as T
 
-    from metrics.alignment.viclip_score import vbench_clip_transform
+    from vgbench.metrics.alignment.viclip_score import vbench_clip_transform
 
     tf = T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC, antialias=False), T.CenterCrop(224),
                     T.Lambda(lambda x: x.float().div(255.0)),
@@ -101,9 +101,9 @@ def test_viclip_transform_equals_torchvision_clip_transform(frames):
 # ---- CLIP score ----------------------------------------------------------------------------------------------------
 def test_clip_score_torchmetrics_formula_on_same_embeddings(frames):
     """The torchmetrics protocol's value equals torchmetrics' formula, max(mean(100·cos), 0), on the same embeddings."""
-    from metrics.backbones.clip import encode_images, encode_text, tokenize
-    from metrics.alignment.clip_score import preprocess_clip_pil
-    from metrics.registry import create_metric
+    from vgbench.metrics.backbones.clip import encode_images, encode_text, tokenize
+    from vgbench.metrics.alignment.clip_score import preprocess_clip_pil
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric("clip_score/torchmetrics@backbone=clip_vit_b32_openai")
     m.load(allow_random=True, device="cpu")
@@ -124,7 +124,7 @@ def test_clip_score_torchmetrics_formula_on_same_embeddings(frames):
 
 
 def test_clip_score_clamps_after_the_mean():
-    from metrics.alignment.clip_score import clip_score_from_embeddings
+    from vgbench.metrics.alignment.clip_score import clip_score_from_embeddings
 
     txt = torch.tensor([1.0, 0.0])
     img = torch.tensor([[1.0, 0.2], [-1.0, 0.1], [-1.0, 0.0]])  # cosines ~0.98, ~-0.995, -1
@@ -146,7 +146,7 @@ def test_clip_score_records_truncation_and_sampling(clipsim, frames):
     assert any("1 prompt(s) longer than 77 tokens were truncated" in f for f in r.flags)
     assert r.protocol == "clip_score/clipsim" and r.n_items == 2 and -1 <= r.value <= 1
 
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m8 = create_metric("clip_score/clipsim@frames=uniform:3@batch=2")
     assert m8.protocol_id == "clip_score/clipsim@frames=uniform:3"  # batch does not change the numbers
@@ -156,7 +156,7 @@ def test_clip_score_records_truncation_and_sampling(clipsim, frames):
 
 
 def test_clip_score_batched_equals_one_frame_at_a_time(frames):
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     a = create_metric("clip_score/clipsim@batch=32")
     b = create_metric("clip_score/clipsim@batch=1")
@@ -168,9 +168,9 @@ def test_clip_score_batched_equals_one_frame_at_a_time(frames):
 
 
 def test_clip_score_needs_prompt_and_weights(frames):
-    from bench.errors import MetricError
-    from metrics.backbones.weights import WeightsMissingError
-    from metrics.registry import create_metric
+    from vgbench.bench.errors import MetricError
+    from vgbench.metrics.backbones.weights import WeightsMissingError
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric("clip_score/clipsim")
     with pytest.raises(WeightsMissingError, match="ViT-B-32.pt"):
@@ -185,7 +185,7 @@ def test_openai_torchscript_archive_loads_into_open_clip(tmp_path):
     """An OpenAI-style TorchScript archive (fp16 tensors + 3 int attributes) loads strictly into the open_clip model."""
     from torch import nn
 
-    from metrics.backbones.clip import build_clip, is_torchscript_archive, load_clip
+    from vgbench.metrics.backbones.clip import build_clip, is_torchscript_archive, load_clip
 
     src = build_clip("ViT-B-32", seed=3)
     sd = src.state_dict()
@@ -215,7 +215,7 @@ def test_openai_torchscript_archive_loads_into_open_clip(tmp_path):
 
 # ---- ViCLIP --------------------------------------------------------------------------------------------------------
 def test_viclip_layout_matches_official_checkpoint():
-    from metrics.backbones.viclip import viclip_l14
+    from vgbench.metrics.backbones.viclip import viclip_l14
 
     golden = json.loads(shared_path("golden", "viclip_l14", "state_dict_shapes.json").read_text())
     model = viclip_l14(device="meta")
@@ -225,8 +225,8 @@ def test_viclip_layout_matches_official_checkpoint():
 
 @pytest.mark.slow
 def test_viclip_seeded_random_init_is_deterministic():
-    from metrics.backbones.clip import tokenize
-    from metrics.backbones.viclip import viclip_l14
+    from vgbench.metrics.backbones.clip import tokenize
+    from vgbench.metrics.backbones.viclip import viclip_l14
 
     ids = tokenize("a dog running on the beach", 32).ids
     x = torch.randn(1, 1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
@@ -241,7 +241,7 @@ def test_viclip_seeded_random_init_is_deterministic():
 
 
 def test_viclip_score_uses_vbench_middle_frames(monkeypatch, frames):
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric("viclip_score")
     m.load(allow_random=True, device="cpu")
@@ -265,7 +265,7 @@ def test_viclip_score_uses_vbench_middle_frames(monkeypatch, frames):
 def test_torchvision_and_open_clip_backbones_seeded_init_is_deterministic(name):
     """open_clip / torchvision architectures load their official files as they are; their seeded random inits
     (what tests and --allow-random-weights use) are reproducible."""
-    from metrics.backbones.registry import BACKBONES, _fn
+    from vgbench.metrics.backbones.registry import BACKBONES, _fn
 
     build = _fn(BACKBONES[name].builder)
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))

@@ -1,18 +1,80 @@
-"""The floors of docs/architecture.md hold: import-linter's contract in pyproject.toml is kept."""
+"""The house rules of docs/architecture.md hold on what `pip install .` installs.
+
+- one import namespace: the wheel holds the ``vgbench`` package and nothing else at the top level, and every package
+  folder of the repository is in it (pyproject's explicit package list);
+- ``import vgbench``, ``vgbench --help`` and ``vgbench metrics list`` do not import torch;
+- the floors: import-linter's contracts in pyproject.toml are kept, checked on the installed layout (the wheel
+  unpacked), which is what a user imports.
+"""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+FOLDERS = ("vgbench", "bench", "metrics", "prompts", "leaderboards", "reference_models")
 
 
-def test_imports_run_one_way_between_floors():
-    pytest.importorskip("importlinter")
-    exe = Path(sys.executable).parent / "lint-imports"
-    r = subprocess.run([str(exe), "--no-cache"], capture_output=True, text=True, cwd=REPO, timeout=300)
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """Build the wheel from a copy of the sources (nothing written into the checkout)."""
+    pytest.importorskip("setuptools")
+    src = tmp_path_factory.mktemp("src")
+    for name in FOLDERS:
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    out = tmp_path_factory.mktemp("wheel")
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                        str(out), str(src)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "3 kept, 0 broken" in r.stdout
+    (whl,) = out.glob("vgbench-*.whl")
+    return whl
+
+
+def test_wheel_installs_only_the_vgbench_namespace(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"vgbench"}, tops
+    # every package folder of the checkout is in the wheel (a new subpackage missing from pyproject's list fails)
+    in_wheel = {str(Path(n).parent) for n in names if n.endswith("/__init__.py")}
+    for folder in FOLDERS[1:]:
+        for init in (REPO / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(REPO)
+            assert f"vgbench/{rel}" in in_wheel, f"{rel} is not in pyproject's [tool.setuptools] packages"
+    assert "vgbench/prompts/suites/smoke.yaml" in names
+    entry = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert "vgbench = vgbench.bench.cli:main" in entry
+
+
+def test_imports_run_one_way_between_floors(wheel, tmp_path):
+    pytest.importorskip("importlinter")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    exe = Path(sys.executable).parent / "lint-imports"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site)}
+    # run from the unpacked wheel (lint-imports puts the working directory first on sys.path)
+    r = subprocess.run([str(exe), "--no-cache", str(REPO / "pyproject.toml")], capture_output=True, text=True,
+                       cwd=site, env=env, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 broken" in r.stdout and " kept" in r.stdout
+
+
+@pytest.mark.parametrize("args", [["-c", "import vgbench, vgbench.bench.errors"],
+                                  ["-m", "vgbench", "--help"], ["-m", "vgbench", "metrics", "list"]])
+def test_light_entry_points_do_not_import_torch(args, tmp_path):
+    code = ("import runpy, sys; sys.argv = ['vgbench', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('vgbench', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:5]\n")
+    if args[0] == "-c":
+        code = args[1] + "\nimport sys\nassert 'torch' not in sys.modules\n"
+        argv = []
+    else:
+        argv = args[2:]
+    r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr

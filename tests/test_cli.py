@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench.cli import build_parser
+from vgbench.bench.cli import build_parser
 from tests.conftest import REPO
 
 
@@ -107,7 +107,7 @@ def test_listing_commands(cli):
 def test_demo_twice_generates_nothing_and_prints_identical_numbers(tmp_path):
     """Acceptance: the README demo runs shapes, static (and noise) on the built-in suite, stores and summarises;
     running it again generates nothing, says so, and prints identical numbers."""
-    cmd = [sys.executable, "-m", "bench.cli", "demo", "--out", str(tmp_path / "out"), "--no-progress"]
+    cmd = [sys.executable, "-m", "vgbench", "demo", "--out", str(tmp_path / "out"), "--no-progress"]
     first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert first.returncode == 0, first.stderr
     for model in ("shapes", "static", "noise"):
@@ -139,7 +139,7 @@ def test_every_environment_variable_is_read_in_bench_settings_and_documented():
     """One settings module reads every VGBENCH_* variable; each one named anywhere in the code is documented there."""
     import re
 
-    from bench import settings
+    from vgbench.bench import settings
 
     documented = {k.replace("<NAME>", "") for k in settings.VARIABLES}
     for folder in ("bench", "metrics", "prompts", "leaderboards", "reference_models"):
@@ -149,6 +149,6 @@ def test_every_environment_variable_is_read_in_bench_settings_and_documented():
                 assert not re.search(r"environ(\.get)?[\[(]\s*[\"']VGBENCH_", text), f"{path} reads a VGBENCH_ variable"
             for name in re.findall(r"VGBENCH_[A-Z0-9_]+", text):
                 assert any(name == d or (d.endswith("_") and name.startswith(d)) for d in documented), (path, name)
-    from bench.cli import build_parser
+    from vgbench.bench.cli import build_parser
 
     assert all(k in build_parser().epilog for k in settings.VARIABLES)

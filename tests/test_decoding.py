@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoError, VideoError
-from bench.video import iter_frame_chunks, probe_video, read_video
-from bench.video.decode import decord_handles, decoder_version
+from vgbench.bench.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoError, VideoError
+from vgbench.bench.video import iter_frame_chunks, probe_video, read_video
+from vgbench.bench.video.decode import decord_handles, decoder_version
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from video_corpus import CASES, build_corpus, oracle_frames, oracle_timestamps  # noqa: E402
@@ -118,7 +118,7 @@ def test_indices_and_chunks_equal_the_full_decode(name, corpus, oracle):
 
 
 def test_cut_files_are_truncated_not_edit_lists(corpus, tmp_path):
-    from bench.errors import TruncatedVideoError
+    from vgbench.bench.errors import TruncatedVideoError
 
     src = corpus["h264_yuv420p.mp4"]
     fast = tmp_path / "fast.mp4"
@@ -209,7 +209,7 @@ def test_case_missing_extra_is_a_usage_error_naming_it(metric, module, extra, tm
 
 
 def test_an_undeclared_optional_import_is_still_a_usage_error(monkeypatch, cli):
-    import bench.cli as bc
+    import vgbench.bench.cli as bc
 
     def needs_open_clip(args):
         import open_clip  # noqa: F401
@@ -234,9 +234,9 @@ def test_case_small_video_fails_its_item_naming_the_minimum_size(metric, backbon
 def test_minimum_sizes_are_checked_before_the_forward_pass():
     import torch
 
-    from bench.errors import MetricError
-    from bench.video import Video
-    from metrics.registry import create_metric
+    from vgbench.bench.errors import MetricError
+    from vgbench.bench.video import Video
+    from vgbench.metrics.registry import create_metric
 
     for spec, need in (("motion_smoothness", 49), ("dover", 32), ("dynamic_degree", 121)):
         m = create_metric(spec)  # not loaded: the check needs no network
@@ -267,7 +267,7 @@ def test_scores_do_not_depend_on_which_decoders_are_installed(corpus, tmp_path, 
     finally:
         decoder_version.cache_clear()
     assert with_decord == without
-    from bench import provenance
+    from vgbench.bench import provenance
 
     assert provenance.collect()["decoding"]["decoder"].startswith("pyav ")
 
@@ -276,7 +276,7 @@ def test_scores_cached_under_earlier_decoding_rules_are_recomputed(tmp_path, cli
     """A score stored before the decoding rules changed (no ``decoding`` revision in its row) is not reused."""
     import sqlite3
 
-    from bench.video import DECODING_REVISION
+    from vgbench.bench.video import DECODING_REVISION
 
     d = _copy(tmp_path, "decode-editlist", "trimmed.mp4")
     db = tmp_path / "r.sqlite"

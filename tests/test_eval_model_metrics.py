@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from bench.evaluate import evaluate
-from bench.store import ResultsStore
+from vgbench.bench.evaluate import evaluate
+from vgbench.bench.store import ResultsStore
 from tests.conftest import write_clip
 
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
-from metrics.distribution.fvd import FVD
-from metrics.distribution.kernel import kid_subsets, mmd2_unbiased_full
-from metrics.distribution.statistics import bootstrap_ci, fd_infinity
+from vgbench.metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
+from vgbench.metrics.distribution.fvd import FVD
+from vgbench.metrics.distribution.kernel import kid_subsets, mmd2_unbiased_full
+from vgbench.metrics.distribution.statistics import bootstrap_ci, fd_infinity
 
 
 def fd_scipy(x, y, ddof):
@@ -106,8 +106,8 @@ def test_bootstrap_interval_and_fd_infinity():
 
 
 def test_kid_metrics_compute_the_subsets_once_and_match_the_functional_form():
-    from metrics.distribution.fid import KID
-    from metrics.distribution.kvd import KVD
+    from vgbench.metrics.distribution.fid import KID
+    from vgbench.metrics.distribution.kvd import KVD
 
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(30, 6)), rng.normal(size=(25, 6)) + 0.3

@@ -3,7 +3,7 @@ the Lucas–Kanade tracker on known motion."""
 import numpy as np
 import pytest
 
-from metrics.distribution import fvmd
+from vgbench.metrics.distribution import fvmd
 
 
 def reference_hist(vectors, cell=5, angle_bins=8, cube_frames=4, magnitude_bins=256):

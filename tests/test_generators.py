@@ -7,12 +7,12 @@ import shutil
 import numpy as np
 import pytest
 
-from bench.errors import ConfigError
-from prompts import load_suite
-from reference_models.base import Capabilities, Generator, GenerationRequest
-from reference_models.builtin.shapes import ShapesGenerator, parse_prompt, render
-from reference_models.folder import FolderGenerator, check_folder
-from reference_models.registry import create_generator, describe, model_names
+from vgbench.bench.errors import ConfigError
+from vgbench.prompts import load_suite
+from vgbench.reference_models.base import Capabilities, Generator, GenerationRequest
+from vgbench.reference_models.builtin.shapes import ShapesGenerator, parse_prompt, render
+from vgbench.reference_models.folder import FolderGenerator, check_folder
+from vgbench.reference_models.registry import create_generator, describe, model_names
 from tests.conftest import write_clip
 
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from bench.runs import RunConfig, execute_run, plan_run
-from bench.evaluate import evaluate
+from vgbench.bench.runs import RunConfig, execute_run, plan_run
+from vgbench.bench.evaluate import evaluate
 
 
 # ---- schemes and published rows -------------------------------------------------------------------------------------
 def test_vbench_scheme_reproduces_published_totals():
-    from leaderboards.published import load_published
+    from vgbench.leaderboards.published import load_published
 
     rows = load_published(shared_path("data", "vbench", "published_scores.csv"))
     assert len(rows) >= 16
@@ -29,8 +29,8 @@ def test_vbench_scheme_reproduces_published_totals():
 
 
 def test_inconsistent_published_row_is_flagged(tmp_path):
-    from leaderboards.published import load_published
-    from leaderboards.schemes import VBENCH
+    from vgbench.leaderboards.published import load_published
+    from vgbench.leaderboards.schemes import VBENCH
 
     dims = {d: 50.0 for d in VBENCH.dimension_names()}
     agg = VBENCH.aggregate({d: v / 100 for d, v in dims.items()})
@@ -45,7 +45,7 @@ def test_inconsistent_published_row_is_flagged(tmp_path):
 
 
 def test_vbench_weights_and_user_scheme(tmp_path):
-    from leaderboards.schemes import VBENCH, load_scheme
+    from vgbench.leaderboards.schemes import VBENCH, load_scheme
 
     ones = VBENCH.aggregate({d.name: d.max for d in VBENCH.dimensions})
     assert ones["quality"] == pytest.approx(1.0) and ones["semantic"] == pytest.approx(1.0)
@@ -65,7 +65,7 @@ def test_vbench_weights_and_user_scheme(tmp_path):
 @pytest.mark.slow
 def test_bootstrap_interval_covers_true_mean_at_nominal_rate():
     """Synthetic per-item scores (prompt effect + seed noise, true mean 0.5): 1000 seeded repetitions."""
-    from leaderboards.statistics import bootstrap_interval
+    from vgbench.leaderboards.statistics import bootstrap_interval
 
     hits = 0
     for rep in range(1000):
@@ -78,7 +78,7 @@ def test_bootstrap_interval_covers_true_mean_at_nominal_rate():
 
 
 def test_sign_flip_p_values_and_holm():
-    from leaderboards.statistics import holm, paired_comparison, sign_flip_p_value
+    from vgbench.leaderboards.statistics import holm, paired_comparison, sign_flip_p_value
 
     assert sign_flip_p_value(np.ones(8)) == pytest.approx(2 / 256)  # exact: only all-+ and all-− are as extreme
     assert sign_flip_p_value(np.zeros(5)) == 1.0
@@ -177,7 +177,7 @@ def test_leaderboard_site_escapes_exports_and_renders(scored_runs, tmp_path, cli
     md = (site / "leaderboard.md").read_text()
     assert "&lt;script&gt;" in md and evil not in md
 
-    from leaderboards.check_site import check_site, find_chromium
+    from vgbench.leaderboards.check_site import check_site, find_chromium
 
     if find_chromium() is None:
         pytest.skip("headless Chromium not installed (apt-get install chromium): rendering not checked here; "

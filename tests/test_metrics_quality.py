@@ -10,11 +10,11 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from bench.video import Video, read_video
-from metrics.base import ItemScore, weighted_mean_ci
-from metrics.quality.psnr_ssim import PSNR, SSIM, psnr_per_frame, ssim_per_frame
-from metrics.registry import create_metric
-from metrics.vbench.temporal_flickering import TemporalFlickering, temporal_flickering_score
+from vgbench.bench.video import Video, read_video
+from vgbench.metrics.base import ItemScore, weighted_mean_ci
+from vgbench.metrics.quality.psnr_ssim import PSNR, SSIM, psnr_per_frame, ssim_per_frame
+from vgbench.metrics.registry import create_metric
+from vgbench.metrics.vbench.temporal_flickering import TemporalFlickering, temporal_flickering_score
 from tests.conftest import write_clip
 
 

@@ -40,9 +40,9 @@ def _weights(golden_files, standin, ref):
                                               ("i3d-common_metrics", "fvd/common_metrics")])
 def test_i3d_features_equal_reference(golden_files, standin, extractor, folder):
     """vgbench's per-video I3D features equal the reference's logits (one downscaled and one upscaled video)."""
-    from bench.video import Video
+    from vgbench.bench.video import Video
     from golden.clips import VIDEO_SETS, clip_frames, frames_sha256
-    from metrics.distribution.extractors import create_extractor
+    from vgbench.metrics.distribution.extractors import create_extractor
 
     ref = reference(folder)
     ex = create_extractor(extractor)
@@ -62,7 +62,7 @@ def test_i3d_features_equal_reference(golden_files, standin, extractor, folder):
 def test_distance_on_reference_features_equals_reference(spec, folder, key):
     """The distance code itself: the reference's features in, the reference's number out (float32 torch SVD and
     float32 kernel sums, as the reference code computes them)."""
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric(spec)
     x, y = _features(folder, "generated"), _features(folder, "reference")
@@ -113,7 +113,7 @@ def test_i3d_bn_eps_follows_the_checkpoint(backbone, suffix):
     rgb_imagenet.pt with eps 1e-3 (piergiaj), on the same weights file."""
     import torch
 
-    from metrics.backbones.registry import load_backbone
+    from vgbench.metrics.backbones.registry import load_backbone
 
     w = shared_path("golden", "i3d", "i3d_inception_random.safetensors")
     loaded = load_backbone(backbone, user_weights=w)
@@ -133,7 +133,7 @@ def test_rgb_imagenet_runs_with_eps_1e3(golden_files):
     import torch.nn.functional as F
 
     from golden.clips import VIDEO_SETS, clip_frames, frames_sha256
-    from metrics.backbones.registry import load_backbone
+    from vgbench.metrics.backbones.registry import load_backbone
 
     folder = GOLDEN / "backbones" / "i3d_rgb_imagenet"
     ref = json.loads((folder / "reference.json").read_text())
@@ -156,7 +156,7 @@ def test_rgb_imagenet_runs_with_eps_1e3(golden_files):
 
 def test_kid_subsets_estimator_equals_torch_fidelity():
     """``kvd/kid-subsets``'s estimator against torch-fidelity's ``kid_features_to_metric`` (tests/golden/kvd/kid-subsets)."""
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     ref = reference("kvd/kid-subsets")
     feats = GOLDEN / "fvd" / "common_metrics"

@@ -42,7 +42,7 @@ def test_vmaf_equals_ffmpeg_command_line(tmp_path):
     import subprocess
 
     from golden.clips import source_path, write_clip
-    from metrics.quality.vmaf import find_ffmpeg
+    from vgbench.metrics.quality.vmaf import find_ffmpeg
 
     ref = reference("vmaf/v0.6.1")
     exe = find_ffmpeg()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from metrics.parity import NOT_VERIFIED_FLAG, PARITY, markdown_table, parity_for
+from vgbench.metrics.parity import NOT_VERIFIED_FLAG, PARITY, markdown_table, parity_for
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
@@ -23,8 +23,8 @@ def test_readme_parity_table_is_the_generated_one():
 
 @pytest.mark.parametrize("protocol", sorted(PARITY))
 def test_every_verified_protocol_has_its_golden_and_current_revision(protocol):
-    from metrics.protocol_id import split_revision
-    from metrics.registry import create_metric
+    from vgbench.metrics.protocol_id import split_revision
+    from vgbench.metrics.registry import create_metric
 
     entry = PARITY[protocol]
     folder = GOLDEN / entry.golden
@@ -40,7 +40,7 @@ def test_every_verified_protocol_has_its_golden_and_current_revision(protocol):
 
 
 def test_unverified_protocols_are_labelled(cli):
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     assert create_metric("fvd/tf").parity_flags() == [NOT_VERIFIED_FLAG]
     assert parity_for("subject_consistency/vbench") is None  # an older revision is not the verified one

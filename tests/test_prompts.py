@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
-from bench.errors import ConfigError, SuiteValidationError
-from prompts import dump_suite_yaml, list_builtin_suites, load_suite
-from prompts.importers import import_prompt_list, import_vbench_full_info, vbench_action_label
-from reference_models.builtin.shapes import parse_prompt
+from vgbench.bench.errors import ConfigError, SuiteValidationError
+from vgbench.prompts import dump_suite_yaml, list_builtin_suites, load_suite
+from vgbench.prompts.importers import import_prompt_list, import_vbench_full_info, vbench_action_label
+from vgbench.reference_models.builtin.shapes import parse_prompt
 from tests.conftest import shared_path
 
 

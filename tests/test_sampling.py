@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.video import FrameSampling, sample_indices
+from vgbench.bench.video import FrameSampling, sample_indices
 
 
 def vbench_middle(num_frames, vlen):

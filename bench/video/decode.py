@@ -22,9 +22,9 @@ Decoder paths (measured on that corpus and in ``benchmarks/bench_decode.py``):
 torchcodec (PyTorch's decoder) is not a path yet: its 0.17 wheels link CUDA torch and the system FFmpeg libraries, which
 the CPU machines vgbench is tested on do not have, so it could not be held to the corpus.
 
-Every :class:`~bench.video.frames.Video` records the decoder and its version (:attr:`Video.decoder`). Broken files
-raise typed errors naming the file: :class:`~bench.errors.CorruptVideoError`, :class:`~bench.errors.TruncatedVideoError`,
-:class:`~bench.errors.EmptyVideoError`.
+Every :class:`~vgbench.bench.video.frames.Video` records the decoder and its version (:attr:`Video.decoder`). Broken files
+raise typed errors naming the file: :class:`~vgbench.bench.errors.CorruptVideoError`, :class:`~vgbench.bench.errors.TruncatedVideoError`,
+:class:`~vgbench.bench.errors.EmptyVideoError`.
 """
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from bench.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoError, VideoError
-from bench.video.frames import Video
-from bench.video.probe import (PacketTally, VideoInfo, apply_orientation, display_matrix, open_container,
+from vgbench.bench.errors import CorruptVideoError, EmptyVideoError, TruncatedVideoError, VideoError
+from vgbench.bench.video.frames import Video
+from vgbench.bench.video.probe import (PacketTally, VideoInfo, apply_orientation, display_matrix, open_container,
                                orientation_name, probe_video, stream_fps, video_stream)
 
 #: Version of the decoding rules. Cached scores and features computed under an earlier version are not reused:
@@ -111,7 +111,7 @@ def _rgb_graph(stream, frame):
 
 
 class _Decoding:
-    """One pass over a file with PyAV: packets are counted (:class:`~bench.video.probe.PacketTally`) and decoded,
+    """One pass over a file with PyAV: packets are counted (:class:`~vgbench.bench.video.probe.PacketTally`) and decoded,
     frames converted to RGB by libavfilter; :attr:`info` is the file's :class:`VideoInfo` once the pass is over."""
 
     def __init__(self, path: str, strict: bool = False):
@@ -251,9 +251,9 @@ def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, ba
         indices: presented-frame indices to keep (0-based; may repeat, any order). ``None`` keeps every frame.
         backend: ``"auto"`` or ``"pyav"`` (the reference path), or ``"decord"`` (used only for files
             :func:`decord_handles` accepts; the others are decoded by PyAV).
-        info: the file's :func:`~bench.video.probe.probe_video` result, if already read (the decord route needs
+        info: the file's :func:`~vgbench.bench.video.probe.probe_video` result, if already read (the decord route needs
             it; PyAV gathers the same facts while decoding).
-        strict: decode with one thread and raise :class:`~bench.errors.CorruptVideoError` when the decoder had to
+        strict: decode with one thread and raise :class:`~vgbench.bench.errors.CorruptVideoError` when the decoder had to
             conceal damage in any frame (``vgbench check``). Frame-threaded decoding (the default, about twice as fast
             on 2 cores) does not flag concealed frames reliably, so it does not judge them.
 

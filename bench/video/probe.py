@@ -2,7 +2,7 @@
 edit lists, variable frame rate and truncation (:func:`probe_video`).
 
 The probe demuxes every packet (cheap: no decoding) and decodes only the first frame (its display matrix and pixel
-format). It is what :mod:`bench.video.decode` routes on and what ``vgbench check`` reports.
+format). It is what :mod:`vgbench.bench.video.decode` routes on and what ``vgbench check`` reports.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.errors import CorruptVideoError, EmptyVideoError, VideoError
+from vgbench.bench.errors import CorruptVideoError, EmptyVideoError, VideoError
 
 #: Display orientations by the signs of the display matrix's 2x2 part (a, b, c, d), as libavutil's
 #: ``AV_FRAME_DATA_DISPLAYMATRIX`` stores it (16.16 fixed point) and ``ffmpeg`` applies it (autorotate).

@@ -26,12 +26,12 @@ import math
 import numpy as np
 import torch
 
-from bench.errors import MetricError
-from bench.video import Video
-from bench.video.sampling import FrameSampling
-from metrics.base import ItemScore, MetricKind, MetricOption
-from metrics.backbones.clip import CONTEXT_LENGTH, encode_images, encode_text, tokenize
-from metrics.model_metric import BackboneMetric
+from vgbench.bench.errors import MetricError
+from vgbench.bench.video import Video
+from vgbench.bench.video.sampling import FrameSampling
+from vgbench.metrics.base import ItemScore, MetricKind, MetricOption
+from vgbench.metrics.backbones.clip import CONTEXT_LENGTH, encode_images, encode_text, tokenize
+from vgbench.metrics.model_metric import BackboneMetric
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

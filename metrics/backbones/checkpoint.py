@@ -1,7 +1,7 @@
 """Reading checkpoints safely and fitting their keys to a module.
 
 Checkpoints are read with ``safetensors`` or ``torch.load(weights_only=True)``: no pickled code is ever executed.
-TorchScript files are loaded only by :func:`metrics.backbones.registry.load_backbone` after their hash was verified.
+TorchScript files are loaded only by :func:`vgbench.metrics.backbones.registry.load_backbone` after their hash was verified.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 import torch
 from torch import nn
 
-from metrics.backbones.weights import WeightsError
+from vgbench.metrics.backbones.weights import WeightsError
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

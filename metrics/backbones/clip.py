@@ -33,7 +33,7 @@ _JIT_EXTRA_KEYS = ("input_resolution", "context_length", "vocab_size")
 
 def build_clip(arch: str, seed: int = 0, device: str | None = None):
     """open_clip ``arch`` with QuickGELU (OpenAI's activation), seeded random init, eval mode."""
-    from bench import _torchvision_compat  # noqa: F401  (open_clip imports torchvision)
+    from vgbench.bench import _torchvision_compat  # noqa: F401  (open_clip imports torchvision)
     import open_clip
 
     torch.manual_seed(seed)
@@ -74,7 +74,7 @@ def openai_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 def load_clip(model, path: str | Path | None, source: str):
     """Official OpenAI archive or open_clip state_dict/safetensors → ``model`` (strict)."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is None:
         return model

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from metrics.backbones.layers import Mlp
+from vgbench.metrics.backbones.layers import Mlp
 
 
 class Attention(nn.Module):
@@ -111,7 +111,7 @@ def dino_vitb16(seed: int = 0, device: str | None = None) -> DinoViT:
 
 def load_dino(model: DinoViT, path: str | Path | None, source: str) -> DinoViT:
     """``dino_vitbase16_pretrain.pth``: flat state_dict, no prefix (hubconf loads it strictly)."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is not None:
         load_strict(model, unwrap_state_dict(read_state_dict(path), wrapper_keys=()), source)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from metrics.backbones.layers import Mlp
+from vgbench.metrics.backbones.layers import Mlp
 
 
 # ---- Video Swin-T with GRPB ---------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ class DOVER(nn.Module):
     @torch.no_grad()
     def branch_scores(self, technical: torch.Tensor | None, aesthetic: torch.Tensor | None) -> dict[str, float]:
         """Raw branch scores (mean of each head's output map over all clips) for normalised views
-        ``[clips, 3, T, 224, 224]``; the fusion into [0, 1] is in :mod:`metrics.quality.dover`."""
+        ``[clips, 3, T, 224, 224]``; the fusion into [0, 1] is in :mod:`vgbench.metrics.quality.dover`."""
         out = {}
         if technical is not None:
             out["technical"] = float(self.technical_head(self.technical_backbone(technical)).mean())
@@ -317,7 +317,7 @@ def dover(seed: int = 0, device: str | None = None) -> DOVER:
 
 def load_dover(model: DOVER, path: str | Path | None, source: str) -> DOVER:
     """``DOVER.pth`` is a flat state_dict passed straight to ``load_state_dict`` (strict) by the official scripts."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is not None:
         load_strict(model, unwrap_state_dict(read_state_dict(path), wrapper_keys=()), source)

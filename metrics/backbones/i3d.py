@@ -165,8 +165,8 @@ class TorchScriptI3D(nn.Module):
     def from_file(cls, path) -> "TorchScriptI3D":
         """Load a TorchScript file whose hash was verified, or that the user supplied (``--weights``); the file must
         have StyleGAN-V's ``forward(x, rescale, resize, return_features)``."""
-        from metrics.backbones.clip import is_torchscript_archive
-        from metrics.backbones.weights import WeightsError
+        from vgbench.metrics.backbones.clip import is_torchscript_archive
+        from vgbench.metrics.backbones.weights import WeightsError
 
         if not is_torchscript_archive(path):
             raise WeightsError(f"{path}: not a TorchScript archive; i3d_torchscript expects StyleGAN-V's "

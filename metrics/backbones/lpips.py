@@ -48,7 +48,7 @@ def packaged_head_path_vgg() -> Path:
 
 def alexnet_features(seed: int = 0) -> nn.Sequential:
     """torchvision ``alexnet().features`` (keys ``features.N.*`` after wrapping), seeded random init."""
-    from bench import _torchvision_compat  # noqa: F401
+    from vgbench.bench import _torchvision_compat  # noqa: F401
     import torchvision
 
     torch.manual_seed(seed)
@@ -56,7 +56,7 @@ def alexnet_features(seed: int = 0) -> nn.Sequential:
 
 
 def vgg16_features(seed: int = 0) -> nn.Sequential:
-    from bench import _torchvision_compat  # noqa: F401
+    from vgbench.bench import _torchvision_compat  # noqa: F401
     import torchvision
 
     torch.manual_seed(seed)
@@ -73,7 +73,7 @@ class _Features(nn.Module):
 
 def load_torchvision_features(model: _Features, path, source: str):
     """torchvision ImageNet file (``features.*`` + ``classifier.*``) → the features only (strict on those)."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is not None:
         sd = unwrap_state_dict(read_state_dict(path))

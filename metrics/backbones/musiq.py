@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from metrics.backbones.layers import Mlp
+from vgbench.metrics.backbones.layers import Mlp
 
 
 def same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
@@ -184,7 +184,7 @@ def musiq_spaq(seed: int = 0, device: str | None = None) -> MUSIQ:
 
 def load_musiq(model: MUSIQ, path: str | Path | None, source: str) -> MUSIQ:
     """pyiqa ``load_pretrained_network``: flat state_dict, a leading ``module.`` removed, strict."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is not None:
         load_strict(model, unwrap_state_dict(read_state_dict(path), wrapper_keys=()), source)

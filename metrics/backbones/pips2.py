@@ -6,7 +6,7 @@ without a ``module.`` prefix.
 
 Status: the layout (and so loading the official file with ``strict=True``) and the feature encoder's forward are
 implemented; the iterative tracking loop is not yet, so FVMD's ``pips2`` tracker raises a clear error and the
-weights-free Lucas–Kanade tracker (:mod:`metrics.distribution.tracking`) is what runs.
+weights-free Lucas–Kanade tracker (:mod:`vgbench.metrics.distribution.tracking`) is what runs.
 """
 from __future__ import annotations
 

@@ -225,7 +225,7 @@ def raft_things(seed: int = 0, device: str | None = None) -> RAFT:
 
 def load_raft(model: RAFT, path: str | Path | None, source: str) -> RAFT:
     """``raft-things.pth``: flat state_dict with ``module.`` on every key (VBench strips it), strict."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is not None:
         load_strict(model, unwrap_state_dict(read_state_dict(path), wrapper_keys=()), source)

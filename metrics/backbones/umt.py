@@ -1,6 +1,6 @@
 """UMT-L/16 fine-tuned on Kinetics-400 (``l16_ptk710_ftk710_ftk400_f16_res224.pth``), VBench's human-action model.
 
-Built from the VideoMAE-style blocks of :mod:`metrics.backbones.videomae` with the configuration VBench's
+Built from the VideoMAE-style blocks of :mod:`vgbench.metrics.backbones.videomae` with the configuration VBench's
 ``human_action.py`` creates (``vit_large_patch16_224``: width 1024, depth 24, 16 heads, MLP 4096, patch 16, tubelet 1,
 16 frames, mean pooling + ``fc_norm``, ``head`` 400 classes). Module names equal the official file's (319 keys, layout
 in ``../shared/golden/umt_l16_k400/``). Unlike VideoMAE-v2, ``pos_embed`` [1, 3136, 1024] is a parameter and in the
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from metrics.backbones.videomae import VisionTransformer, sinusoid_table
+from vgbench.metrics.backbones.videomae import VisionTransformer, sinusoid_table
 
 
 class UMTVisionTransformer(VisionTransformer):
@@ -34,7 +34,7 @@ class UMTVisionTransformer(VisionTransformer):
 
 
 def umt_l16_k400(seed: int = 0, device: str | None = None) -> UMTVisionTransformer:
-    from metrics.backbones.videomae import init_random_vit
+    from vgbench.metrics.backbones.videomae import init_random_vit
 
     torch.manual_seed(seed)
     with torch.device(device or "cpu"):
@@ -50,7 +50,7 @@ def umt_l16_k400(seed: int = 0, device: str | None = None) -> UMTVisionTransform
 def load_umt(model: UMTVisionTransformer, path: str | Path | None, source: str) -> UMTVisionTransformer:
     """Strict load (VBench loads with strict=False, which would silently keep random weights for a wrapped file);
     a ``model``/``module`` wrapper and a ``module.`` prefix are accepted."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is not None:
         load_strict(model, unwrap_state_dict(read_state_dict(path), wrapper_keys=("model", "module")), source)

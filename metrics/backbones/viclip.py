@@ -139,7 +139,7 @@ def viclip_l14(seed: int = 0, device: str | None = None) -> ViCLIP:
 
 def load_viclip(model: ViCLIP, path: str | Path | None, source: str) -> ViCLIP:
     """VBench: ``torch.load(path)['model']`` then ``load_state_dict`` (strict); no key prefix."""
-    from metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
+    from vgbench.metrics.backbones.checkpoint import load_strict, read_state_dict, unwrap_state_dict
 
     if path is not None:
         load_strict(model, unwrap_state_dict(read_state_dict(path), wrapper_keys=("model",)), source)

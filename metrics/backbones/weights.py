@@ -40,7 +40,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.errors import VgbenchError
+from vgbench.bench.errors import VgbenchError
 
 CHUNK = 1 << 20
 
@@ -106,7 +106,7 @@ class WeightsFile:
 
     @property
     def env_var(self) -> str:
-        from bench import settings
+        from vgbench.bench import settings
 
         return settings.weights_variable(self.name)
 
@@ -129,7 +129,7 @@ class ResolvedWeights:
 # ---- locations -----------------------------------------------------------------------------------------------------
 def cache_root() -> Path:
     """vgbench's user cache (``$VGBENCH_CACHE``, else ``$XDG_CACHE_HOME/vgbench``, else ``~/.cache/vgbench``)."""
-    from bench import settings
+    from vgbench.bench import settings
 
     return settings.cache_root()
 
@@ -139,19 +139,19 @@ def weights_dir() -> Path:
 
 
 def lock_path() -> Path:
-    from bench import settings
+    from vgbench.bench import settings
 
     return settings.weights_lock(weights_dir() / "weights.lock.json")
 
 
 def torch_hub_dir() -> Path:
-    from bench import settings
+    from vgbench.bench import settings
 
     return settings.torch_hub_checkpoints()
 
 
 def is_offline() -> bool:
-    from bench import settings
+    from vgbench.bench import settings
 
     return settings.offline()
 
@@ -251,7 +251,7 @@ def candidates(wf: WeightsFile, path: str | os.PathLike | None = None) -> list[t
     out: list[tuple[Path, str]] = []
     if path:
         out.append((Path(path).expanduser(), "argument"))
-    from bench import settings
+    from vgbench.bench import settings
 
     if settings.weights_file(wf.name):
         out.append((settings.weights_file(wf.name), f"env:{wf.env_var}"))

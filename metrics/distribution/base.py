@@ -2,7 +2,7 @@
 
 State is the per-video feature arrays of both sets, keyed by item (``add_features``); ``merge`` joins shards and
 ``compute`` concatenates them in sorted key order, so a result does not depend on shard order or arrival order.
-Features come from a :class:`~metrics.distribution.extractors.FeatureExtractor` that the evaluation shares between
+Features come from a :class:`~vgbench.metrics.distribution.extractors.FeatureExtractor` that the evaluation shares between
 metrics (FVD and KVD of one protocol family extract once) and caches per video on disk.
 """
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.errors import ConfigError
-from metrics.base import Metric, MetricKind, MetricResult
-from metrics.distribution.extractors import FeatureExtractor, create_extractor
-from metrics.distribution.statistics import bootstrap_ci
+from vgbench.bench.errors import ConfigError
+from vgbench.metrics.base import Metric, MetricKind, MetricResult
+from vgbench.metrics.distribution.extractors import FeatureExtractor, create_extractor
+from vgbench.metrics.distribution.statistics import bootstrap_ci
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class DistributionProtocol:
     description: str
     max_items: int | None = None
     options: tuple[tuple[str, Any], ...] = ()
-    #: see :attr:`metrics.base.Metric.revisions`
+    #: see :attr:`vgbench.metrics.base.Metric.revisions`
     revision: int = 1
     #: what the current revision changed (for messages)
     revision_note: str = ""
@@ -74,7 +74,7 @@ class DistributionMetric(Metric):
         self._extractor = extractor
 
     def weights_needed(self) -> list[str]:
-        from metrics.backbones.registry import get_backbone_entry
+        from vgbench.metrics.backbones.registry import get_backbone_entry
 
         b = self.extractor.backbone
         return [get_backbone_entry(b).weights] if b != "none" and get_backbone_entry(b).weights else []

@@ -16,9 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from bench.errors import ConfigError, MetricError
-from bench.provenance import stable_hash
-from bench.video import Video
+from vgbench.bench.errors import ConfigError, MetricError
+from vgbench.bench.provenance import stable_hash
+from vgbench.bench.video import Video
 
 VERSION = 1  # a change of what an extractor computes changes its preprocessing dict (hence its key)
 
@@ -78,12 +78,12 @@ class FeatureExtractor:
 
     def load(self, allow_random: bool | None = None, weights=None):
         """Resolve and verify the backbone's weights and build it (raises WeightsMissingError with instructions);
-        ``weights``: user-supplied files (:class:`~metrics.backbones.registry.UserWeights` or ``{name: path}``)."""
+        ``weights``: user-supplied files (:class:`~vgbench.metrics.backbones.registry.UserWeights` or ``{name: path}``)."""
         if self.loaded is None:
             if self.backbone == "none":
                 self.loaded = _NoBackbone()
             else:
-                from metrics.backbones.registry import UserWeights, get_backbone_entry, load_backbone
+                from vgbench.metrics.backbones.registry import UserWeights, get_backbone_entry, load_backbone
 
                 user = weights if isinstance(weights, UserWeights) else UserWeights(weights)
                 self.loaded = load_backbone(self.backbone, allow_random=allow_random,
@@ -102,7 +102,7 @@ class FeatureExtractor:
         return flags
 
     def cache_key(self) -> str:
-        from bench.video import DECODING_REVISION
+        from vgbench.bench.video import DECODING_REVISION
 
         return f"{self.name}-" + stable_hash({"v": VERSION, "decoding": DECODING_REVISION, "name": self.name,
                                               "backbone": self.backbone,
@@ -145,7 +145,7 @@ def _fwd_styleganv(model, frames):
 
 
 def _fwd_common_metrics(model, frames):
-    from metrics.distribution.preprocess import short_side_resize_crop
+    from vgbench.metrics.distribution.preprocess import short_side_resize_crop
 
     x = short_side_resize_crop(_frames_tchw01(frames), 224)  # [T,3,224,224] in [0,1]
     x = ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
@@ -155,7 +155,7 @@ def _fwd_common_metrics(model, frames):
 def _fwd_videogpt(model, frames):
     """VideoGPT ``videogpt/data.py::preprocess`` (shorter side 224 bilinear, centre crop, ``x/255 − 0.5``) then
     ``videogpt/fvd/fvd.py::preprocess``'s ×2 → [-1, 1] (wilson1yan/VideoGPT@733d2b1541e1; the ×2 since ce18ae8)."""
-    from metrics.distribution.preprocess import short_side_resize_crop
+    from vgbench.metrics.distribution.preprocess import short_side_resize_crop
 
     x = short_side_resize_crop(_frames_tchw01(frames), 224)
     x = ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
@@ -163,7 +163,7 @@ def _fwd_videogpt(model, frames):
 
 
 def _fwd_tf(model, frames):
-    from metrics.distribution.preprocess import tf1_resize_bilinear
+    from vgbench.metrics.distribution.preprocess import tf1_resize_bilinear
 
     x = tf1_resize_bilinear(_frames_tchw01(frames) * 255.0, (224, 224))
     x = (2 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
@@ -180,7 +180,7 @@ def _frames_tchw255(frames: np.ndarray):
 def _fwd_tats(model, frames):
     """TATS ``tats/fvd/fvd.py::preprocess`` (songweige/TATS@03bbce1daa3d): every frame bilinear to 224×224 on 0..255
     floats (aspect not kept), ``2·x/255 − 1``."""
-    from metrics.distribution.preprocess import squash_resize
+    from vgbench.metrics.distribution.preprocess import squash_resize
 
     x = squash_resize(_frames_tchw255(frames), 224)
     x = (2.0 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
@@ -190,7 +190,7 @@ def _fwd_tats(model, frames):
 def _fwd_cdfvd_videomae(model, frames):
     import torch
 
-    from metrics.distribution.preprocess import short_side_resize_crop, squash_resize
+    from vgbench.metrics.distribution.preprocess import short_side_resize_crop, squash_resize
 
     x = short_side_resize_crop(_frames_tchw01(frames), 128, antialias=True)
     x = (x * 255).clamp(0, 255).to(torch.uint8).float() / 255.0  # cd-fvd's uint8 round trip
@@ -211,7 +211,7 @@ def _fwd_inception(model, frames):
 def _fwd_efficientnet(model, frames):
     import torch
 
-    from metrics.distribution.preprocess import squash_resize
+    from vgbench.metrics.distribution.preprocess import squash_resize
 
     x = squash_resize(_frames_tchw01(frames), 224, antialias=True)
     mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
@@ -268,7 +268,7 @@ EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
 
 
 def _fvmd_extractor(tracker: str) -> FeatureExtractor:
-    from metrics.distribution.motion_features import fvmd_extractor
+    from vgbench.metrics.distribution.motion_features import fvmd_extractor
 
     return fvmd_extractor(tracker)
 

@@ -14,9 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from metrics.distribution.base import DistributionMetric, DistributionProtocol
-from metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
-from metrics.distribution.kernel import KidSubsetsMemo
+from vgbench.metrics.distribution.base import DistributionMetric, DistributionProtocol
+from vgbench.metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
+from vgbench.metrics.distribution.kernel import KidSubsetsMemo
 
 FID_PROTOCOLS = {
     "stylegan-v": DistributionProtocol("inception-frames", "all frames, InceptionV3 pool3 (pytorch-fid weights), "

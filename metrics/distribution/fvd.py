@@ -26,10 +26,10 @@ protocol           features              covariance      square root   N      cl
 5f751734ce9c ``fvd/videogpt/fvd.py`` runs the same features and distance, but on all frames of each video and as one
 FVD over the whole set: the two agree on 16-frame videos and fewer than 512 videos (the golden's case); ``tats`` follows songweige/TATS@03bbce1daa3d ``tats/fvd/fvd.py`` (``preprocess``,
 ``frechet_distance``; ``scripts/sample_vqgan_transformer_short_videos.py`` caps both sets at 2048). Both compute the
-distance in float32 torch as their code does (:func:`~metrics.distribution.frechet.frechet_distance_torch32`).
+distance in float32 torch as their code does (:func:`~vgbench.metrics.distribution.frechet.frechet_distance_torch32`).
 
 Each result reports N, a bootstrap 95 % interval over videos (resamples use an exact-identity fast form of the
-distance, :func:`~metrics.distribution.frechet.fast_frechet_distance_from_features`) and, from 20 generated videos on, FVD∞ (the value
+distance, :func:`~vgbench.metrics.distribution.frechet.fast_frechet_distance_from_features`) and, from 20 generated videos on, FVD∞ (the value
 extrapolated to infinitely many generated videos) beside FVD.
 """
 from __future__ import annotations
@@ -38,9 +38,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from metrics.distribution.base import DistributionMetric, DistributionProtocol
-from metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
-from metrics.distribution.statistics import fd_infinity
+from vgbench.metrics.distribution.base import DistributionMetric, DistributionProtocol
+from vgbench.metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
+from vgbench.metrics.distribution.statistics import fd_infinity
 
 PROTOCOLS: dict[str, DistributionProtocol] = {
     "styleganv": DistributionProtocol(

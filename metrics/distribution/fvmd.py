@@ -16,7 +16,7 @@ Protocols:
 
 Trackers: ``lk`` (default here) — pyramidal Lucas–Kanade from OpenCV, needs no weights but is **non-standard**
 (results are flagged; not comparable with published FVMD); ``pips2`` — PIPs++ with ``pips2_weights.pth``, the
-package's tracker (architecture and checkpoint layout implemented in :mod:`metrics.backbones.pips2`; its tracking
+package's tracker (architecture and checkpoint layout implemented in :mod:`vgbench.metrics.backbones.pips2`; its tracking
 loop is not yet, so this protocol fails with that message).
 """
 from __future__ import annotations
@@ -25,9 +25,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from metrics.distribution.base import DistributionMetric, DistributionProtocol
-from metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
-from metrics.distribution.motion_features import (GRID, SHORT_SIDE, WINDOW, LucasKanadeTracker,  # noqa: F401
+from vgbench.metrics.distribution.base import DistributionMetric, DistributionProtocol
+from vgbench.metrics.distribution.frechet import fast_frechet_distance_from_features, frechet_distance_from_features
+from vgbench.metrics.distribution.motion_features import (GRID, SHORT_SIDE, WINDOW, LucasKanadeTracker,  # noqa: F401
                                                   acceleration_released, acceleration_true, fvmd_extractor,
                                                   grid_points, motion_histogram, resize_short_side, velocity,
                                                   window_features)

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from metrics.distribution.base import DistributionMetric, DistributionProtocol
-from metrics.distribution.kernel import KidSubsetsMemo, mmd2_unbiased_full
+from vgbench.metrics.distribution.base import DistributionMetric, DistributionProtocol
+from vgbench.metrics.distribution.kernel import KidSubsetsMemo, mmd2_unbiased_full
 
 PROTOCOLS = {
     "tats": DistributionProtocol(

@@ -1,13 +1,13 @@
 """FVMD's motion features (metric-recipes §3): grid tracking in sliding 16-frame windows, velocity and acceleration
-histograms, and the feature extractor the FVMD metric (:mod:`metrics.distribution.fvmd`) compares. Apart from the
+histograms, and the feature extractor the FVMD metric (:mod:`vgbench.metrics.distribution.fvmd`) compares. Apart from the
 metric so that the extractor registry can build it without importing the metric.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from bench.errors import MetricError
-from metrics.distribution.extractors import ClipSampling, FeatureExtractor
+from vgbench.bench.errors import MetricError
+from vgbench.metrics.distribution.extractors import ClipSampling, FeatureExtractor
 
 
 WINDOW = 16

@@ -36,9 +36,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from bench.video import Video
-from metrics.base import ItemScore, MetricKind, MetricOption
-from metrics.model_metric import BackboneMetric
+from vgbench.bench.video import Video
+from vgbench.metrics.base import ItemScore, MetricKind, MetricOption
+from vgbench.metrics.model_metric import BackboneMetric
 
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import torch
 
-from bench.errors import MetricError
-from bench.video import Video
-from metrics.quality.psnr_ssim import check_pair
-from metrics.base import ItemScore, MetricKind, MetricOption
-from metrics.model_metric import BackboneMetric
+from vgbench.bench.errors import MetricError
+from vgbench.bench.video import Video
+from vgbench.metrics.quality.psnr_ssim import check_pair
+from vgbench.metrics.base import ItemScore, MetricKind, MetricOption
+from vgbench.metrics.model_metric import BackboneMetric
 
 _NET = {"alex": "alex", "vgg": "vgg", "common_metrics": "alex"}
 
@@ -49,7 +49,7 @@ class LPIPS(BackboneMetric):
         return [f"lpips_{_NET[self.protocol]}_v0_1"]
 
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
-        from metrics.backbones.lpips import CHANNELS, LinearHeads, LPIPSNet
+        from vgbench.metrics.backbones.lpips import CHANNELS, LinearHeads, LPIPSNet
 
         super().load(allow_random, device, weights)
         net = _NET[self.protocol]

@@ -26,9 +26,9 @@ from functools import lru_cache
 
 import torch
 
-from bench.errors import MetricError
-from bench.video import Video
-from metrics.base import ItemScore, Metric, MetricKind
+from vgbench.bench.errors import MetricError
+from vgbench.bench.video import Video
+from vgbench.metrics.base import ItemScore, Metric, MetricKind
 
 PSNR_MAX_DB = 100.0
 _MSE_FLOOR = 1e-10

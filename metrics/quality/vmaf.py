@@ -28,10 +28,10 @@ import threading
 
 import torch
 
-from bench.errors import ConfigError, MetricError
-from bench.video import Video
-from metrics.quality.psnr_ssim import check_pair
-from metrics.base import ItemScore, Metric, MetricKind
+from vgbench.bench.errors import ConfigError, MetricError
+from vgbench.bench.video import Video
+from vgbench.metrics.quality.psnr_ssim import check_pair
+from vgbench.metrics.base import ItemScore, Metric, MetricKind
 
 MODEL = "vmaf_v0.6.1"
 _CHUNK = 16
@@ -40,7 +40,7 @@ _CHUNK = 16
 def find_ffmpeg() -> str:
     """Path of an ffmpeg binary with the libvmaf filter, or a ConfigError saying how to get one."""
     candidates = []
-    from bench import settings
+    from vgbench.bench import settings
 
     if settings.ffmpeg():
         candidates.append(settings.ffmpeg())

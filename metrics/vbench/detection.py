@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from bench.errors import ConfigError
+from vgbench.bench.errors import ConfigError
 
 #: the 80 COCO class names: OWLv2's closed-set vocabulary standing in for GRiT's object detector
 COCO_CLASSES = (
@@ -91,7 +91,7 @@ def _weights_sha256(folder: Path) -> str:
 
 def _resolve_folder(path: str | None, env: str, hub_id: str, what: str) -> Path:
     """A local model folder: the option, the environment variable, or the hub id in the Hugging Face cache."""
-    from bench import settings
+    from vgbench.bench import settings
 
     path = path or settings.model_folder(env)
     if path:
@@ -137,7 +137,7 @@ class OWLv2Detector(ObjectDetector):
         return cls(model, threshold, device, _weights_sha256(folder))
 
     def _text_inputs(self, vocabulary: list[str]):
-        from metrics.backbones.clip import tokenize
+        from vgbench.metrics.backbones.clip import tokenize
 
         key = tuple(vocabulary)
         if key not in self._text_cache:

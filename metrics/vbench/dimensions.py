@@ -43,12 +43,12 @@ import math
 import torch
 from torch.nn import functional as F
 
-from bench.errors import MetricError
-from bench.video import Video
-from metrics.alignment.viclip_score import ViCLIPScore, vbench_clip_transform
-from metrics.base import ItemScore, MetricKind
-from metrics.model_metric import BackboneMetric
-from metrics.vbench.table import DIMENSIONS
+from vgbench.bench.errors import MetricError
+from vgbench.bench.video import Video
+from vgbench.metrics.alignment.viclip_score import ViCLIPScore, vbench_clip_transform
+from vgbench.metrics.base import ItemScore, MetricKind
+from vgbench.metrics.model_metric import BackboneMetric
+from vgbench.metrics.vbench.table import DIMENSIONS
 
 EXACT = "vbench-exact"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -96,7 +96,7 @@ class _Consistency(BackboneMetric):
         raise NotImplementedError
 
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
-        from metrics.vbench.shared import shared
+        from vgbench.metrics.vbench.shared import shared
 
         if video.num_frames < 2:
             raise MetricError(f"{self.name} needs at least 2 frames")
@@ -146,7 +146,7 @@ def clip_b32_features(model, frames: torch.Tensor) -> torch.Tensor:
     """CLIP image features of every frame through VBench's ``clip_transform(224)`` on float frames (as
     ``background_consistency.py`` feeds it ``load_video``'s float32 tensor), in batches of 32 (VBench passes the whole
     video as one batch; batch composition moves features by float32 rounding only, ~1e-7)."""
-    from metrics.backbones.clip import encode_images
+    from vgbench.metrics.backbones.clip import encode_images
 
     return torch.cat([encode_images(model, vbench_clip_transform(frames[s:s + _BATCH], quantize=False)).cpu()
                       for s in range(0, frames.shape[0], _BATCH)])
@@ -175,8 +175,8 @@ class AppearanceStyle(BackboneMetric):
     @torch.no_grad()
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None,
               aux: dict | None = None) -> ItemScore:
-        from metrics.alignment.clip_score import preprocess_clip_pil
-        from metrics.backbones.clip import encode_images, encode_text, tokenize
+        from vgbench.metrics.alignment.clip_score import preprocess_clip_pil
+        from vgbench.metrics.backbones.clip import encode_images, encode_text, tokenize
 
         style = ((aux or {}).get("appearance_style") or {})
         text = style.get("appearance_style") if isinstance(style, dict) else style
@@ -224,7 +224,7 @@ class AestheticQuality(BackboneMetric):
 
     @torch.no_grad()
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
-        from metrics.backbones.clip import encode_images
+        from vgbench.metrics.backbones.clip import encode_images
 
         model = self.net("clip_vit_l14_openai")
         vals = []
@@ -336,8 +336,8 @@ def _top_mean(rad: torch.Tensor, fraction: float) -> float:
 def _pair_scores(model, frames: torch.Tensor, pairs, fraction: float, device, video=None) -> list[float]:
     """Top-``fraction`` flow means of RAFT (20 iterations, test mode) on ``frames[a] → frames[b]`` per pair. With
     ``video`` (the object ``frames`` belong to) the flow magnitudes are shared with other dimensions of the pass."""
-    from metrics.backbones.raft import pad_to_multiple_of_8
-    from metrics.vbench.shared import shared
+    from vgbench.metrics.backbones.raft import pad_to_multiple_of_8
+    from vgbench.metrics.vbench.shared import shared
 
     def magnitude(a: int, b: int) -> torch.Tensor:
         i1 = pad_to_multiple_of_8(frames[a:a + 1].permute(0, 3, 1, 2).float()).to(device)
@@ -427,13 +427,13 @@ class TemporalStyle(ViCLIPScore):
 
 
 #: VBench dimension → vgbench metric spec (``--dimensions``), in VBench's order
-#: VBench dimension name → the metric spec that computes it (from :mod:`metrics.vbench.table`)
+#: VBench dimension name → the metric spec that computes it (from :mod:`vgbench.metrics.vbench.table`)
 DIMENSION_METRICS = {d.name: d.metric for d in DIMENSIONS}
 
 
 def dimension_specs(text: str) -> list[str]:
     """``"all"`` or a comma-separated list of VBench dimension names → metric specs."""
-    from bench.errors import ConfigError
+    from vgbench.bench.errors import ConfigError
 
     names = list(DIMENSION_METRICS) if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
     unknown = [n for n in names if n not in DIMENSION_METRICS]

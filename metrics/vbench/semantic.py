@@ -24,7 +24,7 @@ tests check against hand-computed cases:
   label parsing of the prompt); value 1 or 0. Class names come from VBench's own ``kinetics_400_categories.txt``
   (registry file ``vbench_kinetics400_labels``, verified by SHA-256; its order is not torchvision's).
 
-Detection and captioning go through the interfaces of :mod:`metrics.vbench.detection`; the default backends (OWLv2,
+Detection and captioning go through the interfaces of :mod:`vgbench.metrics.vbench.detection`; the default backends (OWLv2,
 BLIP) are **vbench-style** substitutes for GRiT and Tag2Text, recorded as such in every result.
 """
 from __future__ import annotations
@@ -34,11 +34,11 @@ from pathlib import Path
 
 import torch
 
-from bench.errors import MetricError
-from bench.video import Video
-from bench.video.sampling import sample_indices
-from metrics.base import ItemScore, Metric, MetricKind, MetricOption
-from metrics.model_metric import BackboneMetric
+from vgbench.bench.errors import MetricError
+from vgbench.bench.video import Video
+from vgbench.bench.video.sampling import sample_indices
+from vgbench.metrics.base import ItemScore, Metric, MetricKind, MetricOption
+from vgbench.metrics.model_metric import BackboneMetric
 
 NUM_FRAMES = 16
 #: VBench color.py's colour words
@@ -147,7 +147,7 @@ class _FrameDimension(Metric):
     value_range = (0.0, 1.0)
 
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
-        from metrics.backbones.registry import default_device
+        from vgbench.metrics.backbones.registry import default_device
 
         self.device = device or default_device()
         self.model = self._create_model()
@@ -173,15 +173,15 @@ class _DetectorDimension(_FrameDimension):
     }
 
     def _create_model(self):
-        from metrics.vbench.detection import create_detector
+        from vgbench.metrics.vbench.detection import create_detector
 
         return create_detector(self.opts["detector"], self.opts["detector_path"] or None,
                                float(self.opts["threshold"]), self.device)
 
     def detections(self, video: Video, extra_labels: list[str]):
         """Detections on the 16 middle frames with the COCO vocabulary plus ``extra_labels`` (shared in one pass)."""
-        from metrics.vbench.detection import COCO_CLASSES
-        from metrics.vbench.shared import shared
+        from vgbench.metrics.vbench.detection import COCO_CLASSES
+        from vgbench.metrics.vbench.shared import shared
 
         vocab = list(COCO_CLASSES) + sorted({x for x in extra_labels if x not in COCO_CLASSES})
         return shared(video, ("detections", id(self.model), tuple(vocab)),
@@ -252,7 +252,7 @@ class Color(_DetectorDimension):
     aggregation = "video"
 
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
-        from metrics.vbench.shared import shared
+        from vgbench.metrics.vbench.shared import shared
 
         target = _aux(aux, "color", "color")
         if not prompt:
@@ -287,7 +287,7 @@ class Scene(_FrameDimension):
     }
 
     def _create_model(self):
-        from metrics.vbench.detection import create_captioner
+        from vgbench.metrics.vbench.detection import create_captioner
 
         return create_captioner(self.opts["captioner"], self.opts["captioner_path"] or None, self.device)
 
@@ -368,8 +368,8 @@ class HumanAction(BackboneMetric):
         return ["vbench_kinetics400_labels"]
 
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
-        from metrics.backbones.registry import USER_WEIGHTS_FLAG, WEIGHTS
-        from metrics.backbones.weights import resolve, resolve_user
+        from vgbench.metrics.backbones.registry import USER_WEIGHTS_FLAG, WEIGHTS
+        from vgbench.metrics.backbones.weights import resolve, resolve_user
 
         super().load(allow_random, device, weights)
         wf = WEIGHTS["vbench_kinetics400_labels"]
@@ -386,7 +386,7 @@ class HumanAction(BackboneMetric):
 
     @torch.no_grad()
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
-        from bench.vbench_labels import vbench_action_label
+        from vgbench.bench.vbench_labels import vbench_action_label
 
         if not prompt:
             raise MetricError("human_action needs the prompt (the action is parsed from it as VBench does)")

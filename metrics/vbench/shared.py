@@ -1,6 +1,6 @@
 """Per-video memo that lets VBench dimensions share work in one evaluation pass.
 
-``vgbench evaluate`` decodes a video once and calls every metric's ``score`` with the same :class:`~bench.video.Video`
+``vgbench evaluate`` decodes a video once and calls every metric's ``score`` with the same :class:`~vgbench.bench.video.Video`
 object. Dimensions whose recipes compute the same intermediate value ask :func:`shared` for it: the first one
 computes it, the others reuse it. What is shared (only where the recipes coincide exactly, so sharing never changes a
 number):

@@ -10,7 +10,7 @@ Protocols:
 
 * ``vbench`` scores whatever videos it is given (``static_filter: "none"`` in each item).
 * ``vbench_static_filter`` is the VBench *dimension*: VBench samples 25 videos per temporal-flickering prompt, keeps
-  those its RAFT static filter (:func:`metrics.vbench.dimensions.is_static`) calls static, up to 5 per prompt, and
+  those its RAFT static filter (:func:`vgbench.metrics.vbench.dimensions.is_static`) calls static, up to 5 per prompt, and
   averages over them. Every video is scored and records ``static``; :meth:`TemporalFlickering.compute` keeps the
   static ones, at most 5 per prompt (lowest sample indices first), and reports how many were dropped and why.
   ``--dimensions temporal_flickering`` uses this protocol; it needs the RAFT weights.
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import torch
 
-from bench.errors import MetricError
-from bench.video import Video
-from metrics.base import ItemScore, MetricKind, MetricResult
-from metrics.model_metric import BackboneMetric
+from vgbench.bench.errors import MetricError
+from vgbench.bench.video import Video
+from vgbench.metrics.base import ItemScore, MetricKind, MetricResult
+from vgbench.metrics.model_metric import BackboneMetric
 
 _CHUNK = 64
 #: static videos VBench keeps per temporal-flickering prompt
@@ -82,7 +82,7 @@ class TemporalFlickering(BackboneMetric):
         value = float((255.0 - mae.mean()) / 255.0)
         if self.protocol != "vbench_static_filter":
             return ItemScore(value, 1.0, {"mean_pair_mae": float(mae.mean()), "static_filter": "none"})
-        from metrics.vbench.dimensions import is_static
+        from vgbench.metrics.vbench.dimensions import is_static
 
         static, info = is_static(video.frames, self.net("raft_things"), self.device, video=video)
         # a moving video weighs 0: scored and stored, but left out of every aggregate (the filter drops it)

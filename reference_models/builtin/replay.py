@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from bench.errors import ConfigError
-from bench.video import VIDEO_EXTENSIONS, Video, read_video, sample_indices
-from reference_models.base import Capabilities, GenerationRequest
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.video import VIDEO_EXTENSIONS, Video, read_video, sample_indices
+from vgbench.reference_models.base import Capabilities, GenerationRequest
 
 
 def list_videos(folder: Path) -> list[Path]:

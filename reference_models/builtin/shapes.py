@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from bench.errors import ConfigError
-from bench.video import Video
-from reference_models.base import Capabilities, GenerationRequest
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.video import Video
+from vgbench.reference_models.base import Capabilities, GenerationRequest
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 70, 210), "yellow": (240, 210, 40),

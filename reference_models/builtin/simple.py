@@ -9,9 +9,9 @@ import hashlib
 
 import numpy as np
 
-from bench.video import Video
-from reference_models.base import Capabilities, GenerationRequest
-from reference_models.builtin.shapes import parse_prompt, render
+from vgbench.bench.video import Video
+from vgbench.reference_models.base import Capabilities, GenerationRequest
+from vgbench.reference_models.builtin.shapes import parse_prompt, render
 
 
 class StaticGenerator:

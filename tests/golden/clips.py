@@ -58,7 +58,7 @@ def write_set(name: str, folder: str | Path) -> tuple[Path, list[str]]:
     folder = Path(folder) / name
     hashes = []
     for i, spec in enumerate(VIDEO_SETS[name]):
-        from bench.video import write_video
+        from vgbench.bench.video import write_video
 
         frames, fps = clip_frames(spec)
         folder.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ def source_path(source: str) -> Path:
 
 def clip_frames(spec: ClipSpec) -> tuple[np.ndarray, float]:
     """(uint8 frames ``[T,H,W,3]``, fps) of a clip spec."""
-    from bench.video import read_video
+    from vgbench.bench.video import read_video
 
     v = read_video(source_path(spec.source), indices=list(range(spec.start, spec.start + spec.count)),
                    backend="pyav")
@@ -96,7 +96,7 @@ def frames_sha256(frames: np.ndarray) -> str:
 
 def write_clip(name: str, folder: str | Path, filename: str | None = None) -> tuple[Path, str]:
     """Write clip ``name`` losslessly into ``folder``; returns (path, SHA-256 of its frames)."""
-    from bench.video import write_video
+    from vgbench.bench.video import write_video
 
     frames, fps = clip_frames(CLIPS[name])
     path = Path(folder) / (filename or f"{name}.mp4")

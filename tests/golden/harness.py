@@ -12,9 +12,9 @@ def evaluate_clips(specs: list[str], clips: dict[str, Path], weights: dict[str, 
                    references: dict[str, Path] | None = None) -> dict[str, dict]:
     """Score ``clips`` (name → file) with metric ``specs`` (paired metrics against ``references``, name → file);
     returns ``{spec: {clip: {value, weight, extra}}}`` and, under ``"_results"``, each spec's
-    :class:`~metrics.base.MetricResult`."""
-    from bench.evaluate import evaluate
-    from bench.store import ResultsStore
+    :class:`~vgbench.metrics.base.MetricResult`."""
+    from vgbench.bench.evaluate import evaluate
+    from vgbench.bench.store import ResultsStore
 
     videos = folder / "videos"
     videos.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,8 @@ class _StandIn(nn.Module):
 def build(path: str | Path) -> Path:
     """Write the stand-in TorchScript to ``path`` and return it."""
     from golden import weights as W
-    from metrics.backbones.checkpoint import load_strict
-    from metrics.backbones.i3d import BN_EPS, InceptionI3d
+    from vgbench.metrics.backbones.checkpoint import load_strict
+    from vgbench.metrics.backbones.i3d import BN_EPS, InceptionI3d
 
     class Features(nn.Module):
         def __init__(self, i3d):

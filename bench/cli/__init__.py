@@ -12,8 +12,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from bench import __version__, settings
-from bench.errors import (EXIT_CHECK_FAILED, EXIT_REGRESSION, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
+from vgbench import __version__
+from vgbench.bench import settings
+from vgbench.bench.errors import (EXIT_CHECK_FAILED, EXIT_REGRESSION, EXIT_INTERNAL, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_USAGE,
                           ConfigError, UsageError, VgbenchError)
 
 EPILOG = textwrap.dedent("""\
@@ -84,7 +85,7 @@ def _add_generation_args(p: argparse.ArgumentParser) -> None:
 
 
 def _config_from(args) -> "Any":
-    from bench.runs import RunConfig
+    from vgbench.bench.runs import RunConfig
 
     w, h = args.size if args.size else (None, None)
     metrics = tuple(getattr(args, "metric_list", None) or ())
@@ -115,7 +116,7 @@ _WEIGHTS_HELP = ("use this weights file for backbone/weights NAME (repeatable; n
 
 
 def _generate(args):
-    from bench.runs import execute_run, plan_run
+    from vgbench.bench.runs import execute_run, plan_run
 
     plan = plan_run(_config_from(args))
     report = execute_run(plan, progress=not args.no_progress)
@@ -156,11 +157,11 @@ def cmd_generate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from bench.evaluate import evaluate
-    from leaderboards.summary import format_summary, summary_rows
-    from metrics.registry import create_metric, parse_metric_list
+    from vgbench.bench.evaluate import evaluate
+    from vgbench.leaderboards.summary import format_summary, summary_rows
+    from vgbench.metrics.registry import create_metric, parse_metric_list
 
-    from metrics.backbones.registry import UserWeights
+    from vgbench.metrics.backbones.registry import UserWeights
 
     specs = parse_metric_list(args.metrics)
     paired = [s for s in specs if create_metric(s).needs_reference]
@@ -176,7 +177,7 @@ def cmd_run(args) -> int:
         _emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,
                     "skipped": report.skipped, "failed_generation": report.failed, **ev.to_dict()})
     else:
-        from bench.store import ResultsStore
+        from vgbench.bench.store import ResultsStore
 
         with ResultsStore(plan.db_path) as store:
             print(format_summary(summary_rows(store, [plan.run_id])))
@@ -185,12 +186,12 @@ def cmd_run(args) -> int:
 
 # ------------------------------------------------------------------------------------------------------- evaluate
 def cmd_evaluate(args) -> int:
-    from bench.evaluate import evaluate
-    from metrics.registry import parse_metric_list
+    from vgbench.bench.evaluate import evaluate
+    from vgbench.metrics.registry import parse_metric_list
 
     specs = parse_metric_list(args.metrics) if args.metrics else []
     if args.dimensions:
-        from metrics.vbench.dimensions import dimension_specs
+        from vgbench.metrics.vbench.dimensions import dimension_specs
 
         specs += [d for d in dimension_specs(args.dimensions) if d not in specs]
     if not specs:
@@ -224,8 +225,8 @@ def cmd_evaluate(args) -> int:
 
 # ---------------------------------------------------------------------------------------------------------- check
 def cmd_check(args) -> int:
-    from prompts import load_suite
-    from reference_models.folder import check_folder
+    from vgbench.prompts import load_suite
+    from vgbench.reference_models.folder import check_folder
 
     suite = load_suite(args.suite) if args.suite else None
     folder = Path(args.folder)
@@ -246,7 +247,7 @@ def cmd_check(args) -> int:
 
 # -------------------------------------------------------------------------------------------------------- prompts
 def cmd_prompts(args) -> int:
-    from prompts import dump_suite_yaml, list_builtin_suites, load_suite
+    from vgbench.prompts import dump_suite_yaml, list_builtin_suites, load_suite
 
     if args.prompts_cmd == "list":
         rows = []
@@ -274,7 +275,7 @@ def cmd_prompts(args) -> int:
                 print(f"  {p.id:<40} {p.text}{extra}")
         return EXIT_OK
     # import
-    from prompts.importers import import_prompt_list, import_vbench_full_info
+    from vgbench.prompts.importers import import_prompt_list, import_vbench_full_info
 
     if args.format == "vbench":
         suite = import_vbench_full_info(args.file, name=args.name or "vbench")
@@ -291,7 +292,7 @@ def cmd_prompts(args) -> int:
 
 # --------------------------------------------------------------------------------------------------- models/metrics
 def cmd_models(args) -> int:
-    from reference_models.registry import describe, model_names
+    from vgbench.reference_models.registry import describe, model_names
 
     names = [args.name] if args.models_cmd == "show" else model_names()
     rows = [describe(n) for n in names]
@@ -308,7 +309,7 @@ def cmd_models(args) -> int:
                   f"{caps['frame_rule']}; weights {'needed' if caps['needs_weights'] else 'none'}; "
                   f"licence {caps['license']}; memory {caps['memory']}")
         if args.models_cmd == "show":
-            from reference_models.registry import get_entry
+            from vgbench.reference_models.registry import get_entry
 
             doc = (get_entry(r["name"]).load().__module__)
             mod = sys.modules.get(doc)
@@ -318,11 +319,11 @@ def cmd_models(args) -> int:
 
 
 def cmd_metrics(args) -> int:
-    from metrics.registry import get_entry, metric_names
+    from vgbench.metrics.registry import get_entry, metric_names
 
     from dataclasses import asdict
 
-    from metrics.parity import NOT_VERIFIED_FLAG, PARITY
+    from vgbench.metrics.parity import NOT_VERIFIED_FLAG, PARITY
 
     rows = []
     for n in metric_names():
@@ -358,7 +359,7 @@ def cmd_metrics(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from bench.store import ResultsStore
+    from vgbench.bench.store import ResultsStore
 
     db = Path(args.db)
     if not db.exists():
@@ -385,8 +386,8 @@ def _parse_tolerances(items: list[str] | None) -> dict[str, float]:
 
 
 def cmd_compare(args) -> int:
-    from bench.store import ResultsStore
-    from leaderboards.compare import compare_runs, format_report
+    from vgbench.bench.store import ResultsStore
+    from vgbench.leaderboards.compare import compare_runs, format_report
 
     db = Path(args.db)
     if not db.exists():
@@ -408,7 +409,7 @@ def cmd_compare(args) -> int:
 def cmd_leaderboard(args) -> int:
     if args.leaderboard_cmd == "table":
         return _leaderboard_table(args)
-    from leaderboards.site import build_site
+    from vgbench.leaderboards.site import build_site
 
     result = build_site([Path(d) for d in args.db], Path(args.out), run_ids=args.run or None, suite=args.suite,
                         scheme=args.scheme, published=args.published, title=args.title,
@@ -422,8 +423,8 @@ def cmd_leaderboard(args) -> int:
 
 
 def _leaderboard_table(args) -> int:
-    from bench.store import ResultsStore
-    from leaderboards import aggregate
+    from vgbench.bench.store import ResultsStore
+    from vgbench.leaderboards import aggregate
 
     db = Path(args.db[0])
     if not db.exists():
@@ -449,8 +450,8 @@ def _leaderboard_table(args) -> int:
 
 # ------------------------------------------------------------------------------------------------------- weights
 def cmd_weights(args) -> int:
-    from metrics.backbones import weights as w
-    from metrics.backbones.registry import BACKBONES, WEIGHTS, get_weights_file
+    from vgbench.metrics.backbones import weights as w
+    from vgbench.metrics.backbones.registry import BACKBONES, WEIGHTS, get_weights_file
 
     names = args.names if getattr(args, "names", None) else sorted(WEIGHTS)
     files = [get_weights_file(n) for n in names]
@@ -510,7 +511,7 @@ def cmd_weights(args) -> int:
 
 
 def cmd_refstats(args) -> int:
-    from bench.distribution_eval import build_refstats, load_refstats
+    from vgbench.bench.distribution_eval import build_refstats, load_refstats
 
     if args.refstats_cmd == "build":
         info = build_refstats(args.videos, args.metric, args.output, args.feature_cache, not args.no_progress,
@@ -535,10 +536,10 @@ def cmd_refstats(args) -> int:
 
 # ---------------------------------------------------------------------------------------------------------- demo
 def cmd_demo(args) -> int:
-    from bench.evaluate import evaluate
-    from bench.runs import RunConfig, execute_run, plan_run
-    from bench.store import ResultsStore
-    from leaderboards.summary import format_summary, summary_rows
+    from vgbench.bench.evaluate import evaluate
+    from vgbench.bench.runs import RunConfig, execute_run, plan_run
+    from vgbench.bench.store import ResultsStore
+    from vgbench.leaderboards.summary import format_summary, summary_rows
 
     progress = not args.no_progress
     plans = {}
@@ -557,7 +558,7 @@ def cmd_demo(args) -> int:
         plans[model] = plan
     paired = ["psnr", "ssim", "fid/efficientnet-lite0"]
     try:
-        from metrics.quality.vmaf import find_ffmpeg
+        from vgbench.metrics.quality.vmaf import find_ffmpeg
 
         find_ffmpeg()
         paired.insert(2, "vmaf")
@@ -617,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "is decoded once for all metrics; scores are cached in the results database, so "
                                    "evaluating again recomputes nothing. A corrupt video fails only its item.")
     p.add_argument("videos", help="run folder (has run.json) or folder of videos")
-    from metrics.vbench.table import help_text as dimensions_help
+    from vgbench.metrics.vbench.table import help_text as dimensions_help
 
     p.add_argument("--dimensions", help="VBench dimensions: 'all' (the 16) or a comma-separated list: "
                                         + dimensions_help() + ". A dimension scores only the prompts that serve it "
@@ -836,7 +837,7 @@ def main(argv: list[str] | None = None) -> int:
         _say("vgbench: interrupted (finished items are kept; run the same command again to resume)")
         return 130
     except Exception as e:  # noqa: BLE001 - last resort: a bug
-        from metrics.registry import OPTIONAL_PACKAGES, install_hint
+        from vgbench.metrics.registry import OPTIONAL_PACKAGES, install_hint
 
         root = (getattr(e, "name", None) or "").split(".")[0] if isinstance(e, ModuleNotFoundError) else ""
         if root in OPTIONAL_PACKAGES:  # an optional package a path needs that no registry entry declared

@@ -1,0 +1,58 @@
+"""vgbench: evaluation and benchmarking harness for AI video generation models.
+
+One import namespace: the repository's design-card folders install as subpackages (``vgbench.bench``: the core and
+the harness and the CLI; ``vgbench.metrics``; ``vgbench.prompts``; ``vgbench.leaderboards``;
+``vgbench.reference_models``). ``import vgbench`` is light (no torch, no numpy); the public API below is imported on
+first use::
+
+    import vgbench
+    report = vgbench.evaluate(vgbench.EvalConfig(videos="out/runs/shapes", metrics=["temporal_flickering"]))
+    print(report.results["temporal_flickering"].value)
+
+Importing this package first installs the torchvision compatibility hook (:mod:`vgbench.bench._torchvision_compat`),
+so every vgbench module gets it before anything imports torchvision.
+"""
+from __future__ import annotations
+
+import importlib
+
+from vgbench.bench import _torchvision_compat
+
+_torchvision_compat.install_hook()
+
+__version__ = "0.1.0"
+
+#: public name → "module:attribute" (imported on first access)
+_PUBLIC = {
+    "EvalConfig": "vgbench.bench.config:EvalConfig",
+    "evaluate": "vgbench.bench.evaluate:evaluate",
+    "EvaluationReport": "vgbench.bench.evaluate:EvaluationReport",
+    "RunConfig": "vgbench.bench.runs:RunConfig",
+    "plan_run": "vgbench.bench.runs:plan_run",
+    "execute_run": "vgbench.bench.runs:execute_run",
+    "ResultsStore": "vgbench.bench.store:ResultsStore",
+    "read_video": "vgbench.bench.video:read_video",
+    "create_metric": "vgbench.metrics.registry:create_metric",
+    "metric_names": "vgbench.metrics.registry:metric_names",
+    "create_generator": "vgbench.reference_models.registry:create_generator",
+    "load_suite": "vgbench.prompts:load_suite",
+    "Registry": "vgbench.bench.registry:Registry",
+    "VgbenchError": "vgbench.bench.errors:VgbenchError",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    try:
+        target = _PUBLIC[name]
+    except KeyError:
+        raise AttributeError(f"module 'vgbench' has no attribute {name!r}") from None
+    module, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
