@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vgbench.bench import provenance
+from vgbench.bench.config import EvalConfig
 from vgbench.bench.errors import ConfigError, MetricError, VideoError
 from vgbench.bench.runs import DB_NAME
 from vgbench.bench.sources import EvalItem, VideoSource, is_run_folder, load_source  # noqa: F401  (re-exported)
@@ -83,25 +84,19 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
         for it in src.items])
 
 
-def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path | None = None,
-             db: str | Path | None = None, progress: bool = True, store: ResultsStore | None = None,
-             feature_cache: str | Path | None = None, allow_random_weights: bool | None = None,
-             weights=None) -> EvaluationReport:
-    """Score every video under ``videos`` (a run folder or a folder of videos) with ``metric_specs``.
+def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> EvaluationReport:
+    """Score every video of ``config.videos`` (a run folder or a folder of videos) with ``config``'s metrics and
+    VBench dimensions (see :class:`~vgbench.bench.config.EvalConfig` for every field).
 
     Args:
-        videos: run folder or folder of videos.
-        metric_specs: metric names, optionally with a protocol (``"psnr/pooled_mse"``).
-        reference: folder (or run folder) of reference videos, needed by paired and distribution metrics; for
-            distribution metrics also a reference-statistics file (``.npz`` from ``vgbench refstats build``).
-        db: results database (default: see :func:`default_db_for`).
-        feature_cache: folder of cached per-video features (default: ``features/`` beside the database).
-        allow_random_weights: development only: missing backbone weights become a seeded random init, and every
-            such result is flagged (default: the ``VGBENCH_ALLOW_RANDOM_WEIGHTS`` environment variable).
-        weights: user-supplied weights files, ``{NAME: PATH}`` or ``["NAME=PATH", ...]`` (NAME a weights or backbone
-            name): used if they load strictly into the official layout; results are flagged "user-supplied weights:
-            not comparable with published values" unless the file is the official one. A name no requested metric
-            uses is an error.
+        config: what to score and how.
+        store: an open results store to write to (default: open ``config.db``, or :func:`default_db_for`).
+
+    Returns:
+        The report: each metric's :class:`~vgbench.metrics.base.MetricResult`, failed items, counts.
+
+    Raises:
+        ConfigError: unknown metrics, a missing reference, weights problems; VideoError: the source cannot be read.
     """
     from tqdm import tqdm
 
@@ -112,7 +107,12 @@ def evaluate(videos: str | Path, metric_specs: list[str], reference: str | Path 
     from vgbench.metrics.distribution.extractors import create_extractor
     from vgbench.metrics.registry import create_metric
 
-    user_weights = UserWeights(weights)
+    if not isinstance(config, EvalConfig):
+        raise TypeError("evaluate() takes one EvalConfig (vgbench.EvalConfig(videos=..., metrics=[...]))")
+    metric_specs = config.metric_specs()
+    videos, reference, db, progress = config.videos, config.reference, config.db, config.progress
+    feature_cache, allow_random_weights = config.feature_cache, config.allow_random_weights
+    user_weights = UserWeights(config.weights)
     all_metrics = [create_metric(s) for s in metric_specs]
     user_weights.check_needed(all_metrics)  # names and files, before anything is loaded or decoded
     dist = [(spec, m) for spec, m in zip(metric_specs, all_metrics) if m.kind == MetricKind.DISTRIBUTION]

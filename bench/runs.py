@@ -24,60 +24,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from vgbench.bench import provenance
+from vgbench.bench.config import RunConfig  # noqa: F401  (re-exported: the run's typed configuration)
 from vgbench.bench.errors import ConfigError, GenerationError, VgbenchError
 from vgbench.bench.store import ResultsStore
-from vgbench.bench.video import QUALITY_PRESETS, read_video, write_video
+from vgbench.bench.video import read_video, write_video
 from vgbench.reference_models.base import BindsRun, CopiesFiles, DescribesItems, GenerationRequest
 
 ITEM_ID_SCHEMA = 1
 DB_NAME = "vgbench.sqlite"
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """One typed configuration for the CLI and the Python API.
-
-    Attributes:
-        model: generator spec (``shapes``, ``static``, ``noise``, ``replay:DIR``, ``folder:DIR``).
-        suite: built-in suite name or suite file path.
-        samples: videos per prompt (default: the suite's / prompt's own).
-        seed: base seed; sample ``i`` of every prompt uses ``seed + i``.
-        frames, fps, width, height: generation settings (default: the generator's reference settings).
-        out: output folder (run folders + ``vgbench.sqlite``).
-        metrics: metrics scored after generation by ``vgbench run`` (no-reference metrics only).
-        quality: encoding preset for written videos (``lossless``, ``near_lossless``, ``high``).
-        model_args: extra generator options (``--model-arg key=value``).
-        weights: user-supplied weights files for the metrics, ``{NAME: PATH}`` (``--weights NAME=PATH``; see
-            :func:`vgbench.bench.evaluate.evaluate`).
-    """
-
-    model: str
-    suite: str
-    samples: int | None = None
-    seed: int = 0
-    frames: int | None = None
-    fps: float | None = None
-    width: int | None = None
-    height: int | None = None
-    out: str = "vgbench-out"
-    metrics: tuple[str, ...] = ("temporal_flickering",)
-    quality: str = "lossless"
-    model_args: dict[str, Any] = field(default_factory=dict)
-    weights: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self):
-        # paths as text: the configuration is written to run.json (JSON) and compared across runs
-        object.__setattr__(self, "weights", {str(k): str(v) for k, v in (self.weights or {}).items()})
-        if self.samples is not None and self.samples < 1:
-            raise ConfigError("--samples must be at least 1")
-        if self.quality not in QUALITY_PRESETS:
-            raise ConfigError(f"--quality must be one of {', '.join(QUALITY_PRESETS)}")
-        for name in ("frames", "width", "height"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise ConfigError(f"--{name} must be positive")
-        if self.fps is not None and self.fps <= 0:
-            raise ConfigError("--fps must be positive")
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,9 @@ def throughput(videos: list[np.ndarray], refs: list[np.ndarray], repeats: int) -
 _CHILD = """
 import sys, json, resource
 sys.path.insert(0, {repo!r})
-from vgbench.bench.evaluate import evaluate
-rep = evaluate({gen!r}, ["psnr", "ssim", "temporal_flickering"], reference={ref!r}, db={db!r}, progress=False)
+from vgbench import EvalConfig, evaluate
+rep = evaluate(EvalConfig(videos={gen!r}, metrics=["psnr", "ssim", "temporal_flickering"], reference={ref!r}, db={db!r},
+                          progress=False))
 assert not rep.failures, rep.failures
 print(json.dumps({{"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """

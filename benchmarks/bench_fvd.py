@@ -49,13 +49,16 @@ def make_videos(folder: Path, n: int, frames: int, size: int, seed: int) -> None
 
 def run_vgbench(gen: Path, ref: Path, work: Path) -> dict:
     os.environ["VGBENCH_ALLOW_RANDOM_WEIGHTS"] = "1"
+    from vgbench.bench.config import EvalConfig
     from vgbench.bench.evaluate import evaluate
 
     t = time.perf_counter()
-    r = evaluate(gen, ["fvd/common_metrics"], reference=ref, db=work / "db.sqlite", progress=False)
+    r = evaluate(EvalConfig(videos=gen, metrics=["fvd/common_metrics"], reference=ref, db=work / "db.sqlite",
+                            progress=False))
     first = time.perf_counter() - t
     t = time.perf_counter()
-    evaluate(gen, ["fvd/common_metrics"], reference=ref, db=work / "db.sqlite", progress=False)
+    evaluate(EvalConfig(videos=gen, metrics=["fvd/common_metrics"], reference=ref, db=work / "db.sqlite",
+                        progress=False))
     again = time.perf_counter() - t
     return {"seconds": first, "seconds_cached": again, "fvd": r.results["fvd/common_metrics"].value}
 

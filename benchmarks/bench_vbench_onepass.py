@@ -34,9 +34,10 @@ def main() -> None:
     args = ap.parse_args()
 
     import vgbench  # noqa: F401
+    from vgbench.bench.config import EvalConfig
     from vgbench.bench.evaluate import evaluate
     from vgbench.bench.runs import RunConfig, execute_run, plan_run
-    from vgbench.metrics.vbench.dimensions import dimension_specs
+    from vgbench.metrics.vbench.table import dimension_specs
 
     specs = dimension_specs(args.dimensions)
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,13 +52,15 @@ def main() -> None:
 
         t = time.perf_counter()
         hits0 = shared.stats()["hits"]
-        one = evaluate(plan.run_dir, specs, db=f"{tmp}/one.sqlite", progress=False, allow_random_weights=True)
+        one = evaluate(EvalConfig(videos=plan.run_dir, metrics=specs, db=f"{tmp}/one.sqlite", progress=False,
+                                  allow_random_weights=True))
         t_one = time.perf_counter() - t
         hits = shared.stats()["hits"] - hits0
         t = time.perf_counter()
         sep = {}
         for i, s in enumerate(specs):
-            r = evaluate(plan.run_dir, [s], db=f"{tmp}/sep{i}.sqlite", progress=False, allow_random_weights=True)
+            r = evaluate(EvalConfig(videos=plan.run_dir, metrics=[s], db=f"{tmp}/sep{i}.sqlite", progress=False,
+                                    allow_random_weights=True))
             sep[s] = r.results[s].value
         t_sep = time.perf_counter() - t
     n = one.items_total

@@ -20,10 +20,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vgbench.bench.errors import ConfigError
-from vgbench.bench.video import Video
+
+if TYPE_CHECKING:
+    from vgbench.bench.video import Video
 
 
 class MetricKind(str, Enum):
@@ -139,6 +141,8 @@ class Metric:
     """
 
     name: ClassVar[str]
+    #: one line for ``vgbench metrics list``
+    summary: ClassVar[str] = ""
     kind: ClassVar[MetricKind] = MetricKind.PER_ITEM
     higher_is_better: ClassVar[bool]
     #: protocol name → one-line description of the recipe; the first is the default.
@@ -149,6 +153,11 @@ class Metric:
     aggregation: ClassVar[str] = "video"
     needs_reference: ClassVar[bool] = False
     needs_prompt: ClassVar[bool] = False
+    #: its default protocol needs a weights file that is not shipped with vgbench
+    needs_download: ClassVar[bool] = False
+    #: optional packages (import names) it needs: a tuple for every protocol, or {protocol: tuple} ("*": the rest);
+    #: checked when the metric is created (:func:`vgbench.metrics.registry.check_requirements`)
+    requires: ClassVar[tuple[str, ...] | dict[str, tuple[str, ...]]] = ()
     backbone: ClassVar[str | None] = None
     weights_sha256: str | None = None
     #: user-settable options (``NAME/PROTOCOL@key=value``)
@@ -194,6 +203,13 @@ class Metric:
         self.opts: dict[str, str] = {k: options.get(k) or self.option_default(k) for k in self.options}
         self.flags: list[str] = []
         self.reset()
+
+    @classmethod
+    def required_modules(cls, protocol: str | None) -> tuple[str, ...]:
+        """The optional packages (import names) protocol ``protocol`` needs (:attr:`requires`)."""
+        if isinstance(cls.requires, dict):
+            return tuple(cls.requires.get(protocol or "", cls.requires.get("*", ())))
+        return tuple(cls.requires)
 
     def set_item_groups(self, groups: dict[str, tuple[str, int]]) -> None:
         """Tell the metric which prompt and sample each item is (``item key → (prompt id, sample index)``) before

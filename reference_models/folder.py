@@ -49,6 +49,11 @@ def _load_manifest(folder: Path) -> dict[str, Any]:
 class FolderGenerator:
     """Serves pre-generated videos from a folder (see module docstring)."""
 
+    name = 'folder'
+    summary = 'pre-generated videos in a folder with an optional manifest.json (API models)'
+    #: what ``NAME:ARG`` takes
+    argument = 'FOLDER'
+
     def __init__(self, folder: str | Path):
         self.folder = Path(folder).expanduser().resolve()
         if not self.folder.is_dir():

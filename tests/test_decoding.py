@@ -209,7 +209,7 @@ def test_case_missing_extra_is_a_usage_error_naming_it(metric, module, extra, tm
 
 
 def test_an_undeclared_optional_import_is_still_a_usage_error(monkeypatch, cli):
-    import vgbench.bench.cli as bc
+    import vgbench.bench.cli.check as bc
 
     def needs_open_clip(args):
         import open_clip  # noqa: F401

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from vgbench.bench.config import EvalConfig
 from vgbench.bench.evaluate import evaluate
 from vgbench.bench.store import ResultsStore
 from vgbench.bench.video import Video, read_video
@@ -27,13 +28,13 @@ def _folder(root, n, seed, frames=8, size=48, offset=0):
 def test_feature_cache_counts_and_identical_rerun(tmp_path):
     gen, ref = _folder(tmp_path / "gen", 6, 1), _folder(tmp_path / "ref", 6, 2)
     db = tmp_path / "out" / "vgbench.sqlite"
-    first = evaluate(gen, ["fid/efficientnet-lite0"], reference=ref, db=db, progress=False)
+    first = evaluate(EvalConfig(videos=gen, metrics=["fid/efficientnet-lite0"], reference=ref, db=db, progress=False))
     assert first.feature_cache.stats() == {"features_cached": 0, "features_extracted": 12}
-    again = evaluate(gen, ["fid/efficientnet-lite0"], reference=ref, db=db, progress=False)
+    again = evaluate(EvalConfig(videos=gen, metrics=["fid/efficientnet-lite0"], reference=ref, db=db, progress=False))
     assert again.feature_cache.stats() == {"features_cached": 12, "features_extracted": 0}
     assert again.results["fid/efficientnet-lite0"].value == first.results["fid/efficientnet-lite0"].value
     _folder(gen, 10, 3, offset=100)  # ten new videos
-    more = evaluate(gen, ["fid/efficientnet-lite0"], reference=ref, db=db, progress=False)
+    more = evaluate(EvalConfig(videos=gen, metrics=["fid/efficientnet-lite0"], reference=ref, db=db, progress=False))
     assert more.feature_cache.stats()["features_extracted"] == 10
     r = more.results["fid/efficientnet-lite0"]
     assert r.n_items == 16 and r.details["n_reference"] == 6 and r.backbone == "efficientnet_lite0"
@@ -50,8 +51,8 @@ def test_refstats_file_reproduces_folder_reference_and_refuses_other_extractors(
                          "--feature-cache", str(tmp_path / "fc"), "--json", "--no-progress")
     assert code == 0 and json.loads(out)["n_videos"] == 5
     db = tmp_path / "db.sqlite"
-    a = evaluate(gen, ["fid/efficientnet-lite0"], reference=ref, db=db, progress=False)
-    b = evaluate(gen, ["fid/efficientnet-lite0"], reference=stats, db=db, progress=False)
+    a = evaluate(EvalConfig(videos=gen, metrics=["fid/efficientnet-lite0"], reference=ref, db=db, progress=False))
+    b = evaluate(EvalConfig(videos=gen, metrics=["fid/efficientnet-lite0"], reference=stats, db=db, progress=False))
     assert b.results["fid/efficientnet-lite0"].value == pytest.approx(a.results["fid/efficientnet-lite0"].value,
                                                                       rel=1e-12)
     code, out, err = cli("evaluate", str(gen), "--metrics", "fvd/efficientnet-lite0", "--reference", str(stats),

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 
+from vgbench.bench.config import EvalConfig
 from vgbench.bench.evaluate import evaluate
 from vgbench.bench.store import ResultsStore
 from tests.conftest import write_clip
@@ -54,21 +55,22 @@ def test_cached_scores_are_not_reused_across_weights(tmp_path):
     """A score stored with other weights (here: a fake hash) is recomputed, not reused."""
     gen = _folder(tmp_path / "gen", 1, 3)
     db = tmp_path / "vgbench.sqlite"
-    first = evaluate(gen, ["clip_score/clipsim@frames=uniform:2"], db=db, progress=False, allow_random_weights=True)
+    first = evaluate(EvalConfig(videos=gen, metrics=["clip_score/clipsim@frames=uniform:2"], db=db, progress=False,
+                                allow_random_weights=True))
     assert first.scores_computed == 1
     with ResultsStore(db) as store:
         store._conn.execute("UPDATE item_metrics SET weights_sha256='0' || weights_sha256")
         store._conn.commit()
-    second = evaluate(gen, ["clip_score/clipsim@frames=uniform:2"], db=db, progress=False,
-                      allow_random_weights=True)
+    second = evaluate(EvalConfig(videos=gen, metrics=["clip_score/clipsim@frames=uniform:2"], db=db, progress=False,
+                                 allow_random_weights=True))
     assert second.scores_computed == 1 and second.scores_cached == 0
 
 
 def test_missing_prompt_fails_the_item_not_the_run(tmp_path):
     gen = _folder(tmp_path / "gen", 2, 4)
     (gen / "v1.txt").unlink()
-    report = evaluate(gen, ["clip_score/clipsim@frames=uniform:2"], db=tmp_path / "db.sqlite", progress=False,
-                      allow_random_weights=True)
+    report = evaluate(EvalConfig(videos=gen, metrics=["clip_score/clipsim@frames=uniform:2"],
+                                 db=tmp_path / "db.sqlite", progress=False, allow_random_weights=True))
     r = report.results["clip_score/clipsim@frames=uniform:2"]
     assert r.n_items == 1 and r.n_failed == 1
     assert "prompt" in report.failures[0]["errors"][0]

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import shared_path
 from vgbench.bench.runs import RunConfig, execute_run, plan_run
+from vgbench.bench.config import EvalConfig
 from vgbench.bench.evaluate import evaluate
 
 
@@ -104,8 +105,8 @@ def scored_runs(tmp_path_factory):
         execute_run(plan, progress=False)
         plans[key] = plan
     for key in ("base", "seed", "noisy"):
-        evaluate(plans[key].run_dir, ["temporal_flickering", "psnr", "ssim"], reference=plans["ref"].run_dir,
-                 db=plans[key].db_path, progress=False)
+        evaluate(EvalConfig(videos=plans[key].run_dir, metrics=["temporal_flickering", "psnr", "ssim"],
+                            reference=plans["ref"].run_dir, db=plans[key].db_path, progress=False))
     return out, {k: p.run_id for k, p in plans.items()}
 
 

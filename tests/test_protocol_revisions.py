@@ -77,6 +77,7 @@ def test_leaderboard_keeps_an_old_revision_apart_and_out_of_the_total(tmp_path):
 
 def test_cached_score_of_an_old_revision_is_never_reused(tmp_path, monkeypatch):
     """A score stored under the revision-1 id (same video, same weights) is not taken for revision 2."""
+    from vgbench.bench.config import EvalConfig
     from vgbench.bench.evaluate import evaluate
     from tests.conftest import write_clip
     import numpy as np
@@ -84,11 +85,11 @@ def test_cached_score_of_an_old_revision_is_never_reused(tmp_path, monkeypatch):
     frames = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
     write_clip(tmp_path / "v" / "a.mp4", frames)
     db = tmp_path / "db.sqlite"
-    r1 = evaluate(tmp_path / "v", ["temporal_flickering"], db=db, progress=False)
+    r1 = evaluate(EvalConfig(videos=tmp_path / "v", metrics=["temporal_flickering"], db=db, progress=False))
     assert r1.scores_computed == 1
     with ResultsStore(db) as store:  # pretend an older vgbench stored it under another revision of the protocol
         store._conn.execute("UPDATE item_metrics SET protocol='temporal_flickering/vbench@rev=7'")
-    r2 = evaluate(tmp_path / "v", ["temporal_flickering"], db=db, progress=False)
+    r2 = evaluate(EvalConfig(videos=tmp_path / "v", metrics=["temporal_flickering"], db=db, progress=False))
     assert r2.scores_computed == 1 and r2.scores_cached == 0
     assert json.loads(json.dumps(r2.to_dict()))["metrics"]["temporal_flickering"]["protocol"] == \
         "temporal_flickering/vbench"

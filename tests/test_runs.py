@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vgbench.bench.config import EvalConfig
 from vgbench.bench.evaluate import evaluate
 from vgbench.bench.runs import RunConfig, execute_run, plan_run
 from vgbench.bench.store import ResultsStore
@@ -80,7 +81,7 @@ def test_failing_item_fails_alone_and_is_retried(tmp_path, monkeypatch):
     monkeypatch.setattr(plan.generator, "generate", flaky)
     rep = execute_run(plan, progress=False)
     assert rep.generated == 7 and len(rep.failed) == 1 and "GPU fell off" in rep.failed[0]["error"]
-    ev = evaluate(plan.run_dir, ["temporal_flickering"], db=plan.db_path, progress=False)
+    ev = evaluate(EvalConfig(videos=plan.run_dir, metrics=["temporal_flickering"], db=plan.db_path, progress=False))
     assert ev.results["temporal_flickering"].n_items == 7 and ev.results["temporal_flickering"].n_failed == 1
     assert ev.failures[0]["item"] == plan.items[3].item_id
     rep2 = execute_run(plan_run(small(tmp_path)), progress=False)  # the failed item is retried, nothing else
@@ -169,8 +170,8 @@ def test_evaluating_again_recomputes_nothing(tmp_path, rng):
     for k in range(3):
         write_clip(folder / f"{k}.mp4", rng.integers(0, 256, (4, 16, 16, 3), dtype=np.uint8))
     db = tmp_path / "db.sqlite"
-    a = evaluate(folder, ["temporal_flickering"], db=db, progress=False)
-    b = evaluate(folder, ["temporal_flickering"], db=db, progress=False)
+    a = evaluate(EvalConfig(videos=folder, metrics=["temporal_flickering"], db=db, progress=False))
+    b = evaluate(EvalConfig(videos=folder, metrics=["temporal_flickering"], db=db, progress=False))
     assert (a.scores_computed, b.scores_computed, b.scores_cached, b.items_decoded) == (3, 0, 3, 0)
     assert a.results["temporal_flickering"].value == b.results["temporal_flickering"].value
 
@@ -199,7 +200,7 @@ def test_export_csv_json_parquet(tmp_path, cli):
 
     plan = plan_run(small(tmp_path))
     execute_run(plan, progress=False)
-    evaluate(plan.run_dir, ["temporal_flickering"], db=plan.db_path, progress=False)
+    evaluate(EvalConfig(videos=plan.run_dir, metrics=["temporal_flickering"], db=plan.db_path, progress=False))
     frames = {}
     for ext in ("csv", "json", "parquet"):
         dest = tmp_path / f"out.{ext}"
@@ -217,7 +218,7 @@ def test_run_folder_evaluated_into_another_database_records_its_items(tmp_path):
     plan = plan_run(small(tmp_path))
     execute_run(plan, progress=False)
     other = tmp_path / "elsewhere.sqlite"
-    evaluate(plan.run_dir, ["temporal_flickering"], db=other, progress=False)
+    evaluate(EvalConfig(videos=plan.run_dir, metrics=["temporal_flickering"], db=other, progress=False))
     with ResultsStore(other) as store:
         assert store.query("SELECT kind FROM runs WHERE run_id=?", (plan.run_id,))[0]["kind"] == "generation"
         assert store.query("SELECT COUNT(*) AS n FROM items WHERE run_id=? AND status='ok'",

@@ -13,7 +13,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from vgbench.bench.lazy import lazy_import
+
+torch = lazy_import("torch")
 
 _PRESETS = {
     "lossless": ("libx264rgb", "rgb24", {"qp": "0", "preset": "medium"}),

@@ -4,7 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+
+from vgbench.bench.lazy import lazy_import
+
+torch = lazy_import("torch")
 
 
 @dataclass(frozen=True)

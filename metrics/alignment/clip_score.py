@@ -24,14 +24,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from vgbench.bench.errors import MetricError
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.bench.video.sampling import FrameSampling
 from vgbench.metrics.base import ItemScore, MetricKind, MetricOption
-from vgbench.metrics.backbones.clip import CONTEXT_LENGTH, encode_images, encode_text, tokenize
 from vgbench.metrics.model_metric import BackboneMetric
+
+torch = lazy_import("torch")
+clip_backbone = lazy_import("vgbench.metrics.backbones.clip")
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -102,6 +104,9 @@ class CLIPScore(BackboneMetric):
     """Text–video alignment: CLIP similarity of each frame with the prompt. Higher is better."""
 
     name = "clip_score"
+    summary = 'CLIP text-video alignment (protocols torchmetrics ViT-L/14, clipsim, evalcrafter)'
+    needs_download = True
+    requires = ('open_clip',)
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     needs_prompt = True
@@ -142,8 +147,9 @@ class CLIPScore(BackboneMetric):
     def text_embedding(self, prompt: str):
         """(embedding ``[1, D]``, tokenisation) of ``prompt``, cached per prompt."""
         if prompt not in self._text_cache:
-            tok = tokenize(prompt, CONTEXT_LENGTH, force_eot=self.protocol != "torchmetrics")
-            self._text_cache[prompt] = (encode_text(self.net(self.opts["backbone"]), tok.ids), tok)
+            tok = clip_backbone.tokenize(prompt, clip_backbone.CONTEXT_LENGTH,
+                                         force_eot=self.protocol != "torchmetrics")
+            self._text_cache[prompt] = (clip_backbone.encode_text(self.net(self.opts["backbone"]), tok.ids), tok)
         return self._text_cache[prompt]
 
     def image_embeddings(self, frames: torch.Tensor) -> torch.Tensor:
@@ -151,7 +157,7 @@ class CLIPScore(BackboneMetric):
         model = self.net(self.opts["backbone"])
         out = []
         for s in range(0, frames.shape[0], self.batch):
-            out.append(encode_images(model, self.preprocess(frames[s:s + self.batch])).cpu())
+            out.append(clip_backbone.encode_images(model, self.preprocess(frames[s:s + self.batch])).cpu())
         return torch.cat(out)
 
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
@@ -167,10 +173,10 @@ class CLIPScore(BackboneMetric):
         extra = {"per_frame": [round(v, 6) for v in per_frame], "frames": idx if len(idx) <= 64 else len(idx),
                  "prompt_tokens": tok.n_tokens}
         if tok.truncated:
-            extra["prompt_truncated"] = f"{tok.n_tokens} tokens cut to {CONTEXT_LENGTH}" + (
+            extra["prompt_truncated"] = f"{tok.n_tokens} tokens cut to {clip_backbone.CONTEXT_LENGTH}" + (
                 "" if tok.eot_kept else " (end token cut off, as torchmetrics does)")
         return ItemScore(value, 1.0, extra)
 
     def item_flags(self) -> list[str]:
         n = sum(1 for s in self._items.values() if s.extra.get("prompt_truncated"))
-        return [f"{n} prompt(s) longer than {CONTEXT_LENGTH} tokens were truncated"] if n else []
+        return [f"{n} prompt(s) longer than {clip_backbone.CONTEXT_LENGTH} tokens were truncated"] if n else []

@@ -9,17 +9,18 @@ VBench's overall-consistency and temporal-style dimensions are this score averag
 """
 from __future__ import annotations
 
-import torch
-from torch.nn import functional as F
-
 from vgbench.bench.errors import MetricError
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.bench.video.sampling import sample_indices
 from vgbench.metrics.alignment.clip_score import CLIP_MEAN, CLIP_STD, shorter_side_size
-from vgbench.metrics.backbones.clip import tokenize
-from vgbench.metrics.backbones.viclip import CONTEXT_LENGTH, NUM_FRAMES
 from vgbench.metrics.base import ItemScore, MetricKind
 from vgbench.metrics.model_metric import BackboneMetric
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+clip_backbone = lazy_import("vgbench.metrics.backbones.clip")
+viclip_backbone = lazy_import("vgbench.metrics.backbones.viclip")
 
 
 def vbench_clip_transform(frames: torch.Tensor, size: int = 224, quantize: bool = True) -> torch.Tensor:
@@ -49,6 +50,9 @@ class ViCLIPScore(BackboneMetric):
     """Text–video alignment with ViCLIP (cosine in [-1, 1]). Higher is better."""
 
     name = "viclip_score"
+    summary = 'ViCLIP-L/14 text-video cosine (VBench overall-consistency recipe)'
+    needs_download = True
+    requires = ('open_clip',)
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     needs_prompt = True
@@ -66,7 +70,7 @@ class ViCLIPScore(BackboneMetric):
 
     def text_embedding(self, prompt: str):
         if prompt not in self._text_cache:
-            tok = tokenize(prompt, CONTEXT_LENGTH, force_eot=True)
+            tok = clip_backbone.tokenize(prompt, viclip_backbone.CONTEXT_LENGTH, force_eot=True)
             model = self.net("viclip_l14")
             self._text_cache[prompt] = (model.encode_text(tok.ids.to(self.device)).cpu(), tok)
         return self._text_cache[prompt]
@@ -78,7 +82,7 @@ class ViCLIPScore(BackboneMetric):
         model = self.net("viclip_l14")
 
         def embed():
-            idx = sample_indices("middle:%d" % NUM_FRAMES, video.num_frames)
+            idx = sample_indices("middle:%d" % viclip_backbone.NUM_FRAMES, video.num_frames)
             x = vbench_clip_transform(video.frames[idx]).unsqueeze(0)  # [1, 8, 3, 224, 224]
             return model.encode_video(x.to(self.device)).cpu(), idx
 
@@ -92,9 +96,9 @@ class ViCLIPScore(BackboneMetric):
         value = float((vid.double() * text.double()).sum())
         extra = {"frames": idx, "prompt_tokens": tok.n_tokens}
         if tok.truncated:
-            extra["prompt_truncated"] = f"{tok.n_tokens} tokens cut to {CONTEXT_LENGTH}"
+            extra["prompt_truncated"] = f"{tok.n_tokens} tokens cut to {viclip_backbone.CONTEXT_LENGTH}"
         return ItemScore(value, 1.0, extra)
 
     def item_flags(self) -> list[str]:
         n = sum(1 for s in self._items.values() if s.extra.get("prompt_truncated"))
-        return [f"{n} prompt(s) longer than {CONTEXT_LENGTH} tokens were truncated"] if n else []
+        return [f"{n} prompt(s) longer than {viclip_backbone.CONTEXT_LENGTH} tokens were truncated"] if n else []

@@ -325,6 +325,34 @@ def get_backbone_entry(name: str) -> BackboneEntry:
         raise ConfigError(f"unknown backbone {name!r}; available: {', '.join(backbone_names())}") from None
 
 
+def weights_users() -> dict[str, list[str]]:
+    """Weights name → the backbones (and other users the file declares) that load it."""
+    return {n: [b.name for b in BACKBONES.values() if b.weights == n] + list(WEIGHTS[n].used_by) for n in WEIGHTS}
+
+
+def weights_status(names: list[str] | None = None) -> list[dict[str, Any]]:
+    """What ``vgbench weights list`` shows of each weights file (default: all): file name, URLs, how it is verified
+    (``trust``) and its hash, licence, source, users, and where it was found here (``present``/``found_via``, None
+    when missing). JSON-ready.
+
+    Raises:
+        ConfigError: an unknown weights name.
+    """
+    from vgbench.metrics.backbones import weights as w
+
+    lock = w.read_lock()
+    users = weights_users()
+    rows = []
+    for wf in (get_weights_file(n) for n in (names or sorted(WEIGHTS))):
+        found = next(((str(p), how) for p, how in w.candidates(wf) if p.is_file()), (None, None))
+        rows.append({"name": wf.name, "file": wf.filename, "urls": list(wf.urls), "trust": wf.trust,
+                     "sha256": wf.sha256 or (lock.get(wf.name) or {}).get("sha256"),
+                     "sha256_prefix": wf.sha256_prefix, "git_blob_sha1": wf.git_blob_sha1,
+                     "license": wf.license, "source": wf.source, "used_by": users[wf.name],
+                     "present": found[0], "found_via": found[1], "env_var": wf.env_var})
+    return rows
+
+
 def get_weights_file(name: str) -> WeightsFile:
     try:
         return WEIGHTS[name]

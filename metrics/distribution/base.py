@@ -52,11 +52,10 @@ class DistributionMetric(Metric):
             cls.revisions = {k: v.revision for k, v in specs.items() if v.revision > 1}
             cls.revision_notes = {k: {v.revision: v.revision_note} for k, v in specs.items() if v.revision > 1}
 
-    def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None,
-                 extractor: FeatureExtractor | None = None):
+    def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
         super().__init__(protocol, options)
         self.spec = self.protocol_specs[self.protocol]
-        self._extractor = extractor
+        self._extractor: FeatureExtractor | None = None  # built on first use (create_extractor)
 
     @property
     def extractor_name(self) -> str:

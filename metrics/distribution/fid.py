@@ -34,6 +34,9 @@ KID_PROTOCOLS = {
 
 class FID(DistributionMetric):
     name: ClassVar[str] = "fid"
+    summary = 'frame-level FID vs a reference set (InceptionV3; or the offline EfficientNet-Lite0 protocol)'
+    needs_download = True
+    requires = {'stylegan-v': ('torchvision',)}
     protocol_specs = FID_PROTOCOLS
     protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in FID_PROTOCOLS.items()}
     aggregation = "frame"
@@ -50,6 +53,9 @@ class FID(DistributionMetric):
 
 class KID(DistributionMetric):
     name: ClassVar[str] = "kid"
+    summary = 'frame-level KID ×1000 vs a reference set'
+    needs_download = True
+    requires = {'stylegan-v': ('torchvision',)}
     uses_covariance: ClassVar[bool] = False
     protocol_specs = KID_PROTOCOLS
     protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in KID_PROTOCOLS.items()}

@@ -33,6 +33,8 @@ PROTOCOLS = {
 
 class KVD(DistributionMetric):
     name: ClassVar[str] = "kvd"
+    summary = 'Kernel Video Distance (MMD², I3D features) vs a reference set'
+    needs_download = True
     uses_covariance: ClassVar[bool] = False
     protocol_specs = PROTOCOLS
     protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in PROTOCOLS.items()}

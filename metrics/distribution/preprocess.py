@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 
-import torch
-import torch.nn.functional as F
+from vgbench.bench.lazy import lazy_import
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 
 def short_side_resize_crop(x: torch.Tensor, size: int = 224, antialias: bool = False) -> torch.Tensor:

@@ -33,12 +33,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-from torch.nn import functional as F
 
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.metrics.base import ItemScore, MetricKind, MetricOption
 from vgbench.metrics.model_metric import BackboneMetric
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
+
 
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
@@ -147,6 +150,8 @@ class DOVERScore(BackboneMetric):
     """DOVER video quality (no reference, no prompt). Higher is better."""
 
     name = "dover"
+    summary = 'DOVER video quality: technical, aesthetic, overall'
+    needs_download = True
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     protocols = {

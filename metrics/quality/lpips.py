@@ -15,13 +15,15 @@ Videos of different lengths are compared over their first ``min(T)`` frames; dif
 """
 from __future__ import annotations
 
-import torch
-
 from vgbench.bench.errors import MetricError
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.metrics.quality.psnr_ssim import check_pair
 from vgbench.metrics.base import ItemScore, MetricKind, MetricOption
 from vgbench.metrics.model_metric import BackboneMetric
+
+torch = lazy_import("torch")
+
 
 _NET = {"alex": "alex", "vgg": "vgg", "common_metrics": "alex"}
 
@@ -30,6 +32,9 @@ class LPIPS(BackboneMetric):
     """Learned perceptual distance (LPIPS v0.1) of generated vs reference frames. Lower is better."""
 
     name = "lpips"
+    summary = 'LPIPS v0.1 (AlexNet/VGG) vs a reference video'
+    needs_download = True
+    requires = ('torchvision',)
     kind = MetricKind.PAIRED
     higher_is_better = False
     needs_reference = True

@@ -24,11 +24,13 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-import torch
 
 from vgbench.bench.errors import MetricError
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.metrics.base import ItemScore, Metric, MetricKind
+
+torch = lazy_import("torch")
 
 PSNR_MAX_DB = 100.0
 _MSE_FLOOR = 1e-10
@@ -142,6 +144,7 @@ class PSNR(Metric):
     """Peak signal-to-noise ratio (dB) of generated vs reference frames. Higher is better; 100 dB = identical."""
 
     name = "psnr"
+    summary = 'PSNR (dB) vs a reference video'
     kind = MetricKind.PAIRED
     higher_is_better = True
     protocols = {
@@ -152,8 +155,8 @@ class PSNR(Metric):
     value_range = (0.0, PSNR_MAX_DB)
     needs_reference = True
 
-    def __init__(self, protocol: str | None = None):
-        super().__init__(protocol)
+    def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
+        super().__init__(protocol, options)
         self.aggregation = "frame" if self.protocol == "common_metrics" else "video"
 
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
@@ -173,6 +176,7 @@ class SSIM(Metric):
     """Structural similarity of generated vs reference frames, in [-1, 1]; 1 = identical. Higher is better."""
 
     name = "ssim"
+    summary = 'SSIM vs a reference video'
     kind = MetricKind.PAIRED
     higher_is_better = True
     protocols = {

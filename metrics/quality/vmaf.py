@@ -26,12 +26,14 @@ import subprocess
 import tempfile
 import threading
 
-import torch
 
 from vgbench.bench.errors import ConfigError, MetricError
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.metrics.quality.psnr_ssim import check_pair
 from vgbench.metrics.base import ItemScore, Metric, MetricKind
+
+torch = lazy_import("torch")
 
 MODEL = "vmaf_v0.6.1"
 _CHUNK = 16
@@ -135,6 +137,7 @@ class VMAF(Metric):
     """VMAF of generated vs reference frames, 0–100. Higher is better."""
 
     name = "vmaf"
+    summary = 'VMAF v0.6.1 (ffmpeg libvmaf) vs a reference video'
     kind = MetricKind.PAIRED
     higher_is_better = True
     needs_reference = True

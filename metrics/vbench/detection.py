@@ -29,9 +29,11 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 
 from vgbench.bench.errors import ConfigError
+from vgbench.bench.lazy import lazy_import, no_grad
+
+torch = lazy_import("torch")
 
 #: the 80 COCO class names: OWLv2's closed-set vocabulary standing in for GRiT's object detector
 COCO_CLASSES = (
@@ -146,7 +148,7 @@ class OWLv2Detector(ObjectDetector):
             self._text_cache[key] = (ids.to(self.device), (ids != 0).long().to(self.device))
         return self._text_cache[key]
 
-    @torch.no_grad()
+    @no_grad
     def detect(self, frames: torch.Tensor, vocabulary: list[str]) -> list[list[Detection]]:
         ids, mask = self._text_inputs(vocabulary)
         out = []
@@ -188,7 +190,7 @@ class BLIPCaptioner(Captioner):
         processor = BlipProcessor.from_pretrained(str(folder), local_files_only=True)
         return cls(model, processor, device, _weights_sha256(folder))
 
-    @torch.no_grad()
+    @no_grad
     def caption(self, frames: torch.Tensor) -> list[str]:
         inputs = self.processor(images=list(frames.numpy()), return_tensors="pt").to(self.device)
         ids = self.model.generate(pixel_values=inputs["pixel_values"], max_new_tokens=self.max_new_tokens,

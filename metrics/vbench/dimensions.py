@@ -40,15 +40,17 @@ from __future__ import annotations
 
 import math
 
-import torch
-from torch.nn import functional as F
 
 from vgbench.bench.errors import MetricError
+from vgbench.bench.lazy import lazy_import, no_grad
 from vgbench.bench.video import Video
 from vgbench.metrics.alignment.viclip_score import ViCLIPScore, vbench_clip_transform
 from vgbench.metrics.base import ItemScore, MetricKind
 from vgbench.metrics.model_metric import BackboneMetric
-from vgbench.metrics.vbench.table import DIMENSIONS
+from vgbench.metrics.vbench.table import DIMENSIONS, dimension_specs  # noqa: F401  (re-exported)
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 EXACT = "vbench-exact"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -110,6 +112,8 @@ class SubjectConsistency(_Consistency):
     """VBench subject consistency (DINO ViT-B/16), frame-weighted, in [0, 1]. Higher is better."""
 
     name = "subject_consistency"
+    summary = 'VBench subject consistency (DINO ViT-B/16), vbench-exact'
+    needs_download = True
     dimension = "subject_consistency"
     feature_key = "dino_vitb16/dino_transform"
     revisions = {"vbench": 2}
@@ -129,6 +133,9 @@ class BackgroundConsistency(_Consistency):
     """VBench background consistency (CLIP ViT-B/32 image features), frame-weighted. Higher is better."""
 
     name = "background_consistency"
+    summary = 'VBench background consistency (CLIP ViT-B/32), vbench-exact'
+    needs_download = True
+    requires = ('open_clip',)
     dimension = "background_consistency"
     feature_key = "clip_vit_b32/clip_transform"
     revisions = {"vbench": 2}
@@ -158,6 +165,9 @@ class AppearanceStyle(BackboneMetric):
     fidelity = EXACT
 
     name = "appearance_style"
+    summary = "VBench appearance style (CLIP ViT-B/32 vs the prompt's style text), vbench-exact"
+    needs_download = True
+    requires = ('open_clip',)
     dimension = "appearance_style"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
@@ -172,7 +182,7 @@ class AppearanceStyle(BackboneMetric):
     def backbones_needed(self) -> list[str]:
         return ["clip_vit_b32_openai"]
 
-    @torch.no_grad()
+    @no_grad
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None,
               aux: dict | None = None) -> ItemScore:
         from vgbench.metrics.alignment.clip_score import preprocess_clip_pil
@@ -203,6 +213,9 @@ class AestheticQuality(BackboneMetric):
     fidelity = EXACT
 
     name = "aesthetic_quality"
+    summary = 'VBench aesthetic quality (CLIP ViT-L/14 + LAION head), vbench-exact'
+    needs_download = True
+    requires = ('open_clip',)
     dimension = "aesthetic_quality"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
@@ -222,7 +235,7 @@ class AestheticQuality(BackboneMetric):
         torch.manual_seed(0)
         self.head = self.load_head("laion_aesthetic_vit_l14", torch.nn.Linear(768, 1), allow_random)
 
-    @torch.no_grad()
+    @no_grad
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
         from vgbench.metrics.backbones.clip import encode_images
 
@@ -251,6 +264,8 @@ class MotionSmoothness(BackboneMetric):
     fidelity = EXACT
 
     name = "motion_smoothness"
+    summary = 'VBench motion smoothness (AMT-S), vbench-exact'
+    needs_download = True
     dimension = "motion_smoothness"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
@@ -289,6 +304,8 @@ class ImagingQuality(BackboneMetric):
     fidelity = EXACT
 
     name = "imaging_quality"
+    summary = 'VBench imaging quality (MUSIQ-SPAQ), vbench-exact'
+    needs_download = True
     dimension = "imaging_quality"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
@@ -367,6 +384,8 @@ class DynamicDegree(BackboneMetric):
     fidelity = EXACT
 
     name = "dynamic_degree"
+    summary = 'VBench dynamic degree (RAFT things), vbench-exact'
+    needs_download = True
     dimension = "dynamic_degree"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
@@ -414,6 +433,9 @@ class OverallConsistency(ViCLIPScore):
     """VBench overall consistency: ViCLIP-L/14 video–prompt cosine on the overall-consistency prompts."""
 
     name = "overall_consistency"
+    summary = 'VBench overall consistency (ViCLIP-L/14 on its prompts), vbench-exact'
+    needs_download = True
+    requires = ('open_clip',)
     dimension = "overall_consistency"
     protocols = {"vbench": "ViCLIP-L/14, middle 8 frames, clip_transform(224), cosine with the prompt; video mean"}
 
@@ -422,22 +444,12 @@ class TemporalStyle(ViCLIPScore):
     """VBench temporal style: the ViCLIP recipe on the temporal-style prompts (shares the video embedding)."""
 
     name = "temporal_style"
+    summary = 'VBench temporal style (ViCLIP-L/14 on its prompts), vbench-exact'
+    needs_download = True
+    requires = ('open_clip',)
     dimension = "temporal_style"
     protocols = {"vbench": "ViCLIP-L/14, middle 8 frames, clip_transform(224), cosine with the prompt; video mean"}
 
 
-#: VBench dimension → vgbench metric spec (``--dimensions``), in VBench's order
-#: VBench dimension name → the metric spec that computes it (from :mod:`vgbench.metrics.vbench.table`)
+#: VBench dimension name → the metric spec that computes it (the table is :mod:`vgbench.metrics.vbench.table`)
 DIMENSION_METRICS = {d.name: d.metric for d in DIMENSIONS}
-
-
-def dimension_specs(text: str) -> list[str]:
-    """``"all"`` or a comma-separated list of VBench dimension names → metric specs."""
-    from vgbench.bench.errors import ConfigError
-
-    names = list(DIMENSION_METRICS) if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [n for n in names if n not in DIMENSION_METRICS]
-    if unknown:
-        raise ConfigError(f"unknown VBench dimension(s): {', '.join(unknown)}; the 16 dimensions: "
-                          f"{', '.join(DIMENSION_METRICS)}")
-    return [DIMENSION_METRICS[n] for n in names]

@@ -32,13 +32,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import torch
 
 from vgbench.bench.errors import MetricError
+from vgbench.bench.lazy import lazy_import, no_grad
 from vgbench.bench.video import Video
 from vgbench.bench.video.sampling import sample_indices
 from vgbench.metrics.base import ItemScore, Metric, MetricKind, MetricOption
 from vgbench.metrics.model_metric import BackboneMetric
+
+torch = lazy_import("torch")
 
 NUM_FRAMES = 16
 #: VBench color.py's colour words
@@ -201,6 +203,9 @@ class ObjectClass(_DetectorDimension):
     """VBench object class: fraction of the 16 frames in which the prompt's object is detected."""
 
     name = "object_class"
+    summary = 'VBench object class (OWLv2 detector, vbench-style; GRiT slot)'
+    needs_download = True
+    requires = ('transformers',)
     dimension = "object_class"
     protocols = {"vbench": "16 middle frames; a frame succeeds when the object is detected; frame-weighted"}
 
@@ -214,6 +219,9 @@ class MultipleObjects(_DetectorDimension):
     """VBench multiple objects: fraction of frames in which both objects of "a and b" are detected."""
 
     name = "multiple_objects"
+    summary = 'VBench multiple objects (OWLv2 detector, vbench-style)'
+    needs_download = True
+    requires = ('transformers',)
     dimension = "multiple_objects"
     protocols = {"vbench": "16 middle frames; a frame succeeds when both objects are detected; frame-weighted"}
 
@@ -227,6 +235,9 @@ class SpatialRelationship(_DetectorDimension):
     """VBench spatial relationship: per frame the best position score of the two objects' boxes."""
 
     name = "spatial_relationship"
+    summary = 'VBench spatial relationship (OWLv2 boxes, vbench-style)'
+    needs_download = True
+    requires = ('transformers',)
     dimension = "spatial_relationship"
     protocols = {"vbench": "16 middle frames; VBench get_position_score over boxes of a/b, max per frame; "
                            "frame-weighted"}
@@ -245,6 +256,9 @@ class Color(_DetectorDimension):
     """VBench colour: of the frames that show the object, the fraction where it has the prompt's colour."""
 
     name = "color"
+    summary = 'VBench colour (OWLv2 colour queries, vbench-style)'
+    needs_download = True
+    requires = ('transformers',)
     dimension = "color"
     needs_prompt = True
     protocols = {"vbench": "16 middle frames; colour frames / object frames per video (videos without the object "
@@ -277,6 +291,9 @@ class Scene(_FrameDimension):
     """VBench scene: fraction of frames whose caption contains every word of the prompt's scene."""
 
     name = "scene"
+    summary = 'VBench scene (BLIP captions, vbench-style; Tag2Text slot)'
+    needs_download = True
+    requires = ('transformers',)
     dimension = "scene"
     protocols = {"vbench": "16 middle frames captioned; a frame succeeds when every scene word is in the caption; "
                            "frame-weighted"}
@@ -345,6 +362,8 @@ class HumanAction(BackboneMetric):
     """VBench human action (UMT-L/16 Kinetics-400): 1 when the prompt's action is among the confident top 5."""
 
     name = "human_action"
+    summary = 'VBench human action (UMT-L/16 Kinetics-400), vbench-exact'
+    needs_download = True
     dimension = "human_action"
     fidelity = "vbench-exact"
     kind = MetricKind.PER_ITEM
@@ -384,7 +403,7 @@ class HumanAction(BackboneMetric):
         self.labels = kinetics400_labels(str(found.path))
         self.weights_sha256 = f"{self.weights_sha256}+{found.sha256}"
 
-    @torch.no_grad()
+    @no_grad
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
         from vgbench.bench.vbench_labels import vbench_action_label
 

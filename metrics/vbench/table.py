@@ -63,3 +63,19 @@ def protocol_dimensions() -> dict[str, str]:
 def help_text() -> str:
     """The dimension list for ``--help``."""
     return ", ".join(f"{d.name} ({d.note})" if d.note else d.name for d in DIMENSIONS)
+
+
+def dimension_specs(text: str) -> list[str]:
+    """``"all"`` or a comma-separated list of VBench dimension names → their metric specs, in the order given.
+
+    Raises:
+        ConfigError: an unknown dimension name (the message lists the 16).
+    """
+    from vgbench.bench.errors import ConfigError
+
+    names = [d.name for d in DIMENSIONS] if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise ConfigError(f"unknown VBench dimension(s): {', '.join(unknown)}; the 16 dimensions: "
+                          f"{', '.join(d.name for d in DIMENSIONS)}")
+    return [BY_NAME[n].metric for n in names]

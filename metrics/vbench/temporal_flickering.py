@@ -17,12 +17,13 @@ Protocols:
 """
 from __future__ import annotations
 
-import torch
-
 from vgbench.bench.errors import MetricError
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.metrics.base import ItemScore, MetricKind, MetricResult
 from vgbench.metrics.model_metric import BackboneMetric
+
+torch = lazy_import("torch")
 
 _CHUNK = 64
 #: static videos VBench keeps per temporal-flickering prompt
@@ -51,6 +52,7 @@ class TemporalFlickering(BackboneMetric):
     """VBench temporal flickering in [0, 1]; higher is better (1 = perfectly stable frames)."""
 
     name = "temporal_flickering"
+    summary = 'VBench temporal flickering (no model)'
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     protocols = {"vbench": "(255 - mean |frame_t+1 - frame_t|)/255 per video, mean over videos (VBench)",

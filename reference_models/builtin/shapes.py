@@ -104,6 +104,9 @@ def render(scene: Scene, num_frames: int, width: int, height: int, fps: float, s
 class ShapesGenerator:
     """Procedural text-to-video renderer for the ``shapes`` suite (see module docstring)."""
 
+    name = 'shapes'
+    summary = 'procedural renderer for the `shapes` suite: coloured shapes moving over a plain background'
+
     model_id = "shapes"
     capabilities = Capabilities(
         tasks=("t2v",), default_frames=16, default_fps=8.0, default_width=128, default_height=128,
@@ -127,6 +130,11 @@ class NoisyShapesGenerator(ShapesGenerator):
     """``noisy-shapes:SIGMA``: the ``shapes`` renderer plus seeded Gaussian pixel noise of standard deviation SIGMA
     (0–255 units), independent per pixel and frame. A stand-in for a degraded checkpoint: the regression gate must
     catch it against ``shapes``."""
+
+    name = 'noisy-shapes'
+    summary = "shapes plus seeded Gaussian pixel noise (a degraded 'checkpoint' for the regression gate)"
+    #: what ``NAME:ARG`` takes
+    argument = 'SIGMA'
 
     model_id = "noisy-shapes"
     capabilities = Capabilities(

@@ -15,6 +15,9 @@ from vgbench.reference_models.builtin.shapes import parse_prompt, render
 
 
 class StaticGenerator:
+    name = 'static'
+    summary = 'one rendered frame repeated (no motion)'
+
     model_id = "static"
     capabilities = Capabilities(description="The shapes renderer's first frame, repeated: a video with no motion.")
 
@@ -28,6 +31,9 @@ class StaticGenerator:
 
 
 class NoiseGenerator:
+    name = 'noise'
+    summary = 'uniform random noise (the worst case)'
+
     model_id = "noise"
     capabilities = Capabilities(description="Uniform random noise in every pixel of every frame: the worst case.")
 

@@ -13,6 +13,7 @@ def evaluate_clips(specs: list[str], clips: dict[str, Path], weights: dict[str, 
     """Score ``clips`` (name → file) with metric ``specs`` (paired metrics against ``references``, name → file);
     returns ``{spec: {clip: {value, weight, extra}}}`` and, under ``"_results"``, each spec's
     :class:`~vgbench.metrics.base.MetricResult`."""
+    from vgbench.bench.config import EvalConfig
     from vgbench.bench.evaluate import evaluate
     from vgbench.bench.store import ResultsStore
 
@@ -32,7 +33,8 @@ def evaluate_clips(specs: list[str], clips: dict[str, Path], weights: dict[str, 
         (refdir / "manifest.json").write_text(json.dumps(
             {"items": [{"file": f"{n}.mp4", "prompt_id": n} for n in references]}))
     db = folder / "golden.sqlite"
-    report = evaluate(videos, specs, reference=refdir, db=db, progress=False, weights=weights)
+    report = evaluate(EvalConfig(videos=videos, metrics=specs, reference=refdir, db=db, progress=False,
+                                 weights=weights))
     out: dict[str, dict] = {"_results": report.results}
     with ResultsStore(db) as store:
         df = store.dataframe("item_metrics")

@@ -1,0 +1,116 @@
+"""What every command module of the CLI shares: messages, JSON output, argument parsers and help texts."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from vgbench.bench import settings
+from vgbench.bench.errors import UsageError
+
+FMT = argparse.RawDescriptionHelpFormatter
+EPILOG = textwrap.dedent("""\
+    exit codes: 0 success, 1 internal error, 2 usage error, 3 input error (missing or invalid file, unknown name),
+                4 completed but some items failed (listed on stderr and in the results), 5 integrity problems found,
+                6 regression gate failed (compare --fail-on-regression)
+    Run `vgbench COMMAND --help` for a command's options.
+    environment variables:
+""") + "\n".join(f"  {k}: {v}" for k, v in settings.VARIABLES.items())
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def emit_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=1, default=_json_default, allow_nan=True)
+    sys.stdout.write("\n")
+
+
+def _json_default(o):
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+        if w < 1 or h < 1:
+            raise ValueError
+        return w, h
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 256x256, not {text!r}") from None
+
+
+def parse_kv(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for it in items or []:
+        k, sep, v = it.partition("=")
+        if not sep or not k:
+            raise UsageError(f"--model-arg must be key=value, not {it!r}")
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def parse_weights(items: list[str] | None) -> dict[str, str]:
+    """``--weights NAME=PATH`` (repeatable) → ``{NAME: PATH}`` (checked against the registry when loading)."""
+    out: dict[str, str] = {}
+    for it in items or []:
+        name, sep, path = it.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"--weights takes NAME=PATH (a weights or backbone name from `vgbench weights list`), "
+                             f"not {it!r}")
+        name, path = name.strip(), path.strip()
+        if name in out and out[name] != path:
+            raise UsageError(f"--weights {name} is given twice with different files ({out[name]}, {path})")
+        out[name] = path
+    return out
+
+
+WEIGHTS_HELP = ("use this weights file for backbone/weights NAME (repeatable; names in `vgbench weights list`): a "
+                 "converted or fine-tuned checkpoint is used if it loads strictly into the official layout, its "
+                 "SHA-256 is recorded and every result is flagged 'user-supplied weights: not comparable with "
+                 "published values' (no flag when it is the official file)")
+
+
+def add_generation_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="generator: shapes, static, noise, replay:DIR, folder:DIR "
+                                                  "(see `vgbench models list`)")
+    p.add_argument("--suite", required=True, help="built-in suite name (smoke, shapes) or a suite file (.yaml/.jsonl)")
+    p.add_argument("--samples", type=int, help="videos per prompt (default: the suite's)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; sample i of each prompt uses seed+i (default 0)")
+    p.add_argument("--frames", type=int, help="frames per video (default: the model's reference setting)")
+    p.add_argument("--fps", type=float, help="frames per second (default: the model's)")
+    p.add_argument("--size", type=parse_size, help="WIDTHxHEIGHT (default: the model's)")
+    p.add_argument("--out", default="vgbench-out", help="output folder for run folders and vgbench.sqlite "
+                                                        "(default ./vgbench-out)")
+    p.add_argument("--quality", default="lossless", choices=["lossless", "near_lossless", "high"],
+                   help="video encoding: lossless (exact frames, default), near_lossless (YUV 4:4:4 qp0), "
+                        "high (4:2:0 crf17, browser-friendly)")
+    p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="generator option (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout (messages go to stderr)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def report_eval(report, label: str) -> None:
+    if report.scores_computed == 0 and report.scores_cached:
+        say(f"{label}: all {report.scores_cached} scores taken from the results store (nothing recomputed)")
+    else:
+        say(f"{label}: computed {report.scores_computed} scores ({report.items_decoded} videos decoded), "
+            f"{report.scores_cached} from the results store")
+    if getattr(report, "scores_skipped", 0):
+        say(f"{label}: {report.scores_skipped} (video, dimension) pair(s) not scored: the prompt does not serve "
+            "that dimension")
+    stats = report.feature_cache.stats() if getattr(report, "feature_cache", None) is not None else {}
+    if stats.get("features_extracted") or stats.get("features_cached"):
+        say(f"{label}: features extracted for {stats['features_extracted']} video(s) × extractor, "
+            f"{stats['features_cached']} taken from the feature cache")
+    for f in report.failures:
+        say(f"  FAILED {f['path'] or f['item']}: {'; '.join(f['errors'])}")

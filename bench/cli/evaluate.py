@@ -1,0 +1,81 @@
+"""`vgbench evaluate`: score a run folder or a folder of videos."""
+from __future__ import annotations
+
+from vgbench.bench.cli.common import EPILOG, FMT, WEIGHTS_HELP, emit_json, parse_weights, report_eval
+from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, UsageError
+
+
+def cmd_evaluate(args) -> int:
+    from vgbench.bench.config import EvalConfig
+    from vgbench.bench.evaluate import evaluate
+
+    if not (args.metrics or args.dimensions or args.config):
+        raise UsageError("give --metrics and/or --dimensions (or --config FILE)")
+    if not (args.videos or args.config):
+        raise UsageError("give VIDEOS: a run folder or a folder of videos (or --config FILE with `videos:`)")
+    config = EvalConfig.from_cli(args, weights=parse_weights(args.weights))
+    config.metric_specs()  # unknown names fail here, before anything is opened
+    report = evaluate(config)
+    report_eval(report, config.videos)
+    if args.json:
+        d = report.to_dict()
+        if not args.per_item:
+            for m in d["metrics"].values():
+                m.pop("per_item", None)
+        emit_json(d)
+    else:
+        for spec, r in report.results.items():
+            ci = f"  95% CI [{r.ci95[0]:.6g}, {r.ci95[1]:.6g}]" if r.ci95 else ""
+            fail = f"  ({r.n_failed} failed)" if r.n_failed else ""
+            print(f"{spec:<24} {r.value:.6g}{(' ' + r.unit) if r.unit else ''}{ci}  n={r.n_items}{fail}  "
+                  f"[{r.protocol}]")
+            inf = r.details.get("fvd_infinity")
+            if inf:
+                print(f"{'':<24} FVD∞ {inf['value']:.6g} (fit over N = {inf['sizes'][0]}..{inf['sizes'][-1]})")
+            if r.backbone:
+                shas = ", ".join(x[:16] for x in str(r.weights_sha256).split("+"))
+                print(f"{'':<24} backbone {r.backbone}, weights {shas}")
+            for flag in r.flags:
+                print(f"{'':<24} ! {flag}")
+    return EXIT_ITEMS_FAILED if report.failures else EXIT_OK
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", formatter_class=FMT, epilog=EPILOG, help="score a run folder or a folder of videos",
+                       description="Score every video under VIDEOS (a run folder or any folder of videos). Each video "
+                                   "is decoded once for all metrics; scores are cached in the results database, so "
+                                   "evaluating again recomputes nothing. A corrupt video fails only its item.")
+    p.add_argument("videos", nargs="?", help="run folder (has run.json) or folder of videos")
+    p.add_argument("--config", metavar="FILE", help="an evaluation config (YAML or JSON; the fields of "
+                                                    "vgbench.EvalConfig: videos, metrics, dimensions, reference, db, "
+                                                    "feature_cache, allow_random_weights, weights, progress); options "
+                                                    "given on the command line override it")
+    from vgbench.metrics.vbench.table import help_text as dimensions_help
+
+    p.add_argument("--dimensions", help="VBench dimensions: 'all' (the 16) or a comma-separated list: "
+                                        + dimensions_help() + ". A dimension scores only the prompts that serve it "
+                                        "(the suite's `dimensions`); evaluated in the same pass as --metrics, "
+                                        "sharing decoded frames and backbone features. Object/colour/spatial dims "
+                                        "use OWLv2 and scene uses BLIP (vbench-style; results say so)")
+    p.add_argument("--metrics", help="comma-separated metrics, NAME, NAME/PROTOCOL or "
+                                                    "NAME/PROTOCOL@option=value (e.g. clip_score/clipsim@frames="
+                                                    "uniform:8; see `vgbench metrics list`). Prompts for clip_score "
+                                                    "and viclip_score come from the run, a manifest.json or a .txt "
+                                                    "file beside each video")
+    p.add_argument("--reference", help="folder (or run folder) of reference videos: paired metrics (psnr, ssim, "
+                                       "lpips, vmaf) "
+                                       "pair by prompt id and sample, or by file name; distribution metrics (fvd, "
+                                       "kvd, fvmd, fid, kid) use the whole set, or a .npz from `vgbench refstats build`")
+    p.add_argument("--db", help="results database (default: the run's OUT/vgbench.sqlite, or ./vgbench-out/vgbench.sqlite)")
+    p.add_argument("--feature-cache", metavar="DIR", help="per-video feature cache for distribution metrics "
+                                                          "(default: features/ beside the database)")
+    p.add_argument("--allow-random-weights", action="store_true",
+                   help="development only: run backbones whose weights are missing with a seeded random "
+                        "initialisation; every such result is marked 'random weights — not comparable'")
+    p.add_argument("--weights", action="append", metavar="NAME=PATH", help=WEIGHTS_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout: {metrics: {NAME: {value, "
+                                                       "protocol, ...}}, failed_items: [...]}")
+    p.add_argument("--per-item", action="store_true", help="with --json, include per-item values")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_evaluate)
+

@@ -1,0 +1,80 @@
+"""`vgbench leaderboard`: build a leaderboard site, or print an aggregation table."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vgbench.bench.cli.common import EPILOG, FMT, emit_json, say
+from vgbench.bench.errors import EXIT_OK, ConfigError, UsageError
+
+
+def cmd_leaderboard(args) -> int:
+    if args.leaderboard_cmd == "table":
+        return _leaderboard_table(args)
+    from vgbench.leaderboards.site import build_site
+
+    result = build_site([Path(d) for d in args.db], Path(args.out), run_ids=args.run or None, suite=args.suite,
+                        scheme=args.scheme, published=args.published, title=args.title,
+                        gallery=not args.no_gallery)
+    if args.json:
+        emit_json(result)
+    else:
+        say(f"leaderboard: {result['rows']} run(s), {len(result['columns'])} metric column(s) → {result['index']}")
+        say(f"exports: {result['csv']}, {result['markdown']}")
+    return EXIT_OK
+
+
+def _leaderboard_table(args) -> int:
+    from vgbench.bench.store import ResultsStore
+    from vgbench.leaderboards import aggregate
+
+    db = Path(args.db[0])
+    if not db.exists():
+        raise ConfigError(f"no results database at {db}")
+    with ResultsStore(db) as store:
+        fn = {"run": aggregate.per_run, "prompt": aggregate.per_prompt, "category": aggregate.per_category}[args.by]
+        df = fn(store, args.run or None)
+    if args.output:
+        out = Path(args.output)
+        if out.suffix == ".csv":
+            df.to_csv(out, index=False)
+        elif out.suffix == ".json":
+            df.to_json(out, orient="records", indent=1)
+        else:
+            raise UsageError("--output must end in .csv or .json")
+        say(f"wrote {len(df)} rows to {out}")
+    elif args.json:
+        emit_json(json.loads(df.to_json(orient="records")))
+    else:
+        print(df.to_string(index=False) if len(df) else "(no results)")
+    return EXIT_OK
+
+
+def register(sub) -> None:
+    p = sub.add_parser("leaderboard", formatter_class=FMT, epilog=EPILOG, help="build a leaderboard site",
+                       description="`vgbench leaderboard build`: a static site over the runs of one suite: sortable "
+                                   "table with 95% CIs (bootstrap over prompts), radar chart per model, bars with "
+                                   "error bars, per-prompt drill-down, video gallery, provenance; plus CSV and "
+                                   "Markdown exports. Protocols are never mixed: each column is one protocol id.")
+    lsub = p.add_subparsers(dest="leaderboard_cmd", metavar="ACTION", required=True)
+    q = lsub.add_parser("build", formatter_class=FMT, help="build the site")
+    q.add_argument("--db", action="append", required=True, help="results database (repeatable)")
+    q.add_argument("--out", required=True, help="output folder for the site")
+    q.add_argument("--run", action="append", help="run id to include (repeatable; default: every run of the suite)")
+    q.add_argument("--suite", help="suite name (needed when the databases hold runs of several suites)")
+    q.add_argument("--scheme", help="aggregation scheme: vbench, or a YAML/JSON scheme file")
+    q.add_argument("--published", help="CSV of published scores to show beside the measured runs (marked)")
+    q.add_argument("--title", default="vgbench leaderboard", help="page title (default: vgbench leaderboard)")
+    q.add_argument("--no-gallery", action="store_true", help="skip the video thumbnails/previews")
+    q.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    q.set_defaults(func=cmd_leaderboard)
+    q = lsub.add_parser("table", formatter_class=FMT, help="aggregation table: per run, per prompt or per category")
+    q.add_argument("--db", action="append", required=True, help="results database")
+    q.add_argument("--by", choices=["run", "prompt", "category"], default="run",
+                   help="run: mean and 95%% CI per run and protocol; prompt: mean over samples per prompt; "
+                        "category: mean per prompt tag of the suite")
+    q.add_argument("--run", action="append", help="run id to include (repeatable; default all)")
+    q.add_argument("--output", "-o", help="write .csv or .json instead of printing")
+    q.add_argument("--json", action="store_true", help="print JSON records on stdout")
+    q.set_defaults(func=cmd_leaderboard)
+

@@ -1,0 +1,75 @@
+"""`vgbench prompts`: list, show and import prompt suites."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from vgbench.bench.cli.common import EPILOG, FMT, emit_json, say
+from vgbench.bench.errors import EXIT_OK
+
+
+def cmd_prompts(args) -> int:
+    from vgbench.prompts import dump_suite_yaml, list_builtin_suites, load_suite
+
+    if args.prompts_cmd == "list":
+        rows = []
+        for name in list_builtin_suites():
+            s = load_suite(name)
+            rows.append({"name": s.name, "version": s.version, "prompts": len(s.prompts),
+                         "samples_per_prompt": s.samples_per_prompt, "description": s.description})
+        if args.json:
+            emit_json(rows)
+        else:
+            for r in rows:
+                print(f"{r['name']:<10} v{r['version']:<4} {r['prompts']:>4} prompts × {r['samples_per_prompt']} "
+                      f"samples  {r['description'].splitlines()[0] if r['description'] else ''}")
+        return EXIT_OK
+    if args.prompts_cmd == "show":
+        s = load_suite(args.suite)
+        if args.json:
+            emit_json({"name": s.name, "version": s.version, "sha256": s.sha256, "source": s.source,
+                       "samples_per_prompt": s.samples_per_prompt, "prompts": [p.to_dict() for p in s.prompts]})
+        else:
+            print(f"{s.name} v{s.version} ({len(s.prompts)} prompts, {s.samples_per_prompt} samples each; sha256 "
+                  f"{s.sha256[:12]}; {s.source})")
+            for p in s.prompts:
+                extra = f"  [{', '.join(p.dimensions)}]" if p.dimensions else ""
+                print(f"  {p.id:<40} {p.text}{extra}")
+        return EXIT_OK
+    # import
+    from vgbench.prompts.importers import import_prompt_list, import_vbench_full_info
+
+    if args.format == "vbench":
+        suite = import_vbench_full_info(args.file, name=args.name or "vbench")
+    else:
+        suite = import_prompt_list(args.file, name=args.name, samples_per_prompt=args.samples or 1)
+    text = dump_suite_yaml(suite)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        say(f"wrote {len(suite.prompts)} prompts to {args.output} (suite {suite.name!r})")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def register(sub) -> None:
+    p = sub.add_parser("prompts", formatter_class=FMT, epilog=EPILOG, help="list, show and import prompt suites",
+                       description="Prompt suites: list the built-in ones, show one, or import VBench's "
+                                   "VBench_full_info.json or a plain text list (one prompt per line) as a suite file.")
+    psub = p.add_subparsers(dest="prompts_cmd", metavar="ACTION", required=True)
+    q = psub.add_parser("list", help="list built-in suites")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q = psub.add_parser("show", help="show a suite's prompts")
+    q.add_argument("suite", help="built-in name or suite file")
+    q.add_argument("--json", action="store_true", help="JSON output")
+    q = psub.add_parser("import", formatter_class=FMT, help="convert VBench_full_info.json or a prompt list to a suite",
+                        description="Write a vgbench suite (YAML) from VBench's VBench_full_info.json (--format "
+                                    "vbench: 5 samples per prompt, 25 for temporal flickering, auxiliary info kept) "
+                                    "or a plain text file with one prompt per line (--format list).")
+    q.add_argument("format", choices=["vbench", "list"], help="input format")
+    q.add_argument("file", help="input file")
+    q.add_argument("--name", help="suite name (default: vbench, or the file name)")
+    q.add_argument("--samples", type=int, help="samples per prompt (list format; default 1)")
+    q.add_argument("-o", "--output", help="output .yaml (default: stdout)")
+    p.set_defaults(func=cmd_prompts)
+

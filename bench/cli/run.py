@@ -1,0 +1,86 @@
+"""`vgbench run` and `vgbench generate`: generate a suite's videos with a model (and score them)."""
+from __future__ import annotations
+
+from vgbench.bench.cli.common import (EPILOG, FMT, WEIGHTS_HELP, add_generation_args, emit_json, parse_kv,
+                                      parse_weights, report_eval, say)
+from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, UsageError
+
+
+def _config_from(args):
+    from vgbench.bench.config import RunConfig
+
+    w, h = args.size if args.size else (None, None)
+    metrics = tuple(s.strip() for s in (getattr(args, "metrics", None) or "").split(",") if s.strip())
+    return RunConfig(model=args.model, suite=args.suite, samples=args.samples, seed=args.seed, frames=args.frames,
+                     fps=args.fps, width=w, height=h, out=args.out, metrics=metrics, quality=args.quality,
+                     model_args=parse_kv(args.model_arg), weights=parse_weights(getattr(args, "weights", None)))
+
+
+def _generate(args):
+    from vgbench.bench.runs import execute_run, plan_run
+
+    plan = plan_run(_config_from(args))
+    report = execute_run(plan, progress=not args.no_progress)
+    name = plan.settings["model_id"]
+    if report.generated == 0 and not report.failed:
+        say(f"{name}: nothing to generate: all {report.skipped} videos already exist in {plan.run_dir}")
+    else:
+        say(f"{name}: generated {report.generated} videos, {report.skipped} already there, "
+            f"{len(report.failed)} failed ({report.seconds:.1f} s) → {plan.run_dir}")
+    for f in report.failed:
+        say(f"  FAILED item {f['item']} (prompt {f['prompt_id']}, sample {f['sample_index']}): {f['error']}")
+    return plan, report
+
+
+def cmd_generate(args) -> int:
+    plan, report = _generate(args)
+    if args.json:
+        emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,
+                   "skipped": report.skipped, "failed": report.failed})
+    return EXIT_ITEMS_FAILED if report.failed else EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from vgbench.bench.config import EvalConfig
+    from vgbench.bench.evaluate import evaluate
+    from vgbench.bench.store import ResultsStore
+    from vgbench.leaderboards.summary import format_summary, summary_rows
+    from vgbench.metrics.backbones.registry import UserWeights
+    from vgbench.metrics.registry import create_metric, parse_metric_list
+
+    specs = parse_metric_list(args.metrics)
+    paired = [s for s in specs if create_metric(s).needs_reference]
+    if paired:
+        raise UsageError(f"`vgbench run` scores no-reference metrics; for {', '.join(paired)} use "
+                         "`vgbench evaluate RUN_DIR --reference DIR`")
+    # --weights names and files are checked before anything is generated (generation can take hours)
+    UserWeights(parse_weights(args.weights)).check_needed([create_metric(s) for s in specs])
+    plan, report = _generate(args)
+    ev = evaluate(EvalConfig(videos=plan.run_dir, metrics=specs, db=plan.db_path, progress=not args.no_progress,
+                             weights=plan.config.weights))
+    report_eval(ev, plan.settings["model_id"])
+    if args.json:
+        emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,
+                   "skipped": report.skipped, "failed_generation": report.failed, **ev.to_dict()})
+    else:
+        with ResultsStore(plan.db_path) as store:
+            print(format_summary(summary_rows(store, [plan.run_id])))
+    return EXIT_ITEMS_FAILED if report.failed or ev.failures else EXIT_OK
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", formatter_class=FMT, epilog=EPILOG, help="generate a suite's videos and score them",
+                       description="Generate every video of MODEL × SUITE × SAMPLES (resuming: finished videos are "
+                                   "never redone), score them with no-reference metrics, store everything in "
+                                   "OUT/vgbench.sqlite and print a summary table.")
+    add_generation_args(p)
+    p.add_argument("--metrics", default="temporal_flickering",
+                   help="comma-separated no-reference metrics, NAME or NAME/PROTOCOL (default temporal_flickering)")
+    p.add_argument("--weights", action="append", metavar="NAME=PATH", help=WEIGHTS_HELP)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("generate", formatter_class=FMT, epilog=EPILOG, help="generate a suite's videos only",
+                       description="Generate every video of MODEL × SUITE × SAMPLES into a run folder; resumable.")
+    add_generation_args(p)
+    p.set_defaults(func=cmd_generate)
+

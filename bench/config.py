@@ -1,0 +1,214 @@
+"""The typed configurations of vgbench: one object per job, the same for the CLI, YAML/JSON files and the API.
+
+* :class:`RunConfig`: generate a suite's videos with a model (``vgbench run``/``generate``, :func:`~vgbench.bench.runs.plan_run`);
+* :class:`EvalConfig`: score a run folder or a folder of videos (``vgbench evaluate``,
+  :func:`~vgbench.bench.evaluate.evaluate`).
+
+Each has ``from_file(path)`` (YAML or JSON; unknown keys are an error naming the file and the known keys),
+``from_cli(args)`` (an :mod:`argparse` namespace of the command) and ``to_dict()``. On the command line,
+``--config FILE`` loads a file and the options given on the command line override its values.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.video.encode import QUALITY_PRESETS
+
+
+def _read_mapping(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read the configuration file ({e.strerror or e})") from None
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as e:  # noqa: BLE001 - YAML and JSON parsers raise several types
+        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: a configuration file holds one mapping of option: value")
+    return data
+
+
+def _build(cls, data: Mapping[str, Any], where: str):
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}; {cls.__name__} takes "
+                          f"{', '.join(sorted(names))}")
+    try:
+        return cls(**dict(data))
+    except TypeError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+class _ConfigIO:
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "configuration"):
+        """Build from a mapping of field: value. Raises :class:`ConfigError` on unknown or invalid fields."""
+        return _build(cls, data, where)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any):
+        """Read a YAML (``.yaml``/``.yml``) or JSON (``.json``) file of field: value; ``overrides`` (non-None) win.
+
+        Raises:
+            ConfigError: unreadable or invalid file, unknown fields (named with the file).
+        """
+        data = _read_mapping(path)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return _build(cls, data, str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any):
+        return dataclasses.replace(self, **changes)
+
+
+def _csv(text: str | list | tuple | None) -> tuple[str, ...]:
+    if text is None:
+        return ()
+    if isinstance(text, str):
+        return tuple(s.strip() for s in text.split(",") if s.strip())
+    return tuple(str(s).strip() for s in text if str(s).strip())
+
+
+@dataclass(frozen=True)
+class RunConfig(_ConfigIO):
+    """One typed configuration for the CLI and the Python API.
+
+    Attributes:
+        model: generator spec (``shapes``, ``static``, ``noise``, ``replay:DIR``, ``folder:DIR``).
+        suite: built-in suite name or suite file path.
+        samples: videos per prompt (default: the suite's / prompt's own).
+        seed: base seed; sample ``i`` of every prompt uses ``seed + i``.
+        frames, fps, width, height: generation settings (default: the generator's reference settings).
+        out: output folder (run folders + ``vgbench.sqlite``).
+        metrics: metrics scored after generation by ``vgbench run`` (no-reference metrics only).
+        quality: encoding preset for written videos (``lossless``, ``near_lossless``, ``high``).
+        model_args: extra generator options (``--model-arg key=value``).
+        weights: user-supplied weights files for the metrics, ``{NAME: PATH}`` (``--weights NAME=PATH``; see
+            :func:`vgbench.bench.evaluate.evaluate`).
+    """
+
+    model: str
+    suite: str
+    samples: int | None = None
+    seed: int = 0
+    frames: int | None = None
+    fps: float | None = None
+    width: int | None = None
+    height: int | None = None
+    out: str = "vgbench-out"
+    metrics: tuple[str, ...] = ("temporal_flickering",)
+    quality: str = "lossless"
+    model_args: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        # paths as text: the configuration is written to run.json (JSON) and compared across runs
+        object.__setattr__(self, "weights", {str(k): str(v) for k, v in (self.weights or {}).items()})
+        if self.samples is not None and self.samples < 1:
+            raise ConfigError("--samples must be at least 1")
+        if self.quality not in QUALITY_PRESETS:
+            raise ConfigError(f"--quality must be one of {', '.join(QUALITY_PRESETS)}")
+        for name in ("frames", "width", "height"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ConfigError(f"--{name} must be positive")
+        if self.fps is not None and self.fps <= 0:
+            raise ConfigError("--fps must be positive")
+
+
+
+
+@dataclass(frozen=True)
+class EvalConfig(_ConfigIO):
+    """What to score and how: the one argument of :func:`~vgbench.bench.evaluate.evaluate`.
+
+    Attributes:
+        videos: run folder (has ``run.json``) or folder of videos.
+        metrics: metric specs, ``NAME``, ``NAME/PROTOCOL`` or ``NAME/PROTOCOL@option=value`` (a list, or one
+            comma-separated string).
+        dimensions: VBench dimensions (``"all"`` or names; a list or a comma-separated string), added to ``metrics``
+            as their metric specs (:mod:`vgbench.metrics.vbench.table`).
+        reference: folder (or run folder) of reference videos, needed by paired and distribution metrics; for
+            distribution metrics also a reference-statistics file (``.npz`` from ``vgbench refstats build``).
+        db: results database (default: the run's ``OUT/vgbench.sqlite``, or ``./vgbench-out/vgbench.sqlite``).
+        feature_cache: folder of cached per-video features (default: ``features/`` beside the database).
+        allow_random_weights: development only: missing backbone weights become a seeded random init, and every
+            such result is flagged (None: the ``VGBENCH_ALLOW_RANDOM_WEIGHTS`` environment variable).
+        weights: user-supplied weights files, ``{NAME: PATH}`` (NAME a weights or backbone name): used if they load
+            strictly into the official layout; results are flagged "user-supplied weights: not comparable with
+            published values" unless the file is the official one. A name no requested metric uses is an error.
+        progress: show progress (bars on a terminal, plain lines otherwise).
+
+    Raises:
+        ConfigError: no metric and no dimension, or a malformed field.
+    """
+
+    videos: str
+    metrics: tuple[str, ...] = ()
+    dimensions: tuple[str, ...] = ()
+    reference: str | None = None
+    db: str | None = None
+    feature_cache: str | None = None
+    allow_random_weights: bool | None = None
+    weights: dict[str, str] = field(default_factory=dict)
+    progress: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "videos", str(self.videos))
+        for name in ("reference", "db", "feature_cache"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, str(v))
+        object.__setattr__(self, "metrics", _csv(self.metrics))
+        object.__setattr__(self, "dimensions", _csv(self.dimensions))
+        w = self.weights
+        if isinstance(w, (list, tuple)):
+            pairs = [str(x).partition("=") for x in w]
+            bad = [a for a, sep, b in pairs if not sep or not a.strip() or not b.strip()]
+            if bad:
+                raise ConfigError(f"weights take NAME=PATH, not {bad[0]!r}")
+            w = {a.strip(): b.strip() for a, _, b in pairs}
+        object.__setattr__(self, "weights", {str(k): str(v) for k, v in (w or {}).items()})
+        if not self.metrics and not self.dimensions:
+            raise ConfigError("give metrics and/or dimensions to evaluate (--metrics, --dimensions)")
+
+    def metric_specs(self) -> list[str]:
+        """The metrics, then the dimensions' metric specs (duplicates once), checked against the registry.
+
+        Raises:
+            ConfigError: an unknown metric or dimension name.
+        """
+        from vgbench.metrics.registry import parse_metric_list
+
+        specs = parse_metric_list(",".join(self.metrics)) if self.metrics else []
+        if self.dimensions:
+            from vgbench.metrics.vbench.table import dimension_specs
+
+            specs += [d for d in dimension_specs(",".join(self.dimensions)) if d not in specs]
+        return specs
+
+    @classmethod
+    def from_cli(cls, args: Any, weights: dict[str, str] | None = None) -> "EvalConfig":
+        """From ``vgbench evaluate``'s parsed arguments; with ``--config FILE`` the file's values are the defaults."""
+        given = {"videos": args.videos, "metrics": args.metrics, "dimensions": args.dimensions,
+                 "reference": args.reference, "db": args.db, "feature_cache": args.feature_cache,
+                 "allow_random_weights": True if args.allow_random_weights else None,
+                 "weights": weights or None, "progress": False if args.no_progress else None}
+        if getattr(args, "config", None):
+            return cls.from_file(args.config, **given)
+        return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")
