@@ -2,7 +2,7 @@
 
 Each extractor needed by the requested metrics is built once (weights resolved and verified up front, so a missing
 checkpoint fails before any video is decoded) and shared: ``fvd/styleganv`` and ``kvd/kid-subsets`` extract once.
-Per-video features live in the :class:`~vgbench.bench.feature_cache.FeatureCache`; evaluating again extracts nothing.
+Per-video features live in the :class:`~vgbench.bench.features.FeatureStore`; evaluating again extracts nothing.
 
 The reference set is a folder (or run folder) of videos, or a reference-statistics file written by
 :func:`build_refstats` (``vgbench refstats build``): an ``.npz`` holding every reference video's features and the
@@ -14,45 +14,19 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
-from vgbench.bench.errors import ConfigError, MetricError, VideoError
-from vgbench.bench.feature_cache import FeatureCache
-from vgbench.bench.video import Video, read_video
+from vgbench.bench.errors import ConfigError
+from vgbench.bench.features import FeatureStore
+from vgbench.bench.video import read_video
 
 REFSTATS_FORMAT = "vgbench-refstats/1"
 
 
 def is_refstats_file(path: str | Path | None) -> bool:
     return path is not None and Path(path).suffix == ".npz" and Path(path).is_file()
-
-
-class FeatureCollector:
-    """Gets an item's features for every extractor: from the cache, or by extracting from the decoded video."""
-
-    def __init__(self, extractors: Iterable, cache: FeatureCache):
-        self.extractors = {e.name: e for e in extractors}
-        self.cache = cache
-        self.keys = {name: e.cache_key() for name, e in self.extractors.items()}
-
-    def collect(self, sha256: str, role: str, decode: Callable[[], Video]) -> dict[str, np.ndarray | Exception]:
-        out: dict[str, np.ndarray | Exception] = {}
-        for name, ex in self.extractors.items():
-            crole = ex.sampling.cache_role(role)
-            hit = self.cache.get(self.keys[name], sha256, crole)
-            if hit is not None:
-                out[name] = hit
-                continue
-            try:
-                feats = ex.extract(decode(), role, sha256)
-            except (VideoError, MetricError, ValueError, RuntimeError) as e:
-                out[name] = e
-                continue
-            self.cache.put(self.keys[name], sha256, crole, feats)
-            out[name] = feats
-        return out
 
 
 def save_refstats(path: str | Path, extractor, keys: list[str], feats: list[np.ndarray], source: str,
@@ -94,10 +68,11 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
 
     from vgbench.bench import provenance
     from vgbench.bench.sources import load_source
+    from vgbench.metrics.base import MetricKind
     from vgbench.metrics.registry import create_metric
 
     metric = create_metric(metric_spec)
-    if not hasattr(metric, "extractor"):
+    if metric.kind != MetricKind.DISTRIBUTION:
         raise ConfigError(f"{metric_spec} is not a distribution metric: reference statistics are for FVD, KVD, "
                           "FVMD, FID and KID")
     from vgbench.metrics.backbones.registry import UserWeights
@@ -107,20 +82,19 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
     user_weights.check_needed([metric])
     extractor.load(allow_random=allow_random_weights, weights=user_weights)
     src = load_source(videos)
-    cache = FeatureCache(Path(cache_root) if cache_root else Path("vgbench-out") / "features")
-    collector = FeatureCollector([extractor], cache)
+    cache = FeatureStore(Path(cache_root) if cache_root else Path("vgbench-out") / "features")
     keys, feats, failed = [], [], {}
     for it in tqdm(src.items, desc="reference features", unit="video", disable=not progress or None, leave=False):
         if it.error:
             failed[it.key] = it.error
             continue
         sha = it.sha256 or provenance.file_sha256(it.path)
-        got = collector.collect(sha, "reference", lambda: read_video(it.path))[extractor.name]
+        got = cache.collect([extractor], sha, "reference", lambda: read_video(it.path))[extractor.name]
         if isinstance(got, Exception):
             failed[it.key] = f"{type(got).__name__}: {got}"
             continue
         keys.append(it.key)
         feats.append(got)
     path = save_refstats(out, extractor, keys, feats, str(src.root), failed)
-    return {"file": str(path), "extractor": extractor.name, "cache_key": collector.keys[extractor.name],
+    return {"file": str(path), "extractor": extractor.name, "cache_key": extractor.cache_key(),
             "n_videos": len(keys), "failed": failed, **cache.stats()}

@@ -13,7 +13,8 @@ pair by relative path without extension (``a/b.mp4`` ↔ ``a/b.webm``), or by a 
 Dimensions: a VBench dimension metric (one with a ``dimension`` attribute) scores only the items whose prompt lists
 that dimension, as VBench does (a run's prompts carry their suite's ``dimensions``; a folder's ``manifest.json`` items
 may too); items with no dimension information are scored on every requested dimension. Dimensions that need the same
-intermediate values share them through :mod:`vgbench.metrics.vbench.shared` while the decoded video is in hand.
+intermediate values share them through the feature layer's memo (:mod:`vgbench.bench.features`) while the decoded video
+is in hand.
 
 Prompts (for CLIP/ViCLIP scores): a run folder's items carry them; a plain folder's come from ``manifest.json``
 (``{"items": [{"file": ..., "prompt": ...}]}``) or from a ``.txt`` file beside each video with the same name.
@@ -33,7 +34,7 @@ from vgbench.bench.sources import EvalItem, VideoSource, is_run_folder, load_sou
 from vgbench.bench.store import ResultsStore
 from vgbench.bench.video import DECODING_REVISION, read_video
 from vgbench.bench.video.decode import decoder_version
-from vgbench.metrics.base import ItemScore, MetricResult
+from vgbench.metrics.base import ItemScore, MetricResult, ScoreContext
 
 
 @dataclass
@@ -100,8 +101,8 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
     """
     from tqdm import tqdm
 
-    from vgbench.bench.distribution_eval import FeatureCollector, is_refstats_file, load_refstats
-    from vgbench.bench.feature_cache import FeatureCache
+    from vgbench.bench.distribution_eval import is_refstats_file, load_refstats
+    from vgbench.bench.features import FeatureStore
     from vgbench.metrics.base import MetricKind
     from vgbench.metrics.backbones.registry import UserWeights
     from vgbench.metrics.distribution.extractors import create_extractor
@@ -148,9 +149,11 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
     if refstats is not None:
         reference_id = "refstats-" + provenance.file_sha256(reference)[:12]
     report = EvaluationReport(src.source_id, reference_id, str(db_path), items_total=len(src.items))
-    cache = FeatureCache(Path(feature_cache) if feature_cache else db_path.parent / "features")
+    cache = FeatureStore(Path(feature_cache) if feature_cache else db_path.parent / "features")
     report.feature_cache = cache
-    collector = FeatureCollector(extractors.values(), cache)
+
+    def collector(sha: str, role: str, decode):
+        return cache.collect(extractors.values(), sha, role, decode)
     try:
         _register_source(store, src, metric_specs)
         ref_decoded: dict[str, Any] = {}
@@ -242,10 +245,9 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
                                 fail(m, f"reference {type(ref_video).__name__}: {ref_video}")
                                 continue
                             try:
-                                kw = {"aux": item.aux} if m.needs_aux else {}
-                                m.check_input(video)
-                                s: ItemScore = m.score(video, ref_video if m.needs_reference else None, item.prompt,
-                                                       **kw)
+                                s: ItemScore = m.score_item(ScoreContext(
+                                    video, ref_video if m.needs_reference else None, item.prompt, item.aux, item.key,
+                                    (item.prompt_id or item.pair_key, item.sample_index or 0)))
                             except (MetricError, ValueError, RuntimeError) as e:
                                 fail(m, f"{type(e).__name__}: {e}")
                                 continue
@@ -257,7 +259,7 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
                                          "extra": {**s.extra, "decoding": DECODING_REVISION},
                                          "backbone": m.backbone, "weights_sha256": m.weights_sha256})
                 if dist:
-                    got = collector.collect(sha, "generated", decode)
+                    got = collector(sha, "generated", decode)
                     for _, m in dist:
                         f = got[m.extractor_name]
                         if isinstance(f, Exception):
@@ -298,9 +300,9 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
             store.put_set_metric(src.source_id, ref_key, result)
             report.results[spec] = result
     finally:
-        from vgbench.metrics.vbench import shared
+        from vgbench.bench import features
 
-        shared.clear()  # do not keep the last video's frames and features alive after the evaluation
+        features.release()  # do not keep the last video's frames and features alive after the evaluation
         if own:
             store.close()
     report.results = {spec: report.results[spec] for spec in metric_specs if spec in report.results}
@@ -334,7 +336,7 @@ def _reference_features(dist, ref_src, refstats, reference, collector, progress,
         if it.error:
             continue
         sha = it.sha256 or provenance.file_sha256(it.path)
-        got = collector.collect(sha, "reference", lambda p=it.path: read_video(p))
+        got = collector(sha, "reference", lambda p=it.path: read_video(p))
         for _, m in dist:
             f = got[m.extractor_name]
             if isinstance(f, Exception):

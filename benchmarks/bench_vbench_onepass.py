@@ -48,7 +48,7 @@ def main() -> None:
 
             m = create_metric(s)
             m.load(allow_random=True, device="cpu")
-        from vgbench.metrics.vbench import shared
+        from vgbench.bench import features as shared
 
         t = time.perf_counter()
         hits0 = shared.stats()["hits"]

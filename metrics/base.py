@@ -106,6 +106,27 @@ def weighted_mean_ci(values: list[float], weights: list[float], z: float = 1.959
 
 
 @dataclass(frozen=True)
+class ScoreContext:
+    """One item as the harness hands it to a metric (:meth:`Metric.score_item`).
+
+    Attributes:
+        video: the decoded video (uint8 ``[T, H, W, 3]``, see :class:`~vgbench.bench.video.Video`).
+        reference: its reference video (paired metrics), else None.
+        prompt: the prompt text, if known.
+        aux: the prompt's auxiliary info (VBench's object, colour, style, ...), if any.
+        key: the item key in its source.
+        group: (prompt id, sample index) of the item, if known.
+    """
+
+    video: "Video"
+    reference: "Video | None" = None
+    prompt: str | None = None
+    aux: dict[str, Any] | None = None
+    key: str = ""
+    group: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
 class MetricOption:
     """A user-settable option of a metric (``NAME/PROTOCOL@key=value``).
 
@@ -270,6 +291,20 @@ class Metric:
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
         """Score one item (pure: no state change)."""
         raise NotImplementedError
+
+    def score_item(self, ctx: ScoreContext) -> ItemScore:
+        """Score one item from its context: the one call the harness makes. Checks the input
+        (:meth:`check_input`), then calls :meth:`score` with what the metric declares it needs (the reference when
+        :attr:`needs_reference`, ``aux=`` when :attr:`needs_aux`). Pure: no state change.
+
+        Raises:
+            ConfigError: a paired metric without a reference. MetricError: input it cannot score.
+        """
+        if self.needs_reference and ctx.reference is None:
+            raise ConfigError(f"{self.name} is a paired metric: it needs a reference video (--reference DIR)")
+        self.check_input(ctx.video)
+        kw = {"aux": ctx.aux} if self.needs_aux else {}
+        return self.score(ctx.video, ctx.reference if self.needs_reference else None, ctx.prompt, **kw)
 
     def update(self, key: str, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
         if self.needs_reference and reference is None:

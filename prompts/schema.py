@@ -236,7 +236,7 @@ def _load_jsonl(path: Path) -> Suite:
 
 def list_builtin_suites() -> list[str]:
     """Names of the suites shipped in ``prompts/suites/``."""
-    return sorted(p.name[:-5] for p in resources.files("prompts").joinpath("suites").iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in resources.files("vgbench.prompts").joinpath("suites").iterdir() if p.name.endswith(".yaml"))
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
@@ -244,7 +244,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
     s = str(name_or_path)
     path = Path(s)
     if not path.exists() and s in list_builtin_suites():
-        path = Path(str(resources.files("prompts").joinpath("suites", f"{s}.yaml")))
+        path = Path(str(resources.files("vgbench.prompts").joinpath("suites", f"{s}.yaml")))
         suite = _load_yaml(path)
         return Suite(suite.name, suite.prompts, suite.version, suite.description, suite.samples_per_prompt,
                      f"builtin:{s}")

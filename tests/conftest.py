@@ -12,6 +12,22 @@ import pytest
 
 import vgbench  # noqa: F401  (torchvision compatibility hook first)
 
+_FOLDERS = {"bench", "metrics", "prompts", "leaderboards", "reference_models"}
+
+
+class _OnlyTheVgbenchNamespace:
+    """The repository's folders are on sys.path when the tests run from its root, so ``import prompts`` (or
+    ``resources.files("prompts")``) would find the folder itself, which an installed vgbench does not have. Refuse
+    those names, so code that forgets the ``vgbench.`` prefix fails here as it would for a user."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in _FOLDERS:
+            raise ModuleNotFoundError(f"No module named {name!r} (vgbench's code is vgbench.{name})", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _OnlyTheVgbenchNamespace())
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the golden helpers, also when imported as tests.conftest
 from golden.fixtures import golden_files  # noqa: E402,F401  (fixture: golden clips and seeded weights files)
 

@@ -92,7 +92,7 @@ def _metric(name, model):
 
 
 def test_detector_dimensions_share_detections_in_one_pass():
-    from vgbench.metrics.vbench import shared
+    from vgbench.bench import features as shared
 
     det = ScriptedDetector([("dog", (0, 0, 10, 10)), ("frisbee", (30, 0, 40, 10)), ("cat", (0, 20, 10, 30))])
     video = _video()
@@ -290,7 +290,7 @@ def test_one_pass_shares_raft_flows_and_viclip_embeddings(monkeypatch):
     """Dynamic degree and the static filter share RAFT flows on the same video; overall consistency and temporal style
     share the ViCLIP video embedding. A fresh decode (a new Video) shares nothing."""
     from vgbench.metrics.registry import create_metric
-    from vgbench.metrics.vbench import shared
+    from vgbench.bench import features as shared
 
     calls = {"raft": 0}
 

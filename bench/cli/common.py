@@ -25,6 +25,20 @@ def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def describe_all(names: list[str], describe) -> list[dict[str, Any]]:
+    """``describe(name)`` for every name; an entry that cannot be loaded (a broken plug-in) is named in a warning on
+    stderr and left out, so one bad package does not hide the others."""
+    from vgbench.bench.errors import ConfigError
+
+    rows = []
+    for n in names:
+        try:
+            rows.append(describe(n))
+        except ConfigError as e:
+            say(f"vgbench: warning: left out of the list: {e}")
+    return rows
+
+
 def emit_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=1, default=_json_default, allow_nan=True)
     sys.stdout.write("\n")

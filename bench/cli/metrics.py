@@ -1,7 +1,7 @@
 """`vgbench metrics`: list metrics, their protocols and parity status."""
 from __future__ import annotations
 
-from vgbench.bench.cli.common import EPILOG, FMT, emit_json
+from vgbench.bench.cli.common import EPILOG, FMT, describe_all, emit_json
 from vgbench.bench.errors import EXIT_OK
 
 
@@ -9,7 +9,7 @@ def cmd_metrics(args) -> int:
     from vgbench.metrics.parity import NOT_VERIFIED_FLAG
     from vgbench.metrics.registry import describe_metric, metric_names
 
-    rows = [describe_metric(n) for n in metric_names()]
+    rows = describe_all(metric_names(), describe_metric)
     if args.json:
         emit_json(rows)
     else:

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import textwrap
 
-from vgbench.bench.cli.common import EPILOG, FMT, emit_json
+from vgbench.bench.cli.common import EPILOG, FMT, describe_all, emit_json
 from vgbench.bench.errors import EXIT_OK
 
 
 def cmd_models(args) -> int:
     from vgbench.reference_models.registry import describe, model_names
 
-    names = [args.name] if args.models_cmd == "show" else model_names()
-    rows = [describe(n) for n in names]
+    rows = [describe(args.name)] if args.models_cmd == "show" else describe_all(model_names(), describe)
     if args.json:
         emit_json(rows if args.models_cmd == "list" else rows[0])
         return EXIT_OK

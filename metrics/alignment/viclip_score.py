@@ -77,7 +77,7 @@ class ViCLIPScore(BackboneMetric):
 
     def video_embedding(self, video: Video) -> tuple[torch.Tensor, list[int]]:
         """The video's ViCLIP embedding (shared in one pass with the other ViCLIP dimensions) and its frames."""
-        from vgbench.metrics.vbench.shared import shared
+        from vgbench.bench.features import memo
 
         model = self.net("viclip_l14")
 
@@ -86,7 +86,7 @@ class ViCLIPScore(BackboneMetric):
             x = vbench_clip_transform(video.frames[idx]).unsqueeze(0)  # [1, 8, 3, 224, 224]
             return model.encode_video(x.to(self.device)).cpu(), idx
 
-        return shared(video, ("viclip_video", id(model)), embed)
+        return memo(video, ("viclip_video", id(model)), embed)
 
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
         if not prompt:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vgbench.bench import features
 from vgbench.bench.errors import ConfigError
 from vgbench.metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve, resolve_user
 
@@ -447,9 +448,6 @@ class LoadedBackbone:
                 "preprocessing": self.entry.preprocessing}
 
 
-_CACHE: dict[tuple, LoadedBackbone] = {}
-
-
 def load_backbone(name: str, user_weights: str | Path | None = None, allow_random: bool | None = None,
                   device: str = "cpu", download: bool = True) -> LoadedBackbone:
     """Build ``name`` with its verified official weights, or with ``user_weights`` (a file the user supplied: see the
@@ -468,9 +466,14 @@ def load_backbone(name: str, user_weights: str | Path | None = None, allow_rando
     if wf is not None and user_weights is not None:
         # hashed before the cache is asked: a file replaced at the same path is a different model
         resolved = resolve_user(wf, user_weights)
-    key = (name, str(user_weights or ""), resolved.sha256 if resolved else "", allow_random, device)
-    if key in _CACHE:
-        return _CACHE[key]
+    key = ("backbone", name, str(user_weights or ""), resolved.sha256 if resolved else "", allow_random, device)
+    return features.cached_model(key, lambda: _build(entry, wf, resolved, user_weights, allow_random, device,
+                                                     download))
+
+
+def _build(entry: BackboneEntry, wf: WeightsFile | None, resolved: ResolvedWeights | None, user_weights,
+           allow_random: bool, device: str, download: bool) -> LoadedBackbone:
+    name = entry.name
     if wf is not None and user_weights is None:
         try:
             resolved = resolve(wf, None, download=download and not allow_random)
@@ -492,7 +495,6 @@ def load_backbone(name: str, user_weights: str | Path | None = None, allow_rando
     loaded.model = loaded.model.to(device).eval()
     for p in loaded.model.parameters():
         p.requires_grad_(False)
-    _CACHE[key] = loaded
     return loaded
 
 
@@ -508,4 +510,5 @@ def default_device() -> str:
 
 
 def clear_cache() -> None:
-    _CACHE.clear()
+    """Forget the loaded backbones (:func:`vgbench.bench.features.clear_models`)."""
+    features.clear_models()

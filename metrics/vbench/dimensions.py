@@ -98,12 +98,12 @@ class _Consistency(BackboneMetric):
         raise NotImplementedError
 
     def score(self, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:
-        from vgbench.metrics.vbench.shared import shared
+        from vgbench.bench.features import memo
 
         if video.num_frames < 2:
             raise MetricError(f"{self.name} needs at least 2 frames")
         net = self.net(self.backbones_needed()[0])
-        per = consistency_scores(shared(video, (self.feature_key, id(net)), lambda: self.features(video.frames)))
+        per = consistency_scores(memo(video, (self.feature_key, id(net)), lambda: self.features(video.frames)))
         return ItemScore(math.fsum(per) / len(per), float(len(per)),
                          {"fidelity": EXACT, "per_frame": [round(v, 6) for v in per]})
 
@@ -354,7 +354,7 @@ def _pair_scores(model, frames: torch.Tensor, pairs, fraction: float, device, vi
     """Top-``fraction`` flow means of RAFT (20 iterations, test mode) on ``frames[a] → frames[b]`` per pair. With
     ``video`` (the object ``frames`` belong to) the flow magnitudes are shared with other dimensions of the pass."""
     from vgbench.metrics.backbones.raft import pad_to_multiple_of_8
-    from vgbench.metrics.vbench.shared import shared
+    from vgbench.bench.features import memo
 
     def magnitude(a: int, b: int) -> torch.Tensor:
         i1 = pad_to_multiple_of_8(frames[a:a + 1].permute(0, 3, 1, 2).float()).to(device)
@@ -372,7 +372,7 @@ def _pair_scores(model, frames: torch.Tensor, pairs, fraction: float, device, vi
 
     out = []
     for a, b in pairs:
-        rad = (shared(video, ("raft_flow_magnitude", id(model), a, b), lambda a=a, b=b: magnitude(a, b))
+        rad = (memo(video, ("raft_flow_magnitude", id(model), a, b), lambda a=a, b=b: magnitude(a, b))
                if video is not None else magnitude(a, b))
         out.append(_top_mean(rad, fraction))
     return out

@@ -183,11 +183,11 @@ class _DetectorDimension(_FrameDimension):
     def detections(self, video: Video, extra_labels: list[str]):
         """Detections on the 16 middle frames with the COCO vocabulary plus ``extra_labels`` (shared in one pass)."""
         from vgbench.metrics.vbench.detection import COCO_CLASSES
-        from vgbench.metrics.vbench.shared import shared
+        from vgbench.bench.features import memo
 
         vocab = list(COCO_CLASSES) + sorted({x for x in extra_labels if x not in COCO_CLASSES})
-        return shared(video, ("detections", id(self.model), tuple(vocab)),
-                      lambda: self.model.detect(shared(video, ("middle16",), lambda: middle_frames(video)), vocab))
+        return memo(video, ("detections", id(self.model), tuple(vocab)),
+                      lambda: self.model.detect(memo(video, ("middle16",), lambda: middle_frames(video)), vocab))
 
 
     def frame_labels(self, video: Video, objects: list[str]) -> list[set[str]]:
@@ -266,14 +266,14 @@ class Color(_DetectorDimension):
     aggregation = "video"
 
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
-        from vgbench.metrics.vbench.shared import shared
+        from vgbench.bench.features import memo
 
         target = _aux(aux, "color", "color")
         if not prompt:
             raise MetricError("color needs the prompt (the object is the prompt minus the colour word)")
         obj = color_object_key(prompt, target)
         queries = [f"{c} {obj}" for c in COLORS]
-        frames = shared(video, ("middle16",), lambda: middle_frames(video))
+        frames = memo(video, ("middle16",), lambda: middle_frames(video))
         dets = self.model.detect(frames, queries)
         colors = []
         for f in dets:

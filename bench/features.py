@@ -1,0 +1,154 @@
+"""One feature layer: every value computed from a video (or a network loaded to compute it) that something else may
+reuse, behind one key scheme. It replaces four caches that grew apart (the on-disk ``FeatureCache``, the VBench
+``shared`` memo, the distribution ``FeatureCollector`` and the backbone ``_CACHE``).
+
+Keys: a value is named by ``(namespace, detail)`` for one video: ``namespace`` says what computed it, with everything
+that changes the numbers (an extractor's :meth:`cache_key` carries backbone, weights SHA-256, preprocessing, clip
+sampling and decoding revision; a VBench memo key names network and transform), ``detail`` any extra part (the clip
+role, the frame pairs). The video is identified by its decoded object in memory and by its file's SHA-256 on disk.
+
+Tiers:
+
+* **memo** (in memory, one pass): :func:`memo` computes a value once per decoded video; the metrics scoring the same
+  video in one pass share it (VBench's dimensions share RAFT flow maps, ViCLIP embeddings, CLIP features, sampled
+  frames and detections, only where their recipes coincide exactly, so sharing never changes a number). It holds one
+  video at a time, so memory stays bounded; the harness calls :func:`release` when an evaluation ends.
+* **store** (on disk, across evaluations): :class:`FeatureStore` keeps per-video feature arrays at
+  ``<root>/<namespace>/<sha[:2]>/<video sha256>.<detail>.npy`` with atomic writes (concurrent evaluations may share
+  it); :meth:`FeatureStore.collect` gets every extractor's features for one video, from the store or by extracting.
+  A damaged entry is recomputed, never used.
+* **models** (in memory, process lifetime): :func:`cached_model` builds a loaded network once per key (name, weights
+  file and hash, random-init permission, device); :func:`clear_models` drops them.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from vgbench.bench.errors import MetricError, VideoError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vgbench.bench.video import Video
+
+# ---- memo: one decoded video's shared intermediate values ------------------------------------------------------
+_memo: dict[str, Any] = {"video": None, "values": {}, "hits": 0, "misses": 0}
+
+
+def memo(video: Any, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per (decoded ``video`` object, ``key``); later calls for the same video return the stored
+    value. A new video object drops the previous one's values."""
+    if _memo["video"] is not video:
+        _memo["video"], _memo["values"] = video, {}
+    values = _memo["values"]
+    if key in values:
+        _memo["hits"] += 1
+        return values[key]
+    _memo["misses"] += 1
+    values[key] = value = compute()
+    return value
+
+
+def stats() -> dict[str, int]:
+    """How often a memo value was reused (``hits``) or computed (``misses``) in this process."""
+    return {"hits": _memo["hits"], "misses": _memo["misses"]}
+
+
+def release() -> None:
+    """Drop the memo's video and values (the harness calls it when an evaluation ends)."""
+    _memo.update(video=None, values={})
+
+
+clear = release  # the memo's former name
+
+
+# ---- models: loaded networks ------------------------------------------------------------------------------------
+_models: dict[tuple, Any] = {}
+
+
+def cached_model(key: tuple, build: Callable[[], Any]) -> Any:
+    """The loaded network for ``key``, built by ``build()`` on first use in this process."""
+    if key not in _models:
+        _models[key] = build()
+    return _models[key]
+
+
+def clear_models() -> None:
+    """Forget every loaded network (tests; a long-lived process that changes weights files)."""
+    _models.clear()
+
+
+# ---- store: per-video feature arrays on disk ---------------------------------------------------------------------
+class FeatureStore:
+    """Per-video feature arrays on disk (see the module docstring); ``hits``/``extracted`` count what one evaluation
+    did ("evaluating a run again extracts nothing")."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.hits = 0
+        self.extracted = 0
+        self._namespaces: dict[int, str] = {}  # extractor object → its cache key (computed once, after loading)
+
+    def _path(self, namespace: str, video_sha256: str, detail: str) -> Path:
+        return self.root / namespace / video_sha256[:2] / f"{video_sha256}.{detail}.npy"
+
+    def get(self, namespace: str, video_sha256: str, detail: str) -> "np.ndarray | None":
+        """The stored array, or None when absent or unreadable (then it is recomputed)."""
+        import numpy as np
+
+        p = self._path(namespace, video_sha256, detail)
+        if not p.is_file():
+            return None
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (OSError, ValueError):
+            return None  # a damaged entry is recomputed
+        self.hits += 1
+        return arr
+
+    def put(self, namespace: str, video_sha256: str, detail: str, feats: "np.ndarray") -> None:
+        """Store ``feats`` (as float32) atomically."""
+        import numpy as np
+
+        p = self._path(namespace, video_sha256, detail)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npy")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, np.asarray(feats, dtype=np.float32), allow_pickle=False)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.extracted += 1
+
+    def collect(self, extractors: Iterable, video_sha256: str, role: str,
+                decode: Callable[[], "Video"]) -> "dict[str, np.ndarray | Exception]":
+        """Every extractor's features of one video (extractor name → array, or the error that item failed with):
+        from the store, or extracted from ``decode()`` (called at most once, by the caller's memo) and stored.
+
+        An extractor has ``name``, ``cache_key()`` (its namespace), ``sampling.cache_role(role)`` (its detail) and
+        ``extract(video, role, sha256)`` (:class:`~vgbench.metrics.distribution.extractors.FeatureExtractor`).
+        """
+        out: dict[str, Any] = {}
+        for ex in extractors:
+            namespace = self._namespaces.get(id(ex)) or self._namespaces.setdefault(id(ex), ex.cache_key())
+            detail = ex.sampling.cache_role(role)
+            hit = self.get(namespace, video_sha256, detail)
+            if hit is not None:
+                out[ex.name] = hit
+                continue
+            try:
+                feats = ex.extract(decode(), role, video_sha256)
+            except (VideoError, MetricError, ValueError, RuntimeError) as e:
+                out[ex.name] = e
+                continue
+            self.put(namespace, video_sha256, detail, feats)
+            out[ex.name] = feats
+        return out
+
+    def stats(self) -> dict[str, int]:
+        return {"features_cached": self.hits, "features_extracted": self.extracted}
