@@ -113,7 +113,7 @@ def init_random_vit(model: VisionTransformer, seed: int = 0) -> VisionTransforme
             if p.is_meta:
                 continue
             if p.ndim > 1:
-                p.copy_(torch.randn(p.shape, generator=g) * 0.02)
+                p.copy_(torch.randn(p.shape, generator=g, device="cpu") * 0.02)
             elif "norm" in name and name.endswith("weight"):
                 p.fill_(1.0)
             else:
