@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from vgbench.bench.errors import ConfigError, GenerationError
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.reference_models.base import Capabilities, GenerationRequest
+
+torch = lazy_import("torch")
 
 
 def _load_callable(spec: str):

@@ -18,6 +18,7 @@ from vgbench.bench.lazy import lazy_import
 
 torch = lazy_import("torch")
 
+
 _PRESETS = {
     "lossless": ("libx264rgb", "rgb24", {"qp": "0", "preset": "medium"}),
     "near_lossless": ("libx264", "yuv444p", {"qp": "0", "preset": "medium"}),

@@ -35,6 +35,7 @@ from vgbench.metrics.model_metric import BackboneMetric
 torch = lazy_import("torch")
 clip_backbone = lazy_import("vgbench.metrics.backbones.clip")
 
+
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 

@@ -32,20 +32,6 @@ SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 
 
-def _torchmetrics_models_dir() -> Path:
-    import torchmetrics.functional.image.lpips as tm_lpips
-
-    return Path(tm_lpips.__file__).parent / "lpips_models"
-
-
-def packaged_head_path_alex() -> Path:
-    return _torchmetrics_models_dir() / "alex.pth"
-
-
-def packaged_head_path_vgg() -> Path:
-    return _torchmetrics_models_dir() / "vgg.pth"
-
-
 def alexnet_features(seed: int = 0) -> nn.Sequential:
     """torchvision ``alexnet().features`` (keys ``features.N.*`` after wrapping), seeded random init."""
     from vgbench.bench import _torchvision_compat  # noqa: F401

@@ -109,13 +109,13 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", size_bytes=6009,
         source="LPIPS v0.1 linear heads for AlexNet (richzhang/PerceptualSimilarity), shipped in torchmetrics "
                "(functional/image/lpips_models/alex.pth)", license="BSD-2-Clause",
-        packaged="vgbench.metrics.backbones.lpips:packaged_head_path_alex", manual="pip install torchmetrics",
+        packaged="vgbench.metrics.backbones.packaged:packaged_head_path_alex", manual="pip install torchmetrics",
         used_by=("lpips/alex", "lpips/common_metrics")),
     WeightsFile(
         "lpips_vgg_v0_1", "lpips_vgg_v0.1.pth",
         sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868", size_bytes=7289,
         source="LPIPS v0.1 linear heads for VGG16, shipped in torchmetrics (functional/image/lpips_models/vgg.pth)",
-        license="BSD-2-Clause", packaged="vgbench.metrics.backbones.lpips:packaged_head_path_vgg",
+        license="BSD-2-Clause", packaged="vgbench.metrics.backbones.packaged:packaged_head_path_vgg",
         manual="pip install torchmetrics", used_by=("lpips/vgg",)),
     # ---- VBench dimensions (issue 5) ----
     WeightsFile(

@@ -32,6 +32,7 @@ from vgbench.metrics.base import ItemScore, Metric, MetricKind
 
 torch = lazy_import("torch")
 
+
 PSNR_MAX_DB = 100.0
 _MSE_FLOOR = 1e-10
 _CHUNK = 16

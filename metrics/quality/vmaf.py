@@ -35,6 +35,7 @@ from vgbench.metrics.base import ItemScore, Metric, MetricKind
 
 torch = lazy_import("torch")
 
+
 MODEL = "vmaf_v0.6.1"
 _CHUNK = 16
 

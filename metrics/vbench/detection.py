@@ -35,6 +35,7 @@ from vgbench.bench.lazy import lazy_import, no_grad
 
 torch = lazy_import("torch")
 
+
 #: the 80 COCO class names: OWLv2's closed-set vocabulary standing in for GRiT's object detector
 COCO_CLASSES = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",

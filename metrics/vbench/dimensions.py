@@ -52,6 +52,7 @@ from vgbench.metrics.vbench.table import DIMENSIONS, dimension_specs  # noqa: F4
 torch = lazy_import("torch")
 F = lazy_import("torch.nn.functional")
 
+
 EXACT = "vbench-exact"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

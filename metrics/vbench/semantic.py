@@ -42,6 +42,7 @@ from vgbench.metrics.model_metric import BackboneMetric
 
 torch = lazy_import("torch")
 
+
 NUM_FRAMES = 16
 #: VBench color.py's colour words
 COLORS = ("white", "red", "pink", "blue", "silver", "purple", "orange", "green", "gray", "yellow", "black", "grey")

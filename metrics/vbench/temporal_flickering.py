@@ -25,6 +25,7 @@ from vgbench.metrics.model_metric import BackboneMetric
 
 torch = lazy_import("torch")
 
+
 _CHUNK = 64
 #: static videos VBench keeps per temporal-flickering prompt
 STATIC_KEEP_PER_PROMPT = 5

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-
 from vgbench.bench.errors import ConfigError
+from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import VIDEO_EXTENSIONS, Video, read_video, sample_indices
 from vgbench.reference_models.base import Capabilities, GenerationRequest
+
+torch = lazy_import("torch")
+F = lazy_import("torch.nn.functional")
 
 
 def list_videos(folder: Path) -> list[Path]:
