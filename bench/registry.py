@@ -163,3 +163,12 @@ class Registry(Generic[T]):
 
     def items(self) -> list[tuple[str, T]]:
         return [(n, self.get(n)) for n in self.names()]
+
+    def values(self) -> list[T]:
+        return [self.get(n) for n in self.names()]
+
+    def keys(self) -> list[str]:
+        return self.names()
+
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from vgbench.bench.errors import ConfigError
+from vgbench.bench.registry import Registry
 from vgbench.metrics.vbench.table import DIMENSIONS as VBENCH_DIMENSIONS, protocol_dimensions
 
 
@@ -86,16 +87,24 @@ VBENCH = Scheme(
 #: :mod:`vgbench.metrics.vbench.table`
 VBENCH_PROTOCOLS = protocol_dimensions()
 
-BUILTIN = {"vbench": VBENCH}
+#: Built-in aggregation schemes by name; third-party packages add theirs through the ``vgbench.schemes`` entry-point
+#: group (a :class:`Scheme` object).
+SCHEMES: Registry[Scheme] = Registry("aggregation scheme", group="vgbench.schemes", name_attribute=None)
+SCHEMES.add("vbench", VBENCH)
 
 
 def load_scheme(spec: str | Path) -> Scheme:
-    """A built-in scheme name or a YAML/JSON scheme file (see the module docstring)."""
-    if str(spec) in BUILTIN:
-        return BUILTIN[str(spec)]
+    """A registered scheme name or a YAML/JSON scheme file (see the module docstring).
+
+    Raises:
+        ConfigError: neither a registered name nor a readable scheme file.
+    """
+    if str(spec) in SCHEMES:
+        return SCHEMES.get(str(spec))
     path = Path(spec)
     if not path.is_file():
-        raise ConfigError(f"unknown aggregation scheme {spec!r}: use one of {', '.join(BUILTIN)} or a YAML/JSON file")
+        raise ConfigError(f"unknown aggregation scheme {spec!r}: use one of {', '.join(SCHEMES.names())} or a "
+                          "YAML/JSON file")
     import yaml
 
     try:

@@ -7,9 +7,9 @@ from vgbench.bench.errors import EXIT_CHECK_FAILED, EXIT_OK
 
 def cmd_weights(args) -> int:
     from vgbench.metrics.backbones import weights as w
-    from vgbench.metrics.backbones.registry import WEIGHTS, get_weights_file, weights_status
+    from vgbench.metrics.backbones.registry import all_weights, get_weights_file, weights_status
 
-    names = args.names if getattr(args, "names", None) else sorted(WEIGHTS)
+    names = args.names if getattr(args, "names", None) else sorted(all_weights())
     files = [get_weights_file(n) for n in names]
     if args.weights_cmd == "list":
         rows = weights_status(names)

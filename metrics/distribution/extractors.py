@@ -18,6 +18,7 @@ import numpy as np
 
 from vgbench.bench.errors import ConfigError, MetricError
 from vgbench.bench.provenance import stable_hash
+from vgbench.bench.registry import Registry
 from vgbench.bench.video import Video
 
 VERSION = 1  # a change of what an extractor computes changes its preprocessing dict (hence its key)
@@ -228,7 +229,11 @@ def _fwd_efficientnet_video(model, frames):
 
 _I3D_RANGE = "[-1,1]"
 
-EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
+#: Feature extractor name → factory (the metrics' protocols name one). Third-party packages add extractors through the
+#: ``vgbench.extractors`` entry-point group (a callable returning a :class:`FeatureExtractor`).
+EXTRACTORS: Registry[Callable[[], FeatureExtractor]] = Registry("feature extractor", group="vgbench.extractors",
+                                                                name_attribute=None)
+_BUILTIN_EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
     "i3d-styleganv": lambda: FeatureExtractor(
         "i3d-styleganv", "i3d_torchscript", ClipSampling(16, "first", "random", 16),
         {"input": "uint8 BCTHW (uint8 dtype)", "torchscript": "rescale=True, resize=True"}, _fwd_styleganv, 400),
@@ -273,8 +278,14 @@ def _fvmd_extractor(tracker: str) -> FeatureExtractor:
     return fvmd_extractor(tracker)
 
 
+for _name, _factory in _BUILTIN_EXTRACTORS.items():
+    EXTRACTORS.add(_name, _factory)
+
+
 def create_extractor(name: str) -> FeatureExtractor:
-    try:
-        return EXTRACTORS[name]()
-    except KeyError:
-        raise ConfigError(f"unknown feature extractor {name!r}; available: {', '.join(sorted(EXTRACTORS))}") from None
+    """A new feature extractor ``name`` (not loaded: its weights are resolved by ``load``).
+
+    Raises:
+        ConfigError: unknown name (the message lists the known ones).
+    """
+    return EXTRACTORS.get(name)()

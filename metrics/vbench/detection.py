@@ -28,10 +28,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-
+from typing import Callable
 
 from vgbench.bench.errors import ConfigError
 from vgbench.bench.lazy import lazy_import, no_grad
+from vgbench.bench.registry import Registry
 
 torch = lazy_import("torch")
 
@@ -199,19 +200,39 @@ class BLIPCaptioner(Captioner):
         return [t.strip() for t in self.processor.batch_decode(ids, skip_special_tokens=True)]
 
 
+def _grit(path: str | None, threshold: float, device: str) -> ObjectDetector:
+    raise ConfigError("detector 'grit' (vbench-exact) needs GRiT on detectron2, which is not installable from "
+                      "PyPI; it is not implemented yet: use @detector=owlv2 (vbench-style)")
+
+
+def _tag2text(path: str | None, device: str) -> Captioner:
+    raise ConfigError("captioner 'tag2text' (vbench-exact) is not implemented yet (Tag2Text Swin-B + BERT "
+                      "decoder): use @captioner=blip (vbench-style)")
+
+
+#: Object detectors for the detection-based VBench dimensions: name → ``factory(path, threshold, device)``.
+#: Third-party packages add detectors through the ``vgbench.detectors`` entry-point group.
+DETECTORS: Registry[Callable[..., ObjectDetector]] = Registry("detector", group="vgbench.detectors",
+                                                             name_attribute=None)
+DETECTORS.add("owlv2", "vgbench.metrics.vbench.detection:OWLv2Detector.load")
+DETECTORS.add("grit", _grit)
+
+#: Captioners for VBench's scene dimension: name → ``factory(path, device)`` (``vgbench.captioners`` entry points).
+CAPTIONERS: Registry[Callable[..., Captioner]] = Registry("captioner", group="vgbench.captioners",
+                                                         name_attribute=None)
+CAPTIONERS.add("blip", "vgbench.metrics.vbench.detection:BLIPCaptioner.load")
+CAPTIONERS.add("tag2text", _tag2text)
+
+
 def create_detector(name: str, path: str | None, threshold: float, device: str) -> ObjectDetector:
-    if name == "owlv2":
-        return OWLv2Detector.load(path, threshold, device)
-    if name == "grit":
-        raise ConfigError("detector 'grit' (vbench-exact) needs GRiT on detectron2, which is not installable from "
-                          "PyPI; it is not implemented yet: use @detector=owlv2 (vbench-style)")
-    raise ConfigError(f"unknown detector {name!r}: choose owlv2 (vbench-style) or grit (vbench-exact, unavailable)")
+    """Detector ``name`` loaded from ``path`` (a local folder; None: the Hugging Face cache, offline-first).
+
+    Raises:
+        ConfigError: unknown detector (the message lists them), or one that is not available.
+    """
+    return DETECTORS.get(name)(path, threshold, device)
 
 
 def create_captioner(name: str, path: str | None, device: str) -> Captioner:
-    if name == "blip":
-        return BLIPCaptioner.load(path, device)
-    if name == "tag2text":
-        raise ConfigError("captioner 'tag2text' (vbench-exact) is not implemented yet (Tag2Text Swin-B + BERT "
-                          "decoder): use @captioner=blip (vbench-style)")
-    raise ConfigError(f"unknown captioner {name!r}: choose blip (vbench-style) or tag2text (vbench-exact, unavailable)")
+    """Captioner ``name`` loaded from ``path`` (as :func:`create_detector`)."""
+    return CAPTIONERS.get(name)(path, device)
