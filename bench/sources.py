@@ -9,6 +9,7 @@ from pathlib import Path
 
 from vgbench.bench import provenance
 from vgbench.bench.errors import ConfigError
+from vgbench.bench.manifest import read_manifest
 from vgbench.bench.runs import read_sidecar
 from vgbench.bench.video import VIDEO_EXTENSIONS
 
@@ -67,28 +68,22 @@ def load_source(path: str | Path) -> VideoSource:
                                   it.get("aux") or {}, tuple(it.get("dimensions") or ())))
         return VideoSource(doc["run_id"], "run", root, items, doc["settings"]["model_id"], doc["suite"]["name"],
                            doc["suite"]["sha256"])
-    manifest = {}
-    if (root / "manifest.json").is_file():
-        try:
-            manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{root / 'manifest.json'}:{e.lineno}: invalid JSON: {e.msg}") from e
-    by_file = {str(Path(m["file"])): m for m in manifest.get("items", []) if "file" in m}
+    manifest = read_manifest(root)
+    by_file = manifest.by_file()
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
     if not files:
         raise ConfigError(f"no videos ({', '.join(VIDEO_EXTENSIONS)}) under {root}")
     items = []
     for p in files:
         rel = str(p.relative_to(root))
-        m = by_file.get(rel)
-        pair = f"{m['prompt_id']}/{m.get('sample', 0)}" if m else str(Path(rel).with_suffix(""))
-        prompt = m.get("prompt") if m else None
+        m = by_file.get(Path(rel).as_posix())
+        pair = f"{m.prompt_id}/{m.sample or 0}" if m else str(Path(rel).with_suffix(""))
+        prompt = m.prompt if m else None
         if prompt is None and p.with_suffix(".txt").is_file():  # API-model folders: prompt beside the video
             prompt = p.with_suffix(".txt").read_text(encoding="utf-8").strip() or None
-        items.append(EvalItem(rel, str(p), pair, prompt, m.get("prompt_id") if m else None,
-                              m.get("sample") if m else None, m.get("seed") if m else None,
-                              aux=(m.get("aux") or {}) if m else {},
-                              dimensions=tuple(m.get("dimensions") or ()) if m else ()))
+        items.append(EvalItem(rel, str(p), pair, prompt, m.prompt_id if m else None, m.sample if m else None,
+                              m.seed if m else None, aux=dict(m.aux) if m else {},
+                              dimensions=m.dimensions if m else ()))
     listing = [(it.key, Path(it.path).stat().st_size) for it in items]
     source_id = "folder-" + provenance.stable_hash({"root": str(root), "listing": listing}, length=12)
     return VideoSource(source_id, "folder", root, items, manifest.get("model") or root.name)

@@ -18,33 +18,16 @@ The runner copies each file into the run folder byte for byte (no re-encode) aft
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vgbench.bench.errors import ConfigError, GenerationError, TruncatedVideoError, VideoError
+from vgbench.bench.manifest import MANIFEST_NAME, read_manifest
 from vgbench.bench.video import VIDEO_EXTENSIONS, Video, probe_video, read_video
 from vgbench.reference_models.base import Capabilities, GenerationRequest
 from vgbench.reference_models.builtin.replay import list_videos
-
-MANIFEST_NAME = "manifest.json"
-
-
-def _load_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST_NAME
-    if not path.exists():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}:{e.lineno}: invalid JSON in the folder manifest: {e.msg}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the manifest must be a JSON object (see `vgbench models show folder`)")
-    return data
-
 
 class FolderGenerator:
     """Serves pre-generated videos from a folder (see module docstring)."""
@@ -58,18 +41,17 @@ class FolderGenerator:
         self.folder = Path(folder).expanduser().resolve()
         if not self.folder.is_dir():
             raise ConfigError(f"folder: {self.folder} is not a folder; use --model folder:/path/to/videos")
-        self.manifest = _load_manifest(self.folder)
+        self.manifest = read_manifest(self.folder)
         self.model_id = f"folder:{self.manifest.get('model') or self.folder.name}"
         self._index: dict[tuple[str, int], Path] = {}
         self._seeds: dict[tuple[str, int], Any] = {}
-        for k, it in enumerate(self.manifest.get("items") or []):
-            try:
-                key = (str(it["prompt_id"]), int(it.get("sample", 0)))
-                self._index[key] = self.folder / it["file"]
-                self._seeds[key] = it.get("seed")
-            except (KeyError, TypeError, ValueError) as e:
-                raise ConfigError(f"{self.folder / MANIFEST_NAME}: items[{k}] needs 'prompt_id', 'file' and optionally "
-                                  f"'sample' (int): {e}") from e
+        for k, it in enumerate(self.manifest.items):
+            if it.prompt_id is None:
+                raise ConfigError(f"{self.folder / MANIFEST_NAME}: items[{k}] needs 'prompt_id' (and 'file', "
+                                  "optionally 'sample', an integer) to serve as a generator")
+            key = (it.prompt_id, it.sample or 0)
+            self._index[key] = self.folder / it.file
+            self._seeds[key] = it.seed
         fps, w, h, n = (self.manifest.get(k) for k in ("fps", "width", "height", "frames"))
         if None in (fps, w, h, n):
             first = next(iter(self._index.values()), None) or next(iter(list_videos(self.folder)), None)
@@ -85,8 +67,7 @@ class FolderGenerator:
             tasks=("t2v", "i2v", "v2v"), default_frames=int(n), default_fps=float(fps), default_width=int(w),
             default_height=int(h), license=str(self.manifest.get("license", "as the videos' owner states")),
             memory="none (reads files)", description=f"pre-generated videos in {self.folder}")
-        body = json.dumps({k: v for k, v in self.manifest.items() if k != "items"}, sort_keys=True)
-        self._manifest_sha256 = hashlib.sha256(body.encode()).hexdigest()
+        self._manifest_sha256 = self.manifest.header_sha256()
 
     def settings(self) -> dict:
         return {"model": self.manifest.get("model") or self.folder.name, "settings": self.manifest.get("settings", {}),
@@ -159,7 +140,7 @@ def check_folder(folder: str | Path, suite=None, samples: int | None = None, fra
     report = IntegrityReport(str(folder))
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder")
-    manifest = _load_manifest(folder)
+    manifest = read_manifest(folder)
     files = list_videos(folder)
     if suite is not None:
         gen = FolderGenerator(folder) if (manifest or files) else None
