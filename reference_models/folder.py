@@ -32,10 +32,10 @@ from vgbench.reference_models.builtin.replay import list_videos
 class FolderGenerator:
     """Serves pre-generated videos from a folder (see module docstring)."""
 
-    name = 'folder'
-    summary = 'pre-generated videos in a folder with an optional manifest.json (API models)'
+    name = "folder"
+    summary = "pre-generated videos in a folder with an optional manifest.json (API models)"
     #: what ``NAME:ARG`` takes
-    argument = 'FOLDER'
+    argument = "FOLDER"
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder).expanduser().resolve()

@@ -89,10 +89,10 @@ def _fill(template: Any, fields: dict[str, Any]) -> Any:
 class HttpApiGenerator:
     """Generic submit/poll/download adapter (see the module docstring)."""
 
-    name = 'http'
-    summary = 'any model behind an HTTP API (submit, poll, download), configured in a YAML file'
+    name = "http"
+    summary = "any model behind an HTTP API (submit, poll, download), configured in a YAML file"
     #: what ``NAME:ARG`` takes
-    argument = 'CONFIG.yaml'
+    argument = "CONFIG.yaml"
 
     def __init__(self, config_path: str, **overrides: Any):
         path = Path(config_path).expanduser()

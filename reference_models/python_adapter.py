@@ -91,10 +91,10 @@ def to_video(out: Any, fps: float) -> Video:
 class PythonGenerator:
     """Adapter around a user callable (see the module docstring)."""
 
-    name = 'python'
-    summary = 'an in-house model or checkpoint: python:MODULE:CALLABLE (a function or a factory)'
+    name = "python"
+    summary = "an in-house model or checkpoint: python:MODULE:CALLABLE (a function or a factory)"
     #: what ``NAME:ARG`` takes
-    argument = 'MODULE:CALLABLE'
+    argument = "MODULE:CALLABLE"
 
     def __init__(self, spec: str, **options: Any):
         self.spec = spec

@@ -105,7 +105,7 @@ class CLIPScore(BackboneMetric):
     """Text–video alignment: CLIP similarity of each frame with the prompt. Higher is better."""
 
     name = "clip_score"
-    summary = 'CLIP text-video alignment (protocols torchmetrics ViT-L/14, clipsim, evalcrafter)'
+    summary = "CLIP text-video alignment (protocols torchmetrics ViT-L/14, clipsim, evalcrafter)"
     needs_download = True
     requires = ('open_clip',)
     kind = MetricKind.PER_ITEM

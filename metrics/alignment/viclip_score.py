@@ -50,7 +50,7 @@ class ViCLIPScore(BackboneMetric):
     """Text–video alignment with ViCLIP (cosine in [-1, 1]). Higher is better."""
 
     name = "viclip_score"
-    summary = 'ViCLIP-L/14 text-video cosine (VBench overall-consistency recipe)'
+    summary = "ViCLIP-L/14 text-video cosine (VBench overall-consistency recipe)"
     needs_download = True
     requires = ('open_clip',)
     kind = MetricKind.PER_ITEM

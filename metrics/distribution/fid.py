@@ -34,7 +34,7 @@ KID_PROTOCOLS = {
 
 class FID(DistributionMetric):
     name: ClassVar[str] = "fid"
-    summary = 'frame-level FID vs a reference set (InceptionV3; or the offline EfficientNet-Lite0 protocol)'
+    summary = "frame-level FID vs a reference set (InceptionV3; or the offline EfficientNet-Lite0 protocol)"
     needs_download = True
     requires = {'stylegan-v': ('torchvision',)}
     protocol_specs = FID_PROTOCOLS
@@ -53,7 +53,7 @@ class FID(DistributionMetric):
 
 class KID(DistributionMetric):
     name: ClassVar[str] = "kid"
-    summary = 'frame-level KID ×1000 vs a reference set'
+    summary = "frame-level KID ×1000 vs a reference set"
     needs_download = True
     requires = {'stylegan-v': ('torchvision',)}
     uses_covariance: ClassVar[bool] = False

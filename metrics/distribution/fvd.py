@@ -77,7 +77,7 @@ PROTOCOLS: dict[str, DistributionProtocol] = {
 
 class FVD(DistributionMetric):
     name: ClassVar[str] = "fvd"
-    summary = 'Fréchet Video Distance vs a reference set (I3D / VideoMAE)'
+    summary = "Fréchet Video Distance vs a reference set (I3D / VideoMAE)"
     needs_download = True
     protocol_specs = PROTOCOLS
     protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in PROTOCOLS.items()}

@@ -47,7 +47,7 @@ PROTOCOLS = {
 
 class FVMD(DistributionMetric):
     name: ClassVar[str] = "fvmd"
-    summary = 'Fréchet Video Motion Distance vs a reference set (default: Lucas-Kanade tracker, no download, non-standard)'
+    summary = "Fréchet Video Motion Distance vs a reference set (default: Lucas-Kanade tracker, no download, non-standard)"
     protocol_specs = PROTOCOLS
     protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in PROTOCOLS.items()}
     n_boot = 50

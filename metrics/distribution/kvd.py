@@ -33,7 +33,7 @@ PROTOCOLS = {
 
 class KVD(DistributionMetric):
     name: ClassVar[str] = "kvd"
-    summary = 'Kernel Video Distance (MMD², I3D features) vs a reference set'
+    summary = "Kernel Video Distance (MMD², I3D features) vs a reference set"
     needs_download = True
     uses_covariance: ClassVar[bool] = False
     protocol_specs = PROTOCOLS

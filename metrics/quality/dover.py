@@ -150,7 +150,7 @@ class DOVERScore(BackboneMetric):
     """DOVER video quality (no reference, no prompt). Higher is better."""
 
     name = "dover"
-    summary = 'DOVER video quality: technical, aesthetic, overall'
+    summary = "DOVER video quality: technical, aesthetic, overall"
     needs_download = True
     kind = MetricKind.PER_ITEM
     higher_is_better = True

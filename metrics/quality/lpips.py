@@ -32,7 +32,7 @@ class LPIPS(BackboneMetric):
     """Learned perceptual distance (LPIPS v0.1) of generated vs reference frames. Lower is better."""
 
     name = "lpips"
-    summary = 'LPIPS v0.1 (AlexNet/VGG) vs a reference video'
+    summary = "LPIPS v0.1 (AlexNet/VGG) vs a reference video"
     needs_download = True
     requires = ('torchvision',)
     kind = MetricKind.PAIRED

@@ -145,7 +145,7 @@ class PSNR(Metric):
     """Peak signal-to-noise ratio (dB) of generated vs reference frames. Higher is better; 100 dB = identical."""
 
     name = "psnr"
-    summary = 'PSNR (dB) vs a reference video'
+    summary = "PSNR (dB) vs a reference video"
     kind = MetricKind.PAIRED
     higher_is_better = True
     protocols = {
@@ -177,7 +177,7 @@ class SSIM(Metric):
     """Structural similarity of generated vs reference frames, in [-1, 1]; 1 = identical. Higher is better."""
 
     name = "ssim"
-    summary = 'SSIM vs a reference video'
+    summary = "SSIM vs a reference video"
     kind = MetricKind.PAIRED
     higher_is_better = True
     protocols = {

@@ -138,7 +138,7 @@ class VMAF(Metric):
     """VMAF of generated vs reference frames, 0–100. Higher is better."""
 
     name = "vmaf"
-    summary = 'VMAF v0.6.1 (ffmpeg libvmaf) vs a reference video'
+    summary = "VMAF v0.6.1 (ffmpeg libvmaf) vs a reference video"
     kind = MetricKind.PAIRED
     higher_is_better = True
     needs_reference = True

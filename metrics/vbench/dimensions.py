@@ -113,7 +113,7 @@ class SubjectConsistency(_Consistency):
     """VBench subject consistency (DINO ViT-B/16), frame-weighted, in [0, 1]. Higher is better."""
 
     name = "subject_consistency"
-    summary = 'VBench subject consistency (DINO ViT-B/16), vbench-exact'
+    summary = "VBench subject consistency (DINO ViT-B/16), vbench-exact"
     needs_download = True
     dimension = "subject_consistency"
     feature_key = "dino_vitb16/dino_transform"
@@ -134,7 +134,7 @@ class BackgroundConsistency(_Consistency):
     """VBench background consistency (CLIP ViT-B/32 image features), frame-weighted. Higher is better."""
 
     name = "background_consistency"
-    summary = 'VBench background consistency (CLIP ViT-B/32), vbench-exact'
+    summary = "VBench background consistency (CLIP ViT-B/32), vbench-exact"
     needs_download = True
     requires = ('open_clip',)
     dimension = "background_consistency"
@@ -214,7 +214,7 @@ class AestheticQuality(BackboneMetric):
     fidelity = EXACT
 
     name = "aesthetic_quality"
-    summary = 'VBench aesthetic quality (CLIP ViT-L/14 + LAION head), vbench-exact'
+    summary = "VBench aesthetic quality (CLIP ViT-L/14 + LAION head), vbench-exact"
     needs_download = True
     requires = ('open_clip',)
     dimension = "aesthetic_quality"
@@ -265,7 +265,7 @@ class MotionSmoothness(BackboneMetric):
     fidelity = EXACT
 
     name = "motion_smoothness"
-    summary = 'VBench motion smoothness (AMT-S), vbench-exact'
+    summary = "VBench motion smoothness (AMT-S), vbench-exact"
     needs_download = True
     dimension = "motion_smoothness"
     kind = MetricKind.PER_ITEM
@@ -305,7 +305,7 @@ class ImagingQuality(BackboneMetric):
     fidelity = EXACT
 
     name = "imaging_quality"
-    summary = 'VBench imaging quality (MUSIQ-SPAQ), vbench-exact'
+    summary = "VBench imaging quality (MUSIQ-SPAQ), vbench-exact"
     needs_download = True
     dimension = "imaging_quality"
     kind = MetricKind.PER_ITEM
@@ -385,7 +385,7 @@ class DynamicDegree(BackboneMetric):
     fidelity = EXACT
 
     name = "dynamic_degree"
-    summary = 'VBench dynamic degree (RAFT things), vbench-exact'
+    summary = "VBench dynamic degree (RAFT things), vbench-exact"
     needs_download = True
     dimension = "dynamic_degree"
     kind = MetricKind.PER_ITEM
@@ -434,7 +434,7 @@ class OverallConsistency(ViCLIPScore):
     """VBench overall consistency: ViCLIP-L/14 video–prompt cosine on the overall-consistency prompts."""
 
     name = "overall_consistency"
-    summary = 'VBench overall consistency (ViCLIP-L/14 on its prompts), vbench-exact'
+    summary = "VBench overall consistency (ViCLIP-L/14 on its prompts), vbench-exact"
     needs_download = True
     requires = ('open_clip',)
     dimension = "overall_consistency"
@@ -445,7 +445,7 @@ class TemporalStyle(ViCLIPScore):
     """VBench temporal style: the ViCLIP recipe on the temporal-style prompts (shares the video embedding)."""
 
     name = "temporal_style"
-    summary = 'VBench temporal style (ViCLIP-L/14 on its prompts), vbench-exact'
+    summary = "VBench temporal style (ViCLIP-L/14 on its prompts), vbench-exact"
     needs_download = True
     requires = ('open_clip',)
     dimension = "temporal_style"

@@ -204,7 +204,7 @@ class ObjectClass(_DetectorDimension):
     """VBench object class: fraction of the 16 frames in which the prompt's object is detected."""
 
     name = "object_class"
-    summary = 'VBench object class (OWLv2 detector, vbench-style; GRiT slot)'
+    summary = "VBench object class (OWLv2 detector, vbench-style; GRiT slot)"
     needs_download = True
     requires = ('transformers',)
     dimension = "object_class"
@@ -220,7 +220,7 @@ class MultipleObjects(_DetectorDimension):
     """VBench multiple objects: fraction of frames in which both objects of "a and b" are detected."""
 
     name = "multiple_objects"
-    summary = 'VBench multiple objects (OWLv2 detector, vbench-style)'
+    summary = "VBench multiple objects (OWLv2 detector, vbench-style)"
     needs_download = True
     requires = ('transformers',)
     dimension = "multiple_objects"
@@ -236,7 +236,7 @@ class SpatialRelationship(_DetectorDimension):
     """VBench spatial relationship: per frame the best position score of the two objects' boxes."""
 
     name = "spatial_relationship"
-    summary = 'VBench spatial relationship (OWLv2 boxes, vbench-style)'
+    summary = "VBench spatial relationship (OWLv2 boxes, vbench-style)"
     needs_download = True
     requires = ('transformers',)
     dimension = "spatial_relationship"
@@ -257,7 +257,7 @@ class Color(_DetectorDimension):
     """VBench colour: of the frames that show the object, the fraction where it has the prompt's colour."""
 
     name = "color"
-    summary = 'VBench colour (OWLv2 colour queries, vbench-style)'
+    summary = "VBench colour (OWLv2 colour queries, vbench-style)"
     needs_download = True
     requires = ('transformers',)
     dimension = "color"
@@ -292,7 +292,7 @@ class Scene(_FrameDimension):
     """VBench scene: fraction of frames whose caption contains every word of the prompt's scene."""
 
     name = "scene"
-    summary = 'VBench scene (BLIP captions, vbench-style; Tag2Text slot)'
+    summary = "VBench scene (BLIP captions, vbench-style; Tag2Text slot)"
     needs_download = True
     requires = ('transformers',)
     dimension = "scene"
@@ -363,7 +363,7 @@ class HumanAction(BackboneMetric):
     """VBench human action (UMT-L/16 Kinetics-400): 1 when the prompt's action is among the confident top 5."""
 
     name = "human_action"
-    summary = 'VBench human action (UMT-L/16 Kinetics-400), vbench-exact'
+    summary = "VBench human action (UMT-L/16 Kinetics-400), vbench-exact"
     needs_download = True
     dimension = "human_action"
     fidelity = "vbench-exact"

@@ -53,7 +53,7 @@ class TemporalFlickering(BackboneMetric):
     """VBench temporal flickering in [0, 1]; higher is better (1 = perfectly stable frames)."""
 
     name = "temporal_flickering"
-    summary = 'VBench temporal flickering (no model)'
+    summary = "VBench temporal flickering (no model)"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     protocols = {"vbench": "(255 - mean |frame_t+1 - frame_t|)/255 per video, mean over videos (VBench)",

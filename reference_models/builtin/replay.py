@@ -43,10 +43,10 @@ def resize_center_crop(frames: torch.Tensor, width: int, height: int) -> torch.T
 
 
 class ReplayGenerator:
-    name = 'replay'
-    summary = 'real videos from a folder, cropped/resized to the request (the upper bound)'
+    name = "replay"
+    summary = "real videos from a folder, cropped/resized to the request (the upper bound)"
     #: what ``NAME:ARG`` takes
-    argument = 'FOLDER'
+    argument = "FOLDER"
 
     capabilities = Capabilities(tasks=("t2v", "i2v", "v2v"), description="Serves real videos from a folder "
                                 "(cropped/resized to the request): the real-data upper bound.")

@@ -104,8 +104,8 @@ def render(scene: Scene, num_frames: int, width: int, height: int, fps: float, s
 class ShapesGenerator:
     """Procedural text-to-video renderer for the ``shapes`` suite (see module docstring)."""
 
-    name = 'shapes'
-    summary = 'procedural renderer for the `shapes` suite: coloured shapes moving over a plain background'
+    name = "shapes"
+    summary = "procedural renderer for the `shapes` suite: coloured shapes moving over a plain background"
 
     model_id = "shapes"
     capabilities = Capabilities(
@@ -131,10 +131,10 @@ class NoisyShapesGenerator(ShapesGenerator):
     (0–255 units), independent per pixel and frame. A stand-in for a degraded checkpoint: the regression gate must
     catch it against ``shapes``."""
 
-    name = 'noisy-shapes'
+    name = "noisy-shapes"
     summary = "shapes plus seeded Gaussian pixel noise (a degraded 'checkpoint' for the regression gate)"
     #: what ``NAME:ARG`` takes
-    argument = 'SIGMA'
+    argument = "SIGMA"
 
     model_id = "noisy-shapes"
     capabilities = Capabilities(

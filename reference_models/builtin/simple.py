@@ -15,8 +15,8 @@ from vgbench.reference_models.builtin.shapes import parse_prompt, render
 
 
 class StaticGenerator:
-    name = 'static'
-    summary = 'one rendered frame repeated (no motion)'
+    name = "static"
+    summary = "one rendered frame repeated (no motion)"
 
     model_id = "static"
     capabilities = Capabilities(description="The shapes renderer's first frame, repeated: a video with no motion.")
@@ -31,8 +31,8 @@ class StaticGenerator:
 
 
 class NoiseGenerator:
-    name = 'noise'
-    summary = 'uniform random noise (the worst case)'
+    name = "noise"
+    summary = "uniform random noise (the worst case)"
 
     model_id = "noise"
     capabilities = Capabilities(description="Uniform random noise in every pixel of every frame: the worst case.")
