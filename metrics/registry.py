@@ -83,23 +83,20 @@ for _name, _target in (
     ("dover", "vgbench.metrics.quality.dover:DOVERScore"),
     ("lpips", "vgbench.metrics.quality.lpips:LPIPS"),
     ("vmaf", "vgbench.metrics.quality.vmaf:VMAF"),
-    ("subject_consistency", "vgbench.metrics.vbench.dimensions:SubjectConsistency"),
-    ("background_consistency", "vgbench.metrics.vbench.dimensions:BackgroundConsistency"),
-    ("aesthetic_quality", "vgbench.metrics.vbench.dimensions:AestheticQuality"),
-    ("motion_smoothness", "vgbench.metrics.vbench.dimensions:MotionSmoothness"),
-    ("appearance_style", "vgbench.metrics.vbench.dimensions:AppearanceStyle"),
-    ("imaging_quality", "vgbench.metrics.vbench.dimensions:ImagingQuality"),
-    ("dynamic_degree", "vgbench.metrics.vbench.dimensions:DynamicDegree"),
-    ("overall_consistency", "vgbench.metrics.vbench.dimensions:OverallConsistency"),
-    ("temporal_style", "vgbench.metrics.vbench.dimensions:TemporalStyle"),
-    ("human_action", "vgbench.metrics.vbench.semantic:HumanAction"),
-    ("object_class", "vgbench.metrics.vbench.semantic:ObjectClass"),
-    ("multiple_objects", "vgbench.metrics.vbench.semantic:MultipleObjects"),
-    ("color", "vgbench.metrics.vbench.semantic:Color"),
-    ("spatial_relationship", "vgbench.metrics.vbench.semantic:SpatialRelationship"),
-    ("scene", "vgbench.metrics.vbench.semantic:Scene"),
 ):
     METRICS.add(_name, _target)
+
+
+def _register_dimensions() -> None:
+    """The VBench dimensions that bring their own metric are registered from their table row."""
+    from vgbench.metrics.vbench.table import DIMENSIONS
+
+    for d in DIMENSIONS:
+        if d.target:
+            METRICS.add(d.metric.partition("/")[0], d.target)
+
+
+_register_dimensions()
 
 
 def metric_names() -> list[str]:

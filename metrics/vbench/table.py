@@ -1,6 +1,7 @@
 """VBench's 16 dimensions in one table: the metric that computes each, its group (Quality or Semantic), the min/max
-VBench normalises it with, its weight in the group, and the help text. ``vgbench evaluate --dimensions``, the
-``vbench`` leaderboard scheme and the CLI help all read this table; adding a dimension is one row here plus its metric.
+VBench normalises it with, its weight in the group, the help text, and where its metric class lives. ``vgbench
+evaluate --dimensions``, the ``vbench`` leaderboard scheme, the metric registry and the CLI help all read this table;
+adding a dimension is one row here plus its metric class.
 
 Normalisation constants and weights: VBench's ``scripts/constant.py`` (NORMALIZE_DIC, DIM_WEIGHT; dynamic degree
 weighs 0.5), Total = (4·Quality + Semantic)/5.
@@ -20,6 +21,9 @@ class VBenchDimension:
     weight: float = 1.0
     note: str = ""  # shown in the CLI help
     also: tuple[str, ...] = ()  # other protocol ids whose values count as this dimension
+    #: ``"module:Class"`` of the metric, when the dimension brings its own metric: the metric registry registers it
+    #: from here, so a new dimension is its class plus this row
+    target: str = ""
 
     @property
     def protocol_id(self) -> str:
@@ -27,24 +31,39 @@ class VBenchDimension:
 
 
 DIMENSIONS: tuple[VBenchDimension, ...] = (
-    VBenchDimension("subject_consistency", "subject_consistency", "quality", 0.1462, 1.0),
-    VBenchDimension("background_consistency", "background_consistency", "quality", 0.2615, 1.0),
+    VBenchDimension("subject_consistency", "subject_consistency", "quality", 0.1462, 1.0,
+                    target="vgbench.metrics.vbench.dimensions:SubjectConsistency"),
+    VBenchDimension("background_consistency", "background_consistency", "quality", 0.2615, 1.0,
+                    target="vgbench.metrics.vbench.dimensions:BackgroundConsistency"),
     # the plain temporal_flickering/vbench (no static filter) also counts, as before the static filter existed
     VBenchDimension("temporal_flickering", "temporal_flickering/vbench_static_filter", "quality", 0.6293, 1.0,
                     note="RAFT static filter", also=("temporal_flickering/vbench",)),
-    VBenchDimension("motion_smoothness", "motion_smoothness", "quality", 0.706, 0.9975),
-    VBenchDimension("dynamic_degree", "dynamic_degree", "quality", 0.0, 1.0, weight=0.5),
-    VBenchDimension("aesthetic_quality", "aesthetic_quality", "quality", 0.0, 1.0),
-    VBenchDimension("imaging_quality", "imaging_quality", "quality", 0.0, 1.0),
-    VBenchDimension("object_class", "object_class", "semantic", 0.0, 1.0, note="OWLv2, vbench-style"),
-    VBenchDimension("multiple_objects", "multiple_objects", "semantic", 0.0, 1.0, note="OWLv2, vbench-style"),
-    VBenchDimension("human_action", "human_action", "semantic", 0.0, 1.0),
-    VBenchDimension("color", "color", "semantic", 0.0, 1.0, note="OWLv2, vbench-style"),
-    VBenchDimension("spatial_relationship", "spatial_relationship", "semantic", 0.0, 1.0, note="OWLv2, vbench-style"),
-    VBenchDimension("scene", "scene", "semantic", 0.0, 0.8222, note="BLIP, vbench-style"),
-    VBenchDimension("appearance_style", "appearance_style", "semantic", 0.0009, 0.2855),
-    VBenchDimension("temporal_style", "temporal_style", "semantic", 0.0, 0.364),
-    VBenchDimension("overall_consistency", "overall_consistency", "semantic", 0.0, 0.364),
+    VBenchDimension("motion_smoothness", "motion_smoothness", "quality", 0.706, 0.9975,
+                    target="vgbench.metrics.vbench.dimensions:MotionSmoothness"),
+    VBenchDimension("dynamic_degree", "dynamic_degree", "quality", 0.0, 1.0, weight=0.5,
+                    target="vgbench.metrics.vbench.dimensions:DynamicDegree"),
+    VBenchDimension("aesthetic_quality", "aesthetic_quality", "quality", 0.0, 1.0,
+                    target="vgbench.metrics.vbench.dimensions:AestheticQuality"),
+    VBenchDimension("imaging_quality", "imaging_quality", "quality", 0.0, 1.0,
+                    target="vgbench.metrics.vbench.dimensions:ImagingQuality"),
+    VBenchDimension("object_class", "object_class", "semantic", 0.0, 1.0, note="OWLv2, vbench-style",
+                    target="vgbench.metrics.vbench.semantic:ObjectClass"),
+    VBenchDimension("multiple_objects", "multiple_objects", "semantic", 0.0, 1.0, note="OWLv2, vbench-style",
+                    target="vgbench.metrics.vbench.semantic:MultipleObjects"),
+    VBenchDimension("human_action", "human_action", "semantic", 0.0, 1.0,
+                    target="vgbench.metrics.vbench.semantic:HumanAction"),
+    VBenchDimension("color", "color", "semantic", 0.0, 1.0, note="OWLv2, vbench-style",
+                    target="vgbench.metrics.vbench.semantic:Color"),
+    VBenchDimension("spatial_relationship", "spatial_relationship", "semantic", 0.0, 1.0, note="OWLv2, vbench-style",
+                    target="vgbench.metrics.vbench.semantic:SpatialRelationship"),
+    VBenchDimension("scene", "scene", "semantic", 0.0, 0.8222, note="BLIP, vbench-style",
+                    target="vgbench.metrics.vbench.semantic:Scene"),
+    VBenchDimension("appearance_style", "appearance_style", "semantic", 0.0009, 0.2855,
+                    target="vgbench.metrics.vbench.dimensions:AppearanceStyle"),
+    VBenchDimension("temporal_style", "temporal_style", "semantic", 0.0, 0.364,
+                    target="vgbench.metrics.vbench.dimensions:TemporalStyle"),
+    VBenchDimension("overall_consistency", "overall_consistency", "semantic", 0.0, 0.364,
+                    target="vgbench.metrics.vbench.dimensions:OverallConsistency"),
 )
 
 BY_NAME: dict[str, VBenchDimension] = {d.name: d for d in DIMENSIONS}
