@@ -41,13 +41,21 @@ def _read_mapping(path: str | Path) -> dict[str, Any]:
 
 
 def _build(cls, data: Mapping[str, Any], where: str):
-    names = {f.name for f in dataclasses.fields(cls)}
+    fields = dataclasses.fields(cls)
+    names = {f.name for f in fields}
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}; {cls.__name__} takes "
                           f"{', '.join(sorted(names))}")
+    required = [f.name for f in fields
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [n for n in required if data.get(n) is None]
+    if missing:
+        raise ConfigError(f"{where}: {cls.__name__} needs {', '.join(missing)}")
     try:
         return cls(**dict(data))
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
     except TypeError as e:
         raise ConfigError(f"{where}: {e}") from None
 
@@ -76,11 +84,13 @@ class _ConfigIO:
         return dataclasses.replace(self, **changes)
 
 
-def _csv(text: str | list | tuple | None) -> tuple[str, ...]:
+def _csv(text: str | list | tuple | None, name: str = "value") -> tuple[str, ...]:
     if text is None:
         return ()
     if isinstance(text, str):
         return tuple(s.strip() for s in text.split(",") if s.strip())
+    if not isinstance(text, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of names or one comma-separated string, not {text!r}")
     return tuple(str(s).strip() for s in text if str(s).strip())
 
 
@@ -119,6 +129,8 @@ class RunConfig(_ConfigIO):
     def __post_init__(self):
         # paths as text: the configuration is written to run.json (JSON) and compared across runs
         object.__setattr__(self, "weights", {str(k): str(v) for k, v in (self.weights or {}).items()})
+        object.__setattr__(self, "metrics", _csv(self.metrics, "metrics"))
+        object.__setattr__(self, "out", str(self.out))
         if self.samples is not None and self.samples < 1:
             raise ConfigError("--samples must be at least 1")
         if self.quality not in QUALITY_PRESETS:
@@ -130,7 +142,19 @@ class RunConfig(_ConfigIO):
         if self.fps is not None and self.fps <= 0:
             raise ConfigError("--fps must be positive")
 
-
+    @classmethod
+    def from_cli(cls, args: Any, model_args: dict[str, Any] | None = None,
+                 weights: dict[str, str] | None = None) -> "RunConfig":
+        """From ``vgbench run``/``generate``'s parsed arguments; with ``--config FILE`` the file's values are the
+        defaults and the options given on the command line win."""
+        w, h = args.size if getattr(args, "size", None) else (None, None)
+        given = {"model": args.model, "suite": args.suite, "samples": args.samples, "seed": args.seed,
+                 "frames": args.frames, "fps": args.fps, "width": w, "height": h, "out": args.out,
+                 "metrics": _csv(getattr(args, "metrics", None), "metrics") or None, "quality": args.quality,
+                 "model_args": model_args or None, "weights": weights or None}
+        if getattr(args, "config", None):
+            return cls.from_file(args.config, **given)
+        return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")
 
 
 @dataclass(frozen=True)
@@ -174,9 +198,11 @@ class EvalConfig(_ConfigIO):
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, str(v))
-        object.__setattr__(self, "metrics", _csv(self.metrics))
-        object.__setattr__(self, "dimensions", _csv(self.dimensions))
+        object.__setattr__(self, "metrics", _csv(self.metrics, "metrics"))
+        object.__setattr__(self, "dimensions", _csv(self.dimensions, "dimensions"))
         w = self.weights
+        if not isinstance(w, (dict, list, tuple, type(None))):
+            raise ConfigError(f"weights must be a mapping NAME: PATH (or a list of NAME=PATH), not {w!r}")
         if isinstance(w, (list, tuple)):
             pairs = [str(x).partition("=") for x in w]
             bad = [a for a, sep, b in pairs if not sep or not a.strip() or not b.strip()]

@@ -298,10 +298,13 @@ class Metric:
         :attr:`needs_reference`, ``aux=`` when :attr:`needs_aux`). Pure: no state change.
 
         Raises:
-            ConfigError: a paired metric without a reference. MetricError: input it cannot score.
+            MetricError: input it cannot score, or a paired metric without a reference video for this item (the
+                item fails, not the evaluation).
         """
         if self.needs_reference and ctx.reference is None:
-            raise ConfigError(f"{self.name} is a paired metric: it needs a reference video (--reference DIR)")
+            from vgbench.bench.errors import MetricError
+
+            raise MetricError(f"{self.name} is a paired metric: this item has no reference video")
         self.check_input(ctx.video)
         kw = {"aux": ctx.aux} if self.needs_aux else {}
         return self.score(ctx.video, ctx.reference if self.needs_reference else None, ctx.prompt, **kw)

@@ -95,17 +95,20 @@ WEIGHTS_HELP = ("use this weights file for backbone/weights NAME (repeatable; na
 
 
 def add_generation_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="generator: shapes, static, noise, replay:DIR, folder:DIR "
-                                                  "(see `vgbench models list`)")
-    p.add_argument("--suite", required=True, help="built-in suite name (smoke, shapes) or a suite file (.yaml/.jsonl)")
+    p.add_argument("--model", help="generator (required): shapes, static, noise, replay:DIR, folder:DIR "
+                                   "(see `vgbench models list`)")
+    p.add_argument("--suite", help="built-in suite name (smoke, shapes) or a suite file (.yaml/.jsonl) (required)")
+    p.add_argument("--config", metavar="FILE", help="a run config (YAML or JSON; the fields of vgbench.RunConfig: "
+                                                    "model, suite, samples, seed, frames, fps, width, height, out, "
+                                                    "metrics, quality, model_args, weights); options given on the "
+                                                    "command line override it")
     p.add_argument("--samples", type=int, help="videos per prompt (default: the suite's)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; sample i of each prompt uses seed+i (default 0)")
+    p.add_argument("--seed", type=int, help="base seed; sample i of each prompt uses seed+i (default 0)")
     p.add_argument("--frames", type=int, help="frames per video (default: the model's reference setting)")
     p.add_argument("--fps", type=float, help="frames per second (default: the model's)")
     p.add_argument("--size", type=parse_size, help="WIDTHxHEIGHT (default: the model's)")
-    p.add_argument("--out", default="vgbench-out", help="output folder for run folders and vgbench.sqlite "
-                                                        "(default ./vgbench-out)")
-    p.add_argument("--quality", default="lossless", choices=["lossless", "near_lossless", "high"],
+    p.add_argument("--out", help="output folder for run folders and vgbench.sqlite (default ./vgbench-out)")
+    p.add_argument("--quality", choices=["lossless", "near_lossless", "high"],
                    help="video encoding: lossless (exact frames, default), near_lossless (YUV 4:4:4 qp0), "
                         "high (4:2:0 crf17, browser-friendly)")
     p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="generator option (repeatable)")

@@ -9,11 +9,11 @@ from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, UsageError
 def _config_from(args):
     from vgbench.bench.config import RunConfig
 
-    w, h = args.size if args.size else (None, None)
-    metrics = tuple(s.strip() for s in (getattr(args, "metrics", None) or "").split(",") if s.strip())
-    return RunConfig(model=args.model, suite=args.suite, samples=args.samples, seed=args.seed, frames=args.frames,
-                     fps=args.fps, width=w, height=h, out=args.out, metrics=metrics, quality=args.quality,
-                     model_args=parse_kv(args.model_arg), weights=parse_weights(getattr(args, "weights", None)))
+    for opt in ("model", "suite"):
+        if not getattr(args, opt) and not args.config:
+            raise UsageError(f"--{opt} is required (or --config FILE with `{opt}:`)")
+    return RunConfig.from_cli(args, model_args=parse_kv(args.model_arg),
+                              weights=parse_weights(getattr(args, "weights", None)))
 
 
 def _generate(args):
@@ -48,13 +48,14 @@ def cmd_run(args) -> int:
     from vgbench.metrics.backbones.registry import UserWeights
     from vgbench.metrics.registry import create_metric, parse_metric_list
 
-    specs = parse_metric_list(args.metrics)
+    config = _config_from(args)
+    specs = parse_metric_list(",".join(config.metrics))
     paired = [s for s in specs if create_metric(s).needs_reference]
     if paired:
         raise UsageError(f"`vgbench run` scores no-reference metrics; for {', '.join(paired)} use "
                          "`vgbench evaluate RUN_DIR --reference DIR`")
     # --weights names and files are checked before anything is generated (generation can take hours)
-    UserWeights(parse_weights(args.weights)).check_needed([create_metric(s) for s in specs])
+    UserWeights(config.weights).check_needed([create_metric(s) for s in specs])
     plan, report = _generate(args)
     ev = evaluate(EvalConfig(videos=plan.run_dir, metrics=specs, db=plan.db_path, progress=not args.no_progress,
                              weights=plan.config.weights))
@@ -74,8 +75,8 @@ def register(sub) -> None:
                                    "never redone), score them with no-reference metrics, store everything in "
                                    "OUT/vgbench.sqlite and print a summary table.")
     add_generation_args(p)
-    p.add_argument("--metrics", default="temporal_flickering",
-                   help="comma-separated no-reference metrics, NAME or NAME/PROTOCOL (default temporal_flickering)")
+    p.add_argument("--metrics", help="comma-separated no-reference metrics, NAME or NAME/PROTOCOL (default "
+                                     "temporal_flickering)")
     p.add_argument("--weights", action="append", metavar="NAME=PATH", help=WEIGHTS_HELP)
     p.set_defaults(func=cmd_run)
 
