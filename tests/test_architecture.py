@@ -4,7 +4,7 @@
   folder of the repository is in it (pyproject's explicit package list);
 - ``import vgbench``, ``vgbench --help`` and ``vgbench metrics list`` do not import torch;
 - the floors: import-linter's contracts in pyproject.toml are kept, checked on the installed layout (the wheel
-  unpacked), which is what a user imports.
+  unpacked), which is what a user imports; and no import circle is left anywhere in the package.
 """
 from __future__ import annotations
 
@@ -52,10 +52,51 @@ def test_wheel_installs_only_the_vgbench_namespace(wheel):
     assert "vgbench = vgbench.bench.cli:main" in entry
 
 
-def test_imports_run_one_way_between_floors(wheel, tmp_path):
-    pytest.importorskip("importlinter")
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def site(wheel, tmp_path_factory) -> Path:
+    """The wheel unpacked: the layout a user imports."""
+    site = tmp_path_factory.mktemp("site")
     zipfile.ZipFile(wheel).extractall(site)
+    return site
+
+
+_CYCLES = """
+import grimp, sys
+g = grimp.build_graph("vgbench")
+index, low, stack, on, cycles, counter = {}, {}, [], set(), [], [0]
+sys.setrecursionlimit(10000)
+def visit(v):  # Tarjan's strongly connected components over direct imports (module level and in functions)
+    index[v] = low[v] = counter[0]; counter[0] += 1; stack.append(v); on.add(v)
+    for w in g.find_modules_directly_imported_by(v):
+        if w not in index:
+            visit(w); low[v] = min(low[v], low[w])
+        elif w in on:
+            low[v] = min(low[v], index[w])
+    if low[v] == index[v]:
+        comp = []
+        while True:
+            w = stack.pop(); on.discard(w); comp.append(w)
+            if w == v:
+                break
+        if len(comp) > 1:
+            cycles.append(sorted(comp))
+for m in sorted(g.modules):
+    if m not in index:
+        visit(m)
+print(cycles)
+"""
+
+
+def test_no_import_circle_is_left(site):
+    pytest.importorskip("grimp")
+    r = subprocess.run([sys.executable, "-c", _CYCLES], capture_output=True, text=True, cwd=site,
+                       env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site)}, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]", f"import circles (modules that import each other, directly or not): {r.stdout}"
+
+
+def test_imports_run_one_way_between_floors(site):
+    pytest.importorskip("importlinter")
     exe = Path(sys.executable).parent / "lint-imports"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site)}
     # run from the unpacked wheel (lint-imports puts the working directory first on sys.path)

@@ -267,19 +267,14 @@ _BUILTIN_EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
         "efficientnet-video", "efficientnet_lite0", ClipSampling(16, "first", "first", 16),
         {"resize": "squash 224 bilinear antialias", "normalisation": "ImageNet",
          "clip": "[mean frame feature, mean abs temporal difference]"}, _fwd_efficientnet_video, 2560, standard=False),
-    "fvmd-lk": lambda: _fvmd_extractor("lk"),
-    "fvmd-pips2": lambda: _fvmd_extractor("pips2"),
 }
-
-
-def _fvmd_extractor(tracker: str) -> FeatureExtractor:
-    from vgbench.metrics.distribution.motion_features import fvmd_extractor
-
-    return fvmd_extractor(tracker)
 
 
 for _name, _factory in _BUILTIN_EXTRACTORS.items():
     EXTRACTORS.add(_name, _factory)
+# FVMD's motion features live in their own module, which builds on this one (imported when first asked for)
+EXTRACTORS.add("fvmd-lk", "vgbench.metrics.distribution.motion_features:fvmd_lk")
+EXTRACTORS.add("fvmd-pips2", "vgbench.metrics.distribution.motion_features:fvmd_pips2")
 
 
 def create_extractor(name: str) -> FeatureExtractor:

@@ -123,3 +123,13 @@ def fvmd_extractor(tracker: str = "lk") -> FeatureExtractor:
         {"resize": f"short side {SHORT_SIDE} bilinear antialias", "windows": "16 frames, stride 1",
          "grid": "20x20", "tracker": tracker, "histograms": "velocity | released acceleration | true acceleration"},
         _fwd_fvmd(tracker), 1536, per="window", standard=tracker == "pips2")
+
+
+def fvmd_lk() -> FeatureExtractor:
+    """FVMD features with the Lucas–Kanade tracker (offline, non-standard): the ``fvmd-lk`` extractor."""
+    return fvmd_extractor("lk")
+
+
+def fvmd_pips2() -> FeatureExtractor:
+    """FVMD features with PIPs++ (the reference's tracker): the ``fvmd-pips2`` extractor."""
+    return fvmd_extractor("pips2")
