@@ -6,12 +6,15 @@
 
 Each has ``from_file(path)`` (YAML or JSON; unknown keys are an error naming the file and the known keys),
 ``from_cli(args)`` (an :mod:`argparse` namespace of the command) and ``to_dict()``. On the command line,
-``--config FILE`` loads a file and the options given on the command line override its values.
+``--config FILE`` loads a file and the options given on the command line override its values. Relative paths in a
+file are relative to the working directory, as on the command line. Fields are type-checked (a quoted ``'false'`` is
+not a boolean): a mistake is a :class:`~vgbench.bench.errors.ConfigError` naming the file and the field.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -84,6 +87,30 @@ class _ConfigIO:
         return dataclasses.replace(self, **changes)
 
 
+def _path(value: Any, name: str, optional: bool = True) -> str | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, (str, os.PathLike)) and str(value).strip():
+        return str(value)
+    raise ConfigError(f"{name} must be a path, not {value!r}")
+
+
+def _whole(value: Any, name: str, optional: bool = True) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be a whole number, not {value!r}")
+    return value
+
+
+def _flag(value: Any, name: str, optional: bool = False) -> bool | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, not {value!r}")
+    return value
+
+
 def _csv(text: str | list | tuple | None, name: str = "value") -> tuple[str, ...]:
     if text is None:
         return ()
@@ -127,10 +154,21 @@ class RunConfig(_ConfigIO):
     weights: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
+        for name in ("model", "suite"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
+                raise ConfigError(f"{name} must be a name, not {getattr(self, name)!r}")
+        for name in ("samples", "frames", "width", "height"):
+            _whole(getattr(self, name), name)
+        _whole(self.seed, "seed", optional=False)
+        if self.fps is not None and (isinstance(self.fps, bool) or not isinstance(self.fps, (int, float))):
+            raise ConfigError(f"fps must be a number, not {self.fps!r}")
+        for name in ("model_args", "weights"):
+            if not isinstance(getattr(self, name) or {}, dict):
+                raise ConfigError(f"{name} must be a mapping of name: value, not {getattr(self, name)!r}")
         # paths as text: the configuration is written to run.json (JSON) and compared across runs
         object.__setattr__(self, "weights", {str(k): str(v) for k, v in (self.weights or {}).items()})
         object.__setattr__(self, "metrics", _csv(self.metrics, "metrics"))
-        object.__setattr__(self, "out", str(self.out))
+        object.__setattr__(self, "out", _path(self.out, "out", optional=False))
         if self.samples is not None and self.samples < 1:
             raise ConfigError("--samples must be at least 1")
         if self.quality not in QUALITY_PRESETS:
@@ -193,11 +231,11 @@ class EvalConfig(_ConfigIO):
     progress: bool = True
 
     def __post_init__(self):
-        object.__setattr__(self, "videos", str(self.videos))
+        object.__setattr__(self, "videos", _path(self.videos, "videos", optional=False))
         for name in ("reference", "db", "feature_cache"):
-            v = getattr(self, name)
-            if v is not None:
-                object.__setattr__(self, name, str(v))
+            object.__setattr__(self, name, _path(getattr(self, name), name))
+        _flag(self.allow_random_weights, "allow_random_weights", optional=True)
+        _flag(self.progress, "progress")
         object.__setattr__(self, "metrics", _csv(self.metrics, "metrics"))
         object.__setattr__(self, "dimensions", _csv(self.dimensions, "dimensions"))
         w = self.weights

@@ -12,12 +12,26 @@ Modelled on lm-evaluation-harness' typed registry and timm's lazy model registry
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from vgbench.bench.errors import ConfigError
 
 T = TypeVar("T")
+
+
+def resolve(target: str):
+    """The object a ``"module:attr.sub"`` string names (the one resolver of every lazy reference in vgbench).
+
+    Raises:
+        ImportError: the module (or a package it imports) cannot be imported. AttributeError: no such attribute.
+    """
+    module, _, attr = target.partition(":")
+    obj = importlib.import_module(module)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
 
 
 @dataclass(frozen=True)
@@ -41,18 +55,23 @@ class Registry(Generic[T]):
         group: the Python entry-point group third-party packages register into (``"vgbench.metrics"``).
         name_attribute: the component's attribute that must equal its registry name (``"name"``); None for none.
         listing: the command that lists the entries, for the unknown-name message.
+        check: ``check(component)`` returns what is wrong with a component (None when it is fine), for what a base
+            class cannot say (e.g. a protocol's methods).
     """
 
     def __init__(self, kind: str, *, base: str | None = None, group: str | None = None,
-                 name_attribute: str | None = "name", listing: str = ""):
+                 name_attribute: str | None = "name", listing: str = "",
+                 check: Callable[[Any], str | None] | None = None):
         self.kind = kind
         self.base = base
+        self.check = check
         self.group = group
         self.name_attribute = name_attribute
         self.listing = listing
         self._entries: dict[str, RegistryEntry] = {}
         self._loaded: dict[str, T] = {}
         self._entry_points_read = group is None
+        self.ignored: list[str] = []  # entry points left out because their name was taken
 
     # ---- registering -------------------------------------------------------------------------------------------
     def add(self, name: str, target: Any, *, origin: str = "vgbench", **extra: Any) -> None:
@@ -85,11 +104,13 @@ class Registry(Generic[T]):
         from importlib.metadata import entry_points
 
         for ep in entry_points(group=self.group):
-            if ep.name in self._entries:
-                raise ConfigError(f"{self.kind} {ep.name!r} from the entry point of "
-                                  f"{getattr(ep.dist, 'name', '?')} is registered already "
-                                  f"({self._entries[ep.name].origin}); rename it in that package")
             dist = getattr(ep.dist, "name", None) or "?"
+            if ep.name in self._entries:  # the first registration wins; the clash is reported, not fatal
+                logging.getLogger("vgbench").warning(
+                    f"vgbench: warning: {self.kind} {ep.name!r} from the entry point of {dist} is ignored: the name "
+                    f"is registered already ({self._entries[ep.name].origin}); rename it in that package")
+                self.ignored.append(f"{ep.name} ({dist})")
+                continue
             self._entries[ep.name] = RegistryEntry(ep.name, ep.value, f"entry point of {dist}")
 
     # ---- reading -----------------------------------------------------------------------------------------------
@@ -132,16 +153,18 @@ class Registry(Generic[T]):
         e = self.entry(name)
         obj = e.target
         if isinstance(obj, str):
-            module, _, attr = obj.partition(":")
+            module = obj.partition(":")[0]
             try:
-                obj = importlib.import_module(module)
-                for part in attr.split(".") if attr else ():
-                    obj = getattr(obj, part)
-            except ModuleNotFoundError as exc:
-                if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
+                obj = resolve(obj)
+            except ImportError as exc:
+                missing = getattr(exc, "name", None) or ""
+                if missing and (missing == module or module.startswith(missing + ".")):
                     raise ConfigError(f"{self.kind} {name!r} ({e.origin}) points at {e.target!r}, which cannot be "
                                       f"imported: {exc}") from None
-                raise  # a package the component needs is missing: the caller names the extra to install
+                if e.origin != "vgbench":  # a plug-in's own dependency: name the package that needs it
+                    raise ConfigError(f"{self.kind} {name!r} ({e.origin}) cannot be imported: {exc}; install what "
+                                      "that package needs") from None
+                raise  # a package a built-in component needs is missing: the caller names the extra to install
             except AttributeError:
                 raise ConfigError(f"{self.kind} {name!r} ({e.origin}) points at {e.target!r}, which does not "
                                   "exist") from None
@@ -150,9 +173,12 @@ class Registry(Generic[T]):
         return obj
 
     def _check(self, name: str, e: RegistryEntry, obj: Any) -> None:
+        if self.check is not None:
+            problem = self.check(obj)
+            if problem:
+                raise ConfigError(f"{self.kind} {name!r} ({e.origin}) is {obj!r}: {problem}")
         if self.base is not None:
-            module, _, attr = self.base.partition(":")
-            base = getattr(importlib.import_module(module), attr)
+            base = resolve(self.base)
             if not (isinstance(obj, type) and issubclass(obj, base)):
                 raise ConfigError(f"{self.kind} {name!r} ({e.origin}) is {obj!r}, not a subclass of {self.base}")
         if self.name_attribute and not e.extra.get("preset"):

@@ -28,7 +28,8 @@ from vgbench.bench.config import RunConfig  # noqa: F401  (re-exported: the run'
 from vgbench.bench.errors import ConfigError, GenerationError, VgbenchError
 from vgbench.bench.store import ResultsStore
 from vgbench.bench.video import read_video, write_video
-from vgbench.reference_models.base import BindsRun, CopiesFiles, DescribesItems, GenerationRequest
+from vgbench.reference_models.base import (BindsRun, Capabilities, CopiesFiles, DescribesItems, GenerationRequest,
+                                              Generator)
 
 ITEM_ID_SCHEMA = 1
 DB_NAME = "vgbench.sqlite"
@@ -97,6 +98,10 @@ def plan_run(config: RunConfig) -> RunPlan:
     from vgbench.reference_models.registry import create_generator
 
     generator = create_generator(config.model, **config.model_args)
+    if not isinstance(generator, Generator) or not isinstance(generator.capabilities, Capabilities):
+        lacks = [a for a in ("model_id", "capabilities", "settings", "generate") if not hasattr(generator, a)]
+        raise ConfigError(f"model {config.model!r} is not a generator: it lacks {', '.join(lacks) or 'a Capabilities'} "
+                          "(see vgbench.reference_models.base.Generator)")
     suite = load_suite(config.suite)
     caps = generator.capabilities
     frames = config.frames or caps.default_frames

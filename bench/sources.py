@@ -71,7 +71,8 @@ def load_source(path: str | Path) -> VideoSource:
     manifest = read_manifest(root)
     by_file = manifest.by_file()
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
-    if not files:
+    listed_missing = [m for m in manifest.items if not (root / m.file).is_file()]
+    if not files and not listed_missing:
         raise ConfigError(f"no videos ({', '.join(VIDEO_EXTENSIONS)}) under {root}")
     items = []
     for p in files:
@@ -84,6 +85,11 @@ def load_source(path: str | Path) -> VideoSource:
         items.append(EvalItem(rel, str(p), pair, prompt, m.prompt_id if m else None, m.sample if m else None,
                               m.seed if m else None, aux=dict(m.aux) if m else {},
                               dimensions=m.dimensions if m else ()))
-    listing = [(it.key, Path(it.path).stat().st_size) for it in items]
+    for m in listed_missing:  # named in the manifest but absent: a failed item, never silently left out
+        items.append(EvalItem(m.file, str(root / m.file), f"{m.prompt_id}/{m.sample or 0}" if m.prompt_id else
+                              str(Path(m.file).with_suffix("")), m.prompt, m.prompt_id, m.sample, m.seed,
+                              error=f"listed in {root / 'manifest.json'} but missing from the folder",
+                              aux=dict(m.aux), dimensions=m.dimensions))
+    listing = [(it.key, Path(it.path).stat().st_size if not it.error else -1) for it in items]
     source_id = "folder-" + provenance.stable_hash({"root": str(root), "listing": listing}, length=12)
     return VideoSource(source_id, "folder", root, items, manifest.get("model") or root.name)

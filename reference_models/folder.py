@@ -149,6 +149,9 @@ def check_folder(folder: str | Path, suite=None, samples: int | None = None, fra
                 req = GenerationRequest(p.id, p.text, i, 1, 1.0, 1, 1, sample_index=i)
                 if gen is None or gen.find(req) is None:
                     report.add("missing", f"{p.id} sample {i}", f"no video for prompt {p.text!r}")
+    for it in manifest.items:
+        if not (folder / it.file).is_file():
+            report.add("missing", it.file, f"listed in {MANIFEST_NAME} but not in the folder")
     if not files:
         report.add("missing", str(folder), "no video files in this folder (looked for "
                                            f"{', '.join(VIDEO_EXTENSIONS)})")

@@ -16,8 +16,19 @@ from typing import Any
 from vgbench.bench.errors import ConfigError
 from vgbench.bench.registry import Registry
 
+def _check_generator(cls: Any) -> str | None:
+    missing = [m for m in ("generate", "settings") if not callable(getattr(cls, m, None))]
+    if missing:
+        return (f"not a generator: it has no {' or '.join(missing)}() method (see vgbench.reference_models.base."
+                "Generator)")
+    if not getattr(cls, "summary", None) and not (cls.__doc__ or "").strip():
+        return "a generator declares `summary` (one line for `vgbench models list`)"
+    return None
+
+
 #: Every generator: name → its class (or, with ``preset=``, a class and the first argument it is built with).
-GENERATORS: Registry[type] = Registry("model", group="vgbench.generators", listing="vgbench models list")
+GENERATORS: Registry[type] = Registry("model", group="vgbench.generators", listing="vgbench models list",
+                                      check=_check_generator)
 
 for _name, _target in (
     ("shapes", "vgbench.reference_models.builtin.shapes:ShapesGenerator"),

@@ -61,9 +61,12 @@ ENTRY_POINTS = '''
 [vgbench.metrics]
 toy_brightness = toy_vgbench.metric:MeanBrightness
 toy_broken = toy_vgbench.metric:NotAMetric
+toy_needsdep = toy_vgbench.needsdep:Metric
+psnr = toy_vgbench.metric:MeanBrightness
 
 [vgbench.generators]
 toy-grey = toy_vgbench.generator:GreyGenerator
+toy-nogen = toy_vgbench.metric:NotAMetric
 '''
 
 
@@ -75,6 +78,7 @@ def plugin_path(tmp_path_factory) -> Path:
     (pkg / "__init__.py").write_text("")
     (pkg / "metric.py").write_text(textwrap.dedent(TOY_METRIC))
     (pkg / "generator.py").write_text(textwrap.dedent(TOY_GENERATOR))
+    (pkg / "needsdep.py").write_text("import toy_dependency_not_installed  # noqa\n")
     dist = root / "toy_vgbench-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-vgbench\nVersion: 0.1\n")
@@ -137,3 +141,22 @@ def test_registry_contract_in_process():
     reg.add("missing", "vgbench.no_such_module:X")
     with pytest.raises(ConfigError, match="cannot be imported"):
         reg.get("missing")
+
+
+def test_a_broken_plugin_fails_clearly_and_alone(plugin_path, tmp_path):
+    # listings leave the broken entries out with a warning naming them; the good ones and the built-ins stay
+    r = _vgbench(plugin_path, tmp_path, "metrics", "list", "--json")
+    assert r.returncode == 0, r.stderr
+    names = {m["name"] for m in json.loads(r.stdout)}
+    assert {"toy_brightness", "psnr"} <= names and not {"toy_broken", "toy_needsdep"} & names
+    assert "toy_needsdep" in r.stderr and "toy_dependency_not_installed" in r.stderr
+    psnr = next(m for m in json.loads(r.stdout) if m["name"] == "psnr")
+    assert psnr["origin"] == "vgbench"  # a plug-in reusing a built-in name is ignored, with a warning
+    assert "psnr" in r.stderr and "ignored" in r.stderr
+    # a plug-in whose dependency is missing: an input error naming the package, not a vgbench bug
+    (tmp_path / "v").mkdir(exist_ok=True)
+    r = _vgbench(plugin_path, tmp_path, "evaluate", "v", "--metrics", "toy_needsdep")
+    assert r.returncode == 3 and "toy_dependency_not_installed" in r.stderr and "internal error" not in r.stderr
+    # a generator entry that is not a generator
+    r = _vgbench(plugin_path, tmp_path, "generate", "--model", "toy-nogen", "--suite", "smoke", "--out", "o")
+    assert r.returncode == 3 and "not a generator" in r.stderr and "internal error" not in r.stderr

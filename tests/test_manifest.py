@@ -52,3 +52,13 @@ def test_malformed_manifests_name_the_file(tmp_path, rng):
     (folder / "manifest.json").write_text('{"items": [{"file": "a/one.mp4", "sample": "x"}]}')
     with pytest.raises(ConfigError, match=r"items\[0\].sample must be an integer"):
         load_source(folder)
+
+
+def test_a_listed_video_that_is_missing_fails_its_item_and_the_check(tmp_path, rng, cli):
+    folder = _folder(tmp_path, [{"file": "a/one.mp4", "prompt_id": "p1"}, {"file": "a/two.mp4", "prompt_id": "p2"}],
+                     rng)
+    code, _, err = cli("evaluate", folder, "--metrics", "temporal_flickering", "--db", tmp_path / "r.sqlite",
+                       "--no-progress")
+    assert code == 4 and "a/two.mp4" in err and "listed in" in err
+    code, out, _ = cli("check", folder, "--no-progress")
+    assert code == 5 and "a/two.mp4" in out and "missing" in out

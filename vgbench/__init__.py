@@ -14,9 +14,17 @@ so every vgbench module gets it before anything imports torchvision.
 """
 from __future__ import annotations
 
-import importlib
+import os as _os
 
-from vgbench.bench import _torchvision_compat
+# In a source checkout this folder sits beside bench/, metrics/, ... (the installed wheel nests them inside it). When
+# Python finds this folder first (the working directory is the checkout), let the subpackages be found beside it, so
+# `python -m vgbench` and the tests work from the checkout whether vgbench is installed editable, normally or not.
+_checkout = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if _os.path.isfile(_os.path.join(_checkout, "pyproject.toml")) and \
+        _os.path.isfile(_os.path.join(_checkout, "bench", "__init__.py")) and _checkout not in __path__:
+    __path__.append(_checkout)
+
+from vgbench.bench import _torchvision_compat  # noqa: E402
 
 _torchvision_compat.install_hook()
 
@@ -48,8 +56,9 @@ def __getattr__(name: str):
         target = _PUBLIC[name]
     except KeyError:
         raise AttributeError(f"module 'vgbench' has no attribute {name!r}") from None
-    module, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module), attr)
+    from vgbench.bench.registry import resolve
+
+    value = resolve(target)
     globals()[name] = value
     return value
 

@@ -34,8 +34,8 @@ def describe_all(names: list[str], describe) -> list[dict[str, Any]]:
     for n in names:
         try:
             rows.append(describe(n))
-        except ConfigError as e:
-            say(f"vgbench: warning: left out of the list: {e}")
+        except (ConfigError, ImportError) as e:
+            say(f"vgbench: warning: {n} is left out of the list: {e}")
     return rows
 
 

@@ -6,21 +6,20 @@ checkpoint with ``strict=True``. Without weights it fails with download instruct
 explicitly allowed (``allow_random=True`` or ``VGBENCH_ALLOW_RANDOM_WEIGHTS=1``, for development and tests): then a
 seeded random initialisation is used and every result is flagged :data:`RANDOM_WEIGHTS_FLAG`.
 
-User-supplied weights (``--weights NAME=PATH``, ``evaluate(weights={NAME: PATH})``, ``RunConfig.weights``): any file
+User-supplied weights (``--weights NAME=PATH``, ``EvalConfig(weights={NAME: PATH})``, ``RunConfig.weights``): any file
 that loads strictly into the official layout is used, whatever its hash (a converted or fine-tuned backbone); its
 SHA-256 is recorded and every result is flagged :data:`USER_WEIGHTS_FLAG`, unless the file is the official one by its
 pinned hash or lock entry. ``NAME`` is a weights name (``vgbench weights list``) or a backbone name.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vgbench.bench import features
 from vgbench.bench.errors import ConfigError
-from vgbench.bench.registry import Registry
+from vgbench.bench.registry import Registry, resolve
 from vgbench.metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve, resolve_user
 
 RANDOM_WEIGHTS_FLAG = "random weights — not comparable"
@@ -74,7 +73,8 @@ class BackboneEntry:
             (wrapper keys, prefixes, strict loading); None for TorchScript.
         file: its official weights file, declared here with the entry (None: needs no weights).
         preprocessing: the input these weights were trained with (range, size, layout, normalisation).
-        golden: folder under ``../shared/golden/`` recording the official state_dict layout.
+        golden: name of its recorded official state_dict layout (``tests/golden/layouts/<name>.json`` or
+            ``../shared/golden/<name>/state_dict_shapes.json``).
     """
 
     name: str
@@ -100,11 +100,7 @@ class BackboneEntry:
 
 
 def _fn(target: str):
-    module, _, attr = target.partition(":")
-    obj = importlib.import_module(module)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
+    return resolve(target)
 
 
 #: Every backbone: architecture builder and loader, official weights file, preprocessing, in one declaration each.

@@ -259,13 +259,9 @@ def candidates(wf: WeightsFile, path: str | os.PathLike | None = None) -> list[t
     out.append((torch_hub_dir() / wf.filename, "torch-hub-cache"))
     if wf.packaged:
         try:
-            import importlib
+            from vgbench.bench.registry import resolve
 
-            module, _, attr = wf.packaged.partition(":")
-            obj = importlib.import_module(module)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
-            out.append((Path(obj()), "package"))
+            out.append((Path(resolve(wf.packaged)()), "package"))
         except (ImportError, AttributeError):
             pass
     return out
