@@ -38,6 +38,7 @@ _PUBLIC = {
     "RunConfig": "vgbench.bench.runs:RunConfig",
     "plan_run": "vgbench.bench.runs:plan_run",
     "execute_run": "vgbench.bench.runs:execute_run",
+    "run": "vgbench.bench.pipeline:run",
     "ResultsStore": "vgbench.bench.store:ResultsStore",
     "read_video": "vgbench.bench.video:read_video",
     "create_metric": "vgbench.metrics.registry:create_metric",

@@ -16,11 +16,7 @@ def _config_from(args):
                               weights=parse_weights(getattr(args, "weights", None)))
 
 
-def _generate(args):
-    from vgbench.bench.runs import execute_run, plan_run
-
-    plan = plan_run(_config_from(args))
-    report = execute_run(plan, progress=not args.no_progress)
+def _say_generated(plan, report) -> None:
     name = plan.settings["model_id"]
     if report.generated == 0 and not report.failed:
         say(f"{name}: nothing to generate: all {report.skipped} videos already exist in {plan.run_dir}")
@@ -29,6 +25,14 @@ def _generate(args):
             f"{len(report.failed)} failed ({report.seconds:.1f} s) → {plan.run_dir}")
     for f in report.failed:
         say(f"  FAILED item {f['item']} (prompt {f['prompt_id']}, sample {f['sample_index']}): {f['error']}")
+
+
+def _generate(args):
+    from vgbench.bench.runs import execute_run, plan_run
+
+    plan = plan_run(_config_from(args))
+    report = execute_run(plan, progress=not args.no_progress)
+    _say_generated(plan, report)
     return plan, report
 
 
@@ -41,24 +45,12 @@ def cmd_generate(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from vgbench.bench.config import EvalConfig
-    from vgbench.bench.evaluate import evaluate
+    from vgbench.bench.pipeline import run
     from vgbench.bench.store import ResultsStore
     from vgbench.leaderboards.summary import format_summary, summary_rows
-    from vgbench.metrics.backbones.registry import UserWeights
-    from vgbench.metrics.registry import create_metric, parse_metric_list
 
-    config = _config_from(args)
-    specs = parse_metric_list(",".join(config.metrics))
-    paired = [s for s in specs if create_metric(s).needs_reference]
-    if paired:
-        raise UsageError(f"`vgbench run` scores no-reference metrics; for {', '.join(paired)} use "
-                         "`vgbench evaluate RUN_DIR --reference DIR`")
-    # --weights names and files are checked before anything is generated (generation can take hours)
-    UserWeights(config.weights).check_needed([create_metric(s) for s in specs])
-    plan, report = _generate(args)
-    ev = evaluate(EvalConfig(videos=plan.run_dir, metrics=specs, db=plan.db_path, progress=not args.no_progress,
-                             weights=plan.config.weights))
+    result = run(_config_from(args), progress=not args.no_progress, on_generated=_say_generated)
+    plan, report, ev = result.plan, result.generation, result.evaluation
     report_eval(ev, plan.settings["model_id"])
     if args.json:
         emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,

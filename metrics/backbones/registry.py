@@ -19,7 +19,8 @@ from typing import Any
 
 from vgbench.bench import features
 from vgbench.bench.errors import ConfigError
-from vgbench.bench.registry import Registry, resolve
+from vgbench.bench.registry import Registry
+from vgbench.bench.registry import resolve as resolve_target
 from vgbench.metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve, resolve_user
 
 RANDOM_WEIGHTS_FLAG = "random weights — not comparable"
@@ -100,7 +101,7 @@ class BackboneEntry:
 
 
 def _fn(target: str):
-    return resolve(target)
+    return resolve_target(target)
 
 
 #: Every backbone: architecture builder and loader, official weights file, preprocessing, in one declaration each.
