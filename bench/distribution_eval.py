@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from vgbench.bench.errors import ConfigError
-from vgbench.bench.features import FeatureStore
+from vgbench.bench.features import FeatureStore, digest
 from vgbench.bench.video import read_video
 
-REFSTATS_FORMAT = "vgbench-refstats/1"
+REFSTATS_FORMAT = "vgbench-refstats/2"  # /2: checksums of the arrays in the metadata
 
 
 def is_refstats_file(path: str | Path | None) -> bool:
@@ -37,7 +37,8 @@ def save_refstats(path: str | Path, extractor, keys: list[str], feats: list[np.n
     allf = np.concatenate(feats).astype(np.float32) if feats else np.zeros((0, extractor.feature_dim), np.float32)
     x = allf.astype(np.float64)
     meta = {"format": REFSTATS_FORMAT, "extractor": extractor.describe(), "source": source, "n_videos": len(keys),
-            "n_rows": int(len(allf)), "failed": failed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "n_rows": int(len(allf)), "failed": failed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "features_sha256": digest(allf), "offsets_sha256": digest(offsets)}
     tmp = path.with_name(path.name + ".part.npz")
     np.savez(tmp, features=allf, offsets=offsets, keys=np.array(keys, dtype=str),
              mu=x.mean(0) if len(x) else np.zeros(extractor.feature_dim),
@@ -55,8 +56,18 @@ def load_refstats(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarra
     except (OSError, KeyError, ValueError) as e:
         raise ConfigError(f"{path}: not a vgbench reference-statistics file ({e}); build one with "
                           "`vgbench refstats build DIR --metric ...`") from e
+    if meta.get("format") == "vgbench-refstats/1":
+        raise ConfigError(f"{path}: made by an older vgbench without a checksum, so it cannot be verified; rebuild it "
+                          "with `vgbench refstats build DIR --metric ... -o FILE`")
     if meta.get("format") != REFSTATS_FORMAT:
         raise ConfigError(f"{path}: unknown reference-statistics format {meta.get('format')!r}")
+    consistent = (feats.ndim == 2 and feats.dtype == np.float32 and len(offsets) == len(keys) + 1
+                  and int(offsets[0]) == 0 and int(offsets[-1]) == len(feats) and bool(np.all(np.diff(offsets) >= 0))
+                  and len(feats) == meta.get("n_rows"))
+    if not consistent or digest(np.ascontiguousarray(feats)) != meta.get("features_sha256") \
+            or digest(np.ascontiguousarray(offsets)) != meta.get("offsets_sha256"):
+        raise ConfigError(f"{path}: the reference statistics are damaged (their checksum or layout does not match "
+                          "what was written); rebuild the file with `vgbench refstats build`")
     return meta, {k: feats[offsets[i]:offsets[i + 1]] for i, k in enumerate(keys)}
 
 

@@ -50,13 +50,26 @@ class EvaluationReport:
     scores_cached: int = 0
     scores_skipped: int = 0  # (item, dimension) pairs left out because the prompt does not serve the dimension
     feature_cache: Any = None
+    #: videos whose content differs from what their run recorded when they were generated (edited or replaced
+    #: since): scored by their current content, never by results cached for the old one
+    files_changed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "reference": self.reference_id or None, "db": self.db,
                 "metrics": {k: r.to_dict() for k, r in self.results.items()}, "failed_items": self.failures,
                 "items": self.items_total, "scores_computed": self.scores_computed,
                 "scores_cached": self.scores_cached, "scores_skipped_not_in_dimension": self.scores_skipped,
+                "files_changed_since_generation": self.files_changed,
                 **(self.feature_cache.stats() if self.feature_cache is not None else {})}
+
+
+def _content_sha256(item: EvalItem, report: EvaluationReport) -> str:
+    """The SHA-256 of the item's file as it is now (hashed on every evaluation: cached scores and features are keyed
+    by content, so an edited video is rescored). A difference from the hash its run recorded is reported."""
+    sha = provenance.file_sha256(item.path)
+    if item.sha256 and item.sha256 != sha and item.path not in report.files_changed:
+        report.files_changed.append(item.path)
+    return sha
 
 
 def default_db_for(source: VideoSource) -> Path:
@@ -184,17 +197,25 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
                     raise decoded["video"]
                 return decoded["video"]
 
-            if item.error:
+            error = item.error
+            if not error:
+                try:
+                    sha = _content_sha256(item, report)
+                except OSError as e:
+                    error = f"cannot read {item.path}: {e.strerror or e}"
+            if error:
                 for m in metrics:
-                    fail(m, item.error)
+                    fail(m, error)
                 for _, m in dist:
-                    m.add_failure(item.key, item.error)
-                    failures.append(f"{m.name}: {item.error}")
+                    m.add_failure(item.key, error)
+                    failures.append(f"{m.name}: {error}")
             else:
-                sha = item.sha256 or provenance.file_sha256(item.path)
                 ref_sha = None
                 if ref_item is not None and ref_item.error is None:
-                    ref_sha = ref_item.sha256 or provenance.file_sha256(ref_item.path)
+                    try:
+                        ref_sha = _content_sha256(ref_item, report)
+                    except OSError:
+                        ref_sha = None  # its paired metrics fail this item below
                 todo = []
                 for m in metrics:
                     dim = m.dimension
@@ -335,7 +356,7 @@ def _reference_features(dist, ref_src, refstats, reference, collector, progress,
     for it in tqdm(ref_src.items, desc="reference features", unit="video", disable=not progress or None, leave=False):
         if it.error:
             continue
-        sha = it.sha256 or provenance.file_sha256(it.path)
+        sha = _content_sha256(it, report)
         got = collector(sha, "reference", lambda p=it.path: read_video(p))
         for _, m in dist:
             f = got[m.extractor_name]

@@ -14,9 +14,11 @@ Tiers:
   frames and detections, only where their recipes coincide exactly, so sharing never changes a number). It holds one
   video at a time, so memory stays bounded; the harness calls :func:`release` when an evaluation ends.
 * **store** (on disk, across evaluations): :class:`FeatureStore` keeps per-video feature arrays at
-  ``<root>/<namespace>/<sha[:2]>/<video sha256>.<detail>.npy`` with atomic writes (concurrent evaluations may share
-  it); :meth:`FeatureStore.collect` gets every extractor's features for one video, from the store or by extracting.
-  A damaged entry is recomputed, never used.
+  ``<root>/<namespace>/<sha[:2]>/<video sha256>.<detail>.npz`` with the SHA-256 of the array's bytes beside it in the
+  same file, written atomically (concurrent evaluations may share the store); :meth:`FeatureStore.collect` gets every
+  extractor's features for one video, from the store or by extracting. An entry is used only if it reads back whole,
+  its checksum matches and its shape is the extractor's (rows × feature dimension); anything else is recomputed,
+  counted (``features_rejected``) and replaced, never used.
 * **models** (in memory, process lifetime): :func:`cached_model` builds a loaded network once per key (name, weights
   file and hash, random-init permission, device); :func:`clear_models` drops them.
 """
@@ -86,39 +88,53 @@ class FeatureStore:
     """Per-video feature arrays on disk (see the module docstring); ``hits``/``extracted`` count what one evaluation
     did ("evaluating a run again extracts nothing")."""
 
+    #: on-disk format; entries of another format are recomputed
+    FORMAT = 2
+
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self.hits = 0
         self.extracted = 0
+        self.rejected = 0
         self._namespaces: dict[int, str] = {}  # extractor object → its cache key (computed once, after loading)
 
     def _path(self, namespace: str, video_sha256: str, detail: str) -> Path:
-        return self.root / namespace / video_sha256[:2] / f"{video_sha256}.{detail}.npy"
+        return self.root / namespace / video_sha256[:2] / f"{video_sha256}.{detail}.npz"
 
-    def get(self, namespace: str, video_sha256: str, detail: str) -> "np.ndarray | None":
-        """The stored array, or None when absent or unreadable (then it is recomputed)."""
+    def get(self, namespace: str, video_sha256: str, detail: str, dim: int | None = None) -> "np.ndarray | None":
+        """The stored ``[rows, dim]`` float32 array, or None when absent; an entry that does not read back whole,
+        fails its checksum or has another shape is counted in ``rejected`` and None is returned (recompute it)."""
         import numpy as np
 
         p = self._path(namespace, video_sha256, detail)
         if not p.is_file():
             return None
         try:
-            arr = np.load(p, allow_pickle=False)
-        except (OSError, ValueError):
-            return None  # a damaged entry is recomputed
+            with np.load(p, allow_pickle=False) as z:
+                arr, stored, fmt = z["features"], str(z["sha256"]), int(z["format"])
+            ok = (fmt == self.FORMAT and arr.dtype == np.float32 and arr.ndim == 2 and len(arr) > 0
+                  and (dim is None or dim <= 0 or arr.shape[1] == dim) and digest(arr) == stored)
+        except Exception:  # noqa: BLE001 - any damage (zip, header, missing key) means: recompute
+            ok = False
+        if not ok:
+            self.rejected += 1
+            return None
         self.hits += 1
         return arr
 
     def put(self, namespace: str, video_sha256: str, detail: str, feats: "np.ndarray") -> None:
-        """Store ``feats`` (as float32) atomically."""
+        """Store ``feats`` (as a 2-D float32 array) with its checksum, atomically."""
         import numpy as np
 
+        arr = np.ascontiguousarray(np.asarray(feats, dtype=np.float32))
+        if arr.ndim == 1:
+            arr = arr[None]
         p = self._path(namespace, video_sha256, detail)
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npy")
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as f:
-                np.save(f, np.asarray(feats, dtype=np.float32), allow_pickle=False)
+                np.savez(f, features=arr, sha256=np.array(digest(arr)), format=np.array(self.FORMAT))
             os.replace(tmp, p)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -137,7 +153,7 @@ class FeatureStore:
         for ex in extractors:
             namespace = self._namespaces.get(id(ex)) or self._namespaces.setdefault(id(ex), ex.cache_key())
             detail = ex.sampling.cache_role(role)
-            hit = self.get(namespace, video_sha256, detail)
+            hit = self.get(namespace, video_sha256, detail, getattr(ex, "feature_dim", None))
             if hit is not None:
                 out[ex.name] = hit
                 continue
@@ -151,4 +167,14 @@ class FeatureStore:
         return out
 
     def stats(self) -> dict[str, int]:
-        return {"features_cached": self.hits, "features_extracted": self.extracted}
+        return {"features_cached": self.hits, "features_extracted": self.extracted,
+                **({"features_rejected": self.rejected} if self.rejected else {})}
+
+
+def digest(arr: "np.ndarray") -> str:
+    """SHA-256 of an array's dtype, shape and bytes."""
+    import hashlib
+
+    h = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
+    h.update(memoryview(arr).cast("B"))
+    return h.hexdigest()

@@ -129,5 +129,9 @@ def report_eval(report, label: str) -> None:
     if stats.get("features_extracted") or stats.get("features_cached"):
         say(f"{label}: features extracted for {stats['features_extracted']} video(s) × extractor, "
             f"{stats['features_cached']} taken from the feature cache")
+    changed = getattr(report, "files_changed", [])
+    if changed:
+        say(f"{label}: warning: {len(changed)} video(s) changed since they were generated (scored by their content now; "
+            f"the run's records are older): {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''}")
     for f in report.failures:
         say(f"  FAILED {f['path'] or f['item']}: {'; '.join(f['errors'])}")
