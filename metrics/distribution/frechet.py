@@ -134,15 +134,19 @@ def fast_frechet_distance_from_features(x: np.ndarray, y: np.ndarray, covariance
     """
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
+    d = x.shape[1]
+    if min(len(x), len(y)) <= d:  # small sets: everything from the n×d centred features, no d×d matrix at all
+        def scaled(z):
+            n = len(z)
+            return (z - z.mean(0)) / np.sqrt(n if covariance == "population" or n == 1 else n - 1)
+        ax, ay = scaled(x), scaled(y)
+        diff = x.mean(0) - y.mean(0)
+        tr = float(np.linalg.svd(ax @ ay.T, compute_uv=False).sum())
+        # Tr(Σ) = ‖A‖²_F
+        return float(diff @ diff + np.einsum("ij,ij->", ax, ax) + np.einsum("ij,ij->", ay, ay) - 2 * tr)
     sx, sy = feature_stats(x, covariance), feature_stats(y, covariance)
     diff = sx.mu - sy.mu
-    d = x.shape[1]
-    if min(len(x), len(y)) <= d:
-        def scaled(z, n):
-            return (z - z.mean(0)) / np.sqrt(n if covariance == "population" or n == 1 else n - 1)
-        tr = float(np.linalg.svd(scaled(x, len(x)) @ scaled(y, len(y)).T, compute_uv=False).sum())
-    else:
-        w, v = np.linalg.eigh(sx.sigma)
-        r = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-        tr = float(np.sqrt(np.clip(np.linalg.eigvalsh(r @ sy.sigma @ r), 0, None)).sum())
+    w, v = np.linalg.eigh(sx.sigma)
+    r = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    tr = float(np.sqrt(np.clip(np.linalg.eigvalsh(r @ sy.sigma @ r), 0, None)).sum())
     return float(diff @ diff + np.trace(sx.sigma) + np.trace(sy.sigma) - 2 * tr)
