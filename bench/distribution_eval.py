@@ -75,7 +75,7 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
                    progress: bool = True, allow_random_weights: bool | None = None, weights=None) -> dict[str, Any]:
     """Extract the reference features that ``metric_spec`` needs from every video under ``videos`` into ``out``
     (``weights``: user-supplied weights files, as :func:`vgbench.bench.evaluate.evaluate` takes them)."""
-    from tqdm import tqdm
+    from vgbench.bench.progress import progress as progress_of
 
     from vgbench.bench import provenance
     from vgbench.bench.sources import load_source
@@ -95,7 +95,7 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
     src = load_source(videos)
     cache = FeatureStore(Path(cache_root) if cache_root else Path("vgbench-out") / "features")
     keys, feats, failed = [], [], {}
-    for it in tqdm(src.items, desc="reference features", unit="video", disable=not progress or None, leave=False):
+    for it in progress_of(src.items, desc="reference features", enabled=progress):
         if it.error:
             failed[it.key] = it.error
             continue

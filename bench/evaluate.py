@@ -112,7 +112,7 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
     Raises:
         ConfigError: unknown metrics, a missing reference, weights problems; VideoError: the source cannot be read.
     """
-    from tqdm import tqdm
+    from vgbench.bench.progress import progress as progress_of
 
     from vgbench.bench.distribution_eval import is_refstats_file, load_refstats
     from vgbench.bench.features import FeatureStore
@@ -170,7 +170,7 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
     try:
         _register_source(store, src, metric_specs)
         ref_decoded: dict[str, Any] = {}
-        for item in tqdm(src.items, desc="evaluating", unit="video", disable=not progress or None, leave=False):
+        for item in progress_of(src.items, desc="evaluating", enabled=progress):
             rows, failures = [], []
             ref_item = None
             if ref_src:
@@ -335,7 +335,7 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
 
 def _reference_features(dist, ref_src, refstats, reference, collector, progress, report) -> None:
     """Fill every distribution metric's reference set from reference videos (cached) or a statistics file."""
-    from tqdm import tqdm
+    from vgbench.bench.progress import progress as progress_of
 
     if refstats is not None:
         meta, feats = refstats
@@ -353,7 +353,7 @@ def _reference_features(dist, ref_src, refstats, reference, collector, progress,
             for k, f in feats.items():
                 m.add_features(k, f, "reference")
         return
-    for it in tqdm(ref_src.items, desc="reference features", unit="video", disable=not progress or None, leave=False):
+    for it in progress_of(ref_src.items, desc="reference features", enabled=progress):
         if it.error:
             continue
         sha = _content_sha256(it, report)

@@ -238,7 +238,7 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
     A failing item (generator error, corrupt source file, wrong frame count) is recorded as failed with its error
     and the run goes on; running again retries failed items only.
     """
-    from tqdm import tqdm
+    from vgbench.bench.progress import progress as progress_of
 
     t0 = time.perf_counter()
     report = RunReport(plan.run_id, str(plan.run_dir))
@@ -264,8 +264,7 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
             else:
                 pending.append(item)
         store.upsert_items(plan.run_id, done_rows)
-        bar = tqdm(pending, desc=f"generating {plan.settings['model_id']}", unit="video", disable=not progress or None,
-                   leave=False)
+        bar = progress_of(pending, desc=f"generating {plan.settings['model_id']}", enabled=progress)
         for item in bar:
             try:
                 side = _produce(plan, item)

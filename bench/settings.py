@@ -18,6 +18,8 @@ VARIABLES: dict[str, str] = {
     "VGBENCH_OFFLINE": "1: never download (HF_HUB_OFFLINE=1 means the same)",
     "VGBENCH_ALLOW_RANDOM_WEIGHTS": "1: run backbones whose weights are missing on a seeded random initialisation "
                                     "(development only; every result is flagged)",
+    "VGBENCH_PROGRESS_INTERVAL": "seconds between plain progress lines when stderr is not a terminal (CI, Slurm "
+                                 "logs); default 30, 0 = every item",
     "VGBENCH_DEVICE": "cpu, cuda or cuda:N for the metrics' networks; default cuda when a GPU is visible",
     "VGBENCH_FFMPEG": "an ffmpeg binary with libvmaf for VMAF; default imageio-ffmpeg's",
     "VGBENCH_OWLV2": "local Hugging Face folder of the OWLv2 detector (VBench object/colour/spatial dimensions)",
@@ -72,6 +74,14 @@ def offline() -> bool:
 
 def allow_random_weights() -> bool:
     return flag("VGBENCH_ALLOW_RANDOM_WEIGHTS")
+
+
+def progress_interval() -> float:
+    """``VGBENCH_PROGRESS_INTERVAL`` in seconds (default 30; a bad value is the default)."""
+    try:
+        return max(0.0, float(get("VGBENCH_PROGRESS_INTERVAL") or 30))
+    except ValueError:
+        return 30.0
 
 
 def device() -> str | None:

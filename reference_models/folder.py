@@ -134,7 +134,7 @@ def check_folder(folder: str | Path, suite=None, samples: int | None = None, fra
                  fps: float | None = None, size: tuple[int, int] | None = None, progress: bool = False) -> IntegrityReport:
     """Check a folder of videos: every expected video present (when a suite is given), every file decodes fully,
     and frame count, fps and size agree with the expectation (given, the manifest's, or the majority's)."""
-    from tqdm import tqdm
+    from vgbench.bench.progress import progress as progress_of
 
     folder = Path(folder).expanduser().resolve()
     report = IntegrityReport(str(folder))
@@ -156,7 +156,7 @@ def check_folder(folder: str | Path, suite=None, samples: int | None = None, fra
         report.add("missing", str(folder), "no video files in this folder (looked for "
                                            f"{', '.join(VIDEO_EXTENSIONS)})")
     infos = {}
-    for path in tqdm(files, desc="checking", unit="video", disable=not progress):
+    for path in progress_of(files, desc="checking", enabled=progress):
         rel = str(path.relative_to(folder))
         try:  # the same decoder and rules as evaluate
             info = probe_video(path)
