@@ -215,6 +215,11 @@ class EvalConfig(_ConfigIO):
             strictly into the official layout; results are flagged "user-supplied weights: not comparable with
             published values" unless the file is the official one. A name no requested metric uses is an error.
         progress: show progress (bars on a terminal, plain lines otherwise).
+        shard: ``"I/N"``: score only the I-th of N deterministic slices of the items (by a hash of each item key),
+            into this config's database; set-level values are left to ``vgbench merge``, which combines the N shard
+            databases and computes them exactly as one process would.
+        only_cached: compute nothing: every per-item value and feature must already be stored (what ``merge`` uses;
+            a missing one fails its item as "not computed").
 
     Raises:
         ConfigError: no metric and no dimension, or a malformed field.
@@ -229,9 +234,14 @@ class EvalConfig(_ConfigIO):
     allow_random_weights: bool | None = None
     weights: dict[str, str] = field(default_factory=dict)
     progress: bool = True
+    shard: str | None = None
+    only_cached: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "videos", _path(self.videos, "videos", optional=False))
+        if self.shard is not None:
+            self.shard_index()
+        _flag(self.only_cached, "only_cached")
         for name in ("reference", "db", "feature_cache"):
             object.__setattr__(self, name, _path(getattr(self, name), name))
         _flag(self.allow_random_weights, "allow_random_weights", optional=True)
@@ -250,6 +260,23 @@ class EvalConfig(_ConfigIO):
         object.__setattr__(self, "weights", {str(k): str(v) for k, v in (w or {}).items()})
         if not self.metrics and not self.dimensions:
             raise ConfigError("give metrics and/or dimensions to evaluate (--metrics, --dimensions)")
+
+    def shard_index(self) -> tuple[int, int] | None:
+        """``(I, N)`` of ``shard`` (1 ≤ I ≤ N), or None.
+
+        Raises:
+            ConfigError: not of the form ``I/N`` with whole numbers 1 ≤ I ≤ N.
+        """
+        if self.shard is None:
+            return None
+        i, sep, n = str(self.shard).partition("/")
+        try:
+            i_, n_ = int(i), int(n)
+        except ValueError:
+            i_ = n_ = 0
+        if not sep or not 1 <= i_ <= n_:
+            raise ConfigError(f"shard must be I/N with 1 <= I <= N (e.g. 2/8), not {self.shard!r}")
+        return i_, n_
 
     def metric_specs(self) -> list[str]:
         """The metrics, then the dimensions' metric specs (duplicates once), checked against the registry.
@@ -272,7 +299,8 @@ class EvalConfig(_ConfigIO):
         given = {"videos": args.videos, "metrics": args.metrics, "dimensions": args.dimensions,
                  "reference": args.reference, "db": args.db, "feature_cache": args.feature_cache,
                  "allow_random_weights": True if args.allow_random_weights else None,
-                 "weights": weights or None, "progress": False if args.no_progress else None}
+                 "weights": weights or None, "progress": False if args.no_progress else None,
+                 "shard": getattr(args, "shard", None)}
         if getattr(args, "config", None):
             return cls.from_file(args.config, **given)
         return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")

@@ -53,6 +53,8 @@ class EvaluationReport:
     #: videos whose content differs from what their run recorded when they were generated (edited or replaced
     #: since): scored by their current content, never by results cached for the old one
     files_changed: list[str] = field(default_factory=list)
+    #: "I/N" when this evaluation was one shard (set-level values are then left to `vgbench merge`)
+    shard: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "reference": self.reference_id or None, "db": self.db,
@@ -60,7 +62,19 @@ class EvaluationReport:
                 "items": self.items_total, "scores_computed": self.scores_computed,
                 "scores_cached": self.scores_cached, "scores_skipped_not_in_dimension": self.scores_skipped,
                 "files_changed_since_generation": self.files_changed,
+                **({"shard": self.shard} if self.shard else {}),
                 **(self.feature_cache.stats() if self.feature_cache is not None else {})}
+
+
+def shard_of(key: str, n: int) -> int:
+    """The shard (0-based, of ``n``) item ``key`` belongs to: a hash of the key, stable across machines and runs."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()[:8], "big") % n
+
+
+class _NotComputed(MetricError):
+    """Raised instead of computing in ``only_cached`` mode."""
 
 
 def _content_sha256(item: EvalItem, report: EvaluationReport) -> str:
@@ -161,7 +175,10 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
     reference_id = ref_src.source_id if ref_src else ""
     if refstats is not None:
         reference_id = "refstats-" + provenance.file_sha256(reference)[:12]
-    report = EvaluationReport(src.source_id, reference_id, str(db_path), items_total=len(src.items))
+    shard = config.shard_index()
+    items = src.items if shard is None else [it for it in src.items if shard_of(it.key, shard[1]) == shard[0] - 1]
+    report = EvaluationReport(src.source_id, reference_id, str(db_path), items_total=len(items),
+                              shard=config.shard)
     cache = FeatureStore(Path(feature_cache) if feature_cache else db_path.parent / "features")
     report.feature_cache = cache
 
@@ -170,7 +187,8 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
     try:
         _register_source(store, src, metric_specs)
         ref_decoded: dict[str, Any] = {}
-        for item in progress_of(src.items, desc="evaluating", enabled=progress):
+        for item in progress_of(items, desc="evaluating" + (f" (shard {config.shard})" if shard else ""),
+                                enabled=progress):
             rows, failures = [], []
             ref_item = None
             if ref_src:
@@ -187,6 +205,8 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
             decoded: dict[str, Any] = {}
 
             def decode(path=item.path):
+                if config.only_cached:
+                    raise _NotComputed("not computed by any shard (merge computes nothing: run the missing shard)")
                 if "video" not in decoded:
                     try:
                         decoded["video"] = read_video(path)
@@ -245,6 +265,15 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
                                      "weights_sha256": m.weights_sha256})
                     else:
                         todo.append((m, rsha))
+                if todo and config.only_cached:  # merge: a shard's stored failure stays that failure
+                    for m, _ in todo:
+                        stored = store.query("SELECT error FROM item_metrics WHERE run_id=? AND item_key=? AND "
+                                             "protocol=? AND reference=? AND status='error'",
+                                             (src.source_id, item.key, m.protocol_id,
+                                              reference_id if m.needs_reference else ""))
+                        fail(m, stored[0]["error"] if stored else
+                             "not computed by any shard (merge computes nothing: run the missing shard)")
+                    todo = []
                 if todo:
                     video = ref_video = None
                     try:
@@ -291,8 +320,18 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
             store.put_item_metrics(rows)
             if failures:
                 report.failures.append({"item": item.key, "path": item.path, "errors": failures})
+        if shard is not None:  # set-level values need every shard: `vgbench merge` computes them
+            if dist:
+                _reference_features(dist, ref_src, refstats, reference, collector, progress, report, shard)
+            store.set_meta(f"shard/{src.source_id}/{provenance.stable_hash(metric_specs, length=12)}/"
+                           f"{shard[0]}/{shard[1]}",
+                           {"config": {**config.to_dict(), "shard": None, "db": None, "progress": False,
+                                       "feature_cache": str(cache.root.resolve())},
+                            "shard": list(shard), "source_id": src.source_id, "items": len(items)})
+            return report
         if dist:
-            _reference_features(dist, ref_src, refstats, reference, collector, progress, report)
+            _reference_features(dist, ref_src, refstats, reference, collector, progress, report, None,
+                                config.only_cached)
             for spec, m in dist:
                 result = m.compute()
                 result.details["reference"] = str(reference)
@@ -333,7 +372,8 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
     return report
 
 
-def _reference_features(dist, ref_src, refstats, reference, collector, progress, report) -> None:
+def _reference_features(dist, ref_src, refstats, reference, collector, progress, report,
+                        shard: tuple[int, int] | None = None, only_cached: bool = False) -> None:
     """Fill every distribution metric's reference set from reference videos (cached) or a statistics file."""
     from vgbench.bench.progress import progress as progress_of
 
@@ -353,11 +393,19 @@ def _reference_features(dist, ref_src, refstats, reference, collector, progress,
             for k, f in feats.items():
                 m.add_features(k, f, "reference")
         return
-    for it in progress_of(ref_src.items, desc="reference features", enabled=progress):
+    ref_items = ref_src.items if shard is None else [
+        it for it in ref_src.items if shard_of("reference:" + it.key, shard[1]) == shard[0] - 1]
+
+    def read_ref(path):
+        if only_cached:
+            raise _NotComputed("reference features not computed by any shard (merge computes nothing)")
+        return read_video(path)
+
+    for it in progress_of(ref_items, desc="reference features", enabled=progress):
         if it.error:
             continue
         sha = _content_sha256(it, report)
-        got = collector(sha, "reference", lambda p=it.path: read_video(p))
+        got = collector(sha, "reference", lambda p=it.path: read_ref(p))
         for _, m in dist:
             f = got[m.extractor_name]
             if isinstance(f, Exception):

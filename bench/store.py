@@ -149,6 +149,56 @@ class ResultsStore:
                        result.n_items, result.n_failed, json.dumps(result.to_dict(), sort_keys=True), time.time()))
 
     # ---- reads -------------------------------------------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON value under ``key`` in the ``meta`` table (e.g. what a shard evaluated)."""
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
+
+    def meta_items(self, prefix: str) -> dict[str, Any]:
+        """``meta`` entries whose key starts with ``prefix`` → their JSON values."""
+        rows = self._conn.execute("SELECT key, value FROM meta WHERE key LIKE ? ESCAPE '\\'",
+                                  (prefix.replace("%", "\\%").replace("_", "\\_") + "%",)).fetchall()
+        return {r["key"]: json.loads(r["value"]) for r in rows}
+
+    def merge_from(self, other: str | os.PathLike) -> dict[str, int]:
+        """Copy the runs, items, per-item values and ``shard/`` records of another results database into this one
+        (rows with the same key are replaced: shards of one evaluation hold disjoint items). Set-level values are not
+        copied: they are recomputed from the merged per-item values. Returns the rows copied per table.
+
+        Raises:
+            ConfigError: ``other`` is not a vgbench results database (the message names it).
+        """
+        from vgbench.bench.errors import ConfigError
+
+        other = Path(other)
+        if not other.is_file():
+            raise ConfigError(f"{other}: no such results database")
+        try:
+            src = sqlite3.connect(f"file:{other}?mode=ro", uri=True)
+            src.row_factory = sqlite3.Row
+            tables = {r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as e:
+            raise ConfigError(f"{other}: not a readable results database ({e})") from None
+        if not {"runs", "items", "item_metrics", "meta"} <= tables:
+            src.close()
+            raise ConfigError(f"{other}: not a vgbench results database (tables {sorted(tables)})")
+        counts = {}
+        try:
+            with self.transaction() as c:
+                for table in ("runs", "items", "item_metrics"):
+                    rows = src.execute(f"SELECT * FROM {table}").fetchall()
+                    if rows:
+                        cols = rows[0].keys()
+                        c.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES "
+                                      f"({', '.join('?' * len(cols))})", [tuple(r) for r in rows])
+                    counts[table] = len(rows)
+                shard_rows = src.execute("SELECT key, value FROM meta WHERE key LIKE 'shard/%'").fetchall()
+                c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [tuple(r) for r in shard_rows])
+                counts["shards"] = len(shard_rows)
+        finally:
+            src.close()
+        return counts
+
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return list(self._conn.execute(sql, params))
 

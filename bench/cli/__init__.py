@@ -1,7 +1,7 @@
 """The ``vgbench`` command line: a package, one module per command, each a thin translation of arguments into a
 config object and one call of the library (``run.py``: run/generate; ``evaluate.py``; ``check.py``; ``prompts.py``;
 ``models.py``; ``metrics.py``; ``results.py``; ``compare.py``; ``leaderboard.py``; ``weights.py``; ``refstats.py``;
-``demo.py``). Each module has ``register(subparsers)``; this module builds the parser from them and maps errors to
+``demo.py``, ``merge.py``). Each module has ``register(subparsers)``; this module builds the parser from them and maps errors to
 exit codes.
 
 Exit codes: 0 success · 1 internal error · 2 usage error · 3 input error (missing/invalid file, unknown name) ·
@@ -22,8 +22,8 @@ from vgbench.bench.cli.common import EPILOG, FMT, say
 from vgbench.bench.errors import EXIT_INTERNAL, EXIT_USAGE, VgbenchError
 
 #: the command modules, in the order ``vgbench --help`` lists them
-COMMANDS = ("run", "evaluate", "compare", "leaderboard", "check", "prompts", "models", "metrics", "results",
-            "weights", "refstats", "demo")
+COMMANDS = ("run", "evaluate", "merge", "compare", "leaderboard", "check", "prompts", "models", "metrics",
+            "results", "weights", "refstats", "demo")
 
 DESCRIPTION = """\
 vgbench: evaluate and benchmark video generation models.

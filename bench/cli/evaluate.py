@@ -76,6 +76,9 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout: {metrics: {NAME: {value, "
                                                        "protocol, ...}}, failed_items: [...]}")
     p.add_argument("--per-item", action="store_true", help="with --json, include per-item values")
+    p.add_argument("--shard", metavar="I/N", help="score only slice I of N (items split by a hash of their key) into "
+                                                  "--db; run the N shards anywhere (same --feature-cache for "
+                                                  "distribution metrics), then `vgbench merge` their databases")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
 
