@@ -1,6 +1,7 @@
 """Provenance recorded with every run: package versions, vgbench's git commit, platform, settings."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -25,9 +26,14 @@ def package_versions(names: tuple[str, ...] = _PACKAGES) -> dict[str, str | None
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def git_commit(path: Path | None = None) -> str | None:
-    """The git commit of the vgbench source tree (with ``-dirty`` if it has uncommitted changes), if in a checkout."""
+    """The git commit of the vgbench source tree (with ``-dirty`` if it has uncommitted changes), if vgbench runs from
+    its own checkout (an installed vgbench inside someone else's repository reports None, not their commit). Asked
+    once per process."""
     path = path or Path(__file__).resolve().parent.parent
+    if not ((path / "pyproject.toml").is_file() and (path / "bench" / "provenance.py").is_file()):
+        return None
     try:
         commit = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=5).stdout.strip()
