@@ -38,7 +38,9 @@ def save_refstats(path: str | Path, extractor, keys: list[str], feats: list[np.n
     x = allf.astype(np.float64)
     meta = {"format": REFSTATS_FORMAT, "extractor": extractor.describe(), "source": source, "n_videos": len(keys),
             "n_rows": int(len(allf)), "failed": failed, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "features_sha256": digest(allf), "offsets_sha256": digest(offsets)}
+            "features_sha256": digest(allf), "offsets_sha256": digest(offsets),
+            "keys_sha256": _keys_digest(keys)}
+    meta["meta_sha256"] = _meta_digest(meta)
     tmp = path.with_name(path.name + ".part.npz")
     np.savez(tmp, features=allf, offsets=offsets, keys=np.array(keys, dtype=str),
              mu=x.mean(0) if len(x) else np.zeros(extractor.feature_dim),
@@ -47,21 +49,45 @@ def save_refstats(path: str | Path, extractor, keys: list[str], feats: list[np.n
     return path
 
 
+def _keys_digest(keys: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(list(keys)).encode()).hexdigest()
+
+
+def _meta_digest(meta: dict[str, Any]) -> str:
+    """SHA-256 of the metadata's canonical JSON without its own checksum (covers the extractor description too)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "meta_sha256"},
+                                     sort_keys=True).encode()).hexdigest()
+
+
 def load_refstats(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(meta, {video key: features}) of a reference-statistics file."""
+    """(meta, {video key: features}) of a reference-statistics file, verified against the checksums it carries.
+
+    Raises:
+        ConfigError: not readable as one (truncated, not a zip, missing arrays), an older unverifiable format, or
+            damaged (a checksum, the layout or the keys do not match what was written); the message names the file
+            and how to rebuild it.
+    """
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             feats, offsets, keys = z["features"], z["offsets"], [str(k) for k in z["keys"]]
-    except (OSError, KeyError, ValueError) as e:
-        raise ConfigError(f"{path}: not a vgbench reference-statistics file ({e}); build one with "
-                          "`vgbench refstats build DIR --metric ...`") from e
+    except Exception as e:  # noqa: BLE001 - zip, npy header, JSON or missing-array damage: all "not readable"
+        raise ConfigError(f"{path}: not a readable vgbench reference-statistics file ({type(e).__name__}: {e}); "
+                          "build one with `vgbench refstats build DIR --metric ... -o FILE`") from None
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{path}: not a vgbench reference-statistics file (no metadata)")
     if meta.get("format") == "vgbench-refstats/1":
         raise ConfigError(f"{path}: made by an older vgbench without a checksum, so it cannot be verified; rebuild it "
                           "with `vgbench refstats build DIR --metric ... -o FILE`")
     if meta.get("format") != REFSTATS_FORMAT:
         raise ConfigError(f"{path}: unknown reference-statistics format {meta.get('format')!r}")
     consistent = (feats.ndim == 2 and feats.dtype == np.float32 and len(offsets) == len(keys) + 1
+                  and len(set(keys)) == len(keys) and _keys_digest(keys) == meta.get("keys_sha256")
+                  and _meta_digest(meta) == meta.get("meta_sha256")
                   and int(offsets[0]) == 0 and int(offsets[-1]) == len(feats) and bool(np.all(np.diff(offsets) >= 0))
                   and len(feats) == meta.get("n_rows"))
     if not consistent or digest(np.ascontiguousarray(feats)) != meta.get("features_sha256") \
@@ -99,7 +125,7 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
         if it.error:
             failed[it.key] = it.error
             continue
-        sha = it.sha256 or provenance.file_sha256(it.path)
+        sha = provenance.file_sha256(it.path)  # the content now, not the hash recorded at generation
         got = cache.collect([extractor], sha, "reference", lambda: read_video(it.path))[extractor.name]
         if isinstance(got, Exception):
             failed[it.key] = f"{type(got).__name__}: {got}"

@@ -112,13 +112,16 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
         for it in src.items])
 
 
-def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> EvaluationReport:
+def evaluate(config: EvalConfig, *, store: ResultsStore | None = None,
+             reference_failures: dict[str, list[str]] | None = None) -> EvaluationReport:
     """Score every video of ``config.videos`` (a run folder or a folder of videos) with ``config``'s metrics and
     VBench dimensions (see :class:`~vgbench.bench.config.EvalConfig` for every field).
 
     Args:
         config: what to score and how.
         store: an open results store to write to (default: open ``config.db``, or :func:`default_db_for`).
+        reference_failures: with ``config.only_cached`` (merge): reference videos whose features failed in their
+            shard (path → errors); they are reported as failed again, not as a missing feature cache.
 
     Returns:
         The report: each metric's :class:`~vgbench.metrics.base.MetricResult`, failed items, counts.
@@ -268,9 +271,9 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
                 if todo and config.only_cached:  # merge: a shard's stored failure stays that failure
                     for m, _ in todo:
                         stored = store.query("SELECT error FROM item_metrics WHERE run_id=? AND item_key=? AND "
-                                             "protocol=? AND reference=? AND status='error'",
+                                             "protocol=? AND reference=? AND status='error' AND video_sha256=?",
                                              (src.source_id, item.key, m.protocol_id,
-                                              reference_id if m.needs_reference else ""))
+                                              reference_id if m.needs_reference else "", sha))
                         fail(m, stored[0]["error"] if stored else
                              "not computed by any shard (merge computes nothing: run the missing shard)")
                     todo = []
@@ -312,9 +315,26 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
                     got = collector(sha, "generated", decode)
                     for _, m in dist:
                         f = got[m.extractor_name]
-                        if isinstance(f, Exception):
-                            m.add_failure(item.key, f"{type(f).__name__}: {f}")
-                            failures.append(f"{m.name}: {type(f).__name__}: {f}")
+                        if isinstance(f, _NotComputed):  # merge: a failure its shard recorded, or a setup error
+                            stored = store.query("SELECT error FROM item_metrics WHERE run_id=? AND item_key=? AND "
+                                                 "protocol=? AND video_sha256=? AND status='error'",
+                                                 (src.source_id, item.key, m.protocol_id, sha))
+                            if not stored:
+                                raise ConfigError(
+                                    f"the features of {item.path} ({m.extractor_name}) are not in {cache.root}: "
+                                    "the shards of a distribution metric must share one --feature-cache (and the "
+                                    "merge must see it at the same path); rerun the shards that way, or copy their "
+                                    "feature folders into one")
+                            m.add_failure(item.key, stored[0]["error"])
+                            failures.append(f"{m.name}: {stored[0]['error']}")
+                        elif isinstance(f, Exception):
+                            error = f"{type(f).__name__}: {f}"
+                            m.add_failure(item.key, error)
+                            failures.append(f"{m.name}: {error}")
+                            # recorded, so that a merge of shards reports this failure, not a missing feature
+                            rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
+                                         "reference": reference_id, "status": "error", "error": error,
+                                         "video_sha256": sha})
                         else:
                             m.add_features(item.key, f, "generated")
             store.put_item_metrics(rows)
@@ -323,15 +343,21 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
         if shard is not None:  # set-level values need every shard: `vgbench merge` computes them
             if dist:
                 _reference_features(dist, ref_src, refstats, reference, collector, progress, report, shard)
-            store.set_meta(f"shard/{src.source_id}/{provenance.stable_hash(metric_specs, length=12)}/"
-                           f"{shard[0]}/{shard[1]}",
+            evaluation = provenance.stable_hash({"metrics": metric_specs, "reference": reference_id,
+                                                 "weights": sorted(config.weights.items())}, length=12)
+            store.set_meta(f"shard/{src.source_id}/{evaluation}/{shard[1]}/{shard[0]}",
                            {"config": {**config.to_dict(), "shard": None, "db": None, "progress": False,
+                                       "videos": str(Path(config.videos).resolve()),
+                                       "reference": str(Path(config.reference).resolve()) if config.reference else None,
                                        "feature_cache": str(cache.root.resolve())},
-                            "shard": list(shard), "source_id": src.source_id, "items": len(items)})
+                            "shard": list(shard), "source_id": src.source_id, "reference_id": reference_id,
+                            "evaluation": evaluation, "distribution": bool(dist), "items": len(items),
+                            "reference_failures": {str(Path(f["path"]).resolve()): f["errors"] for f in report.failures
+                                                   if str(f["item"]).startswith("reference:")}})
             return report
         if dist:
             _reference_features(dist, ref_src, refstats, reference, collector, progress, report, None,
-                                config.only_cached)
+                                config.only_cached, reference_failures or {})
             for spec, m in dist:
                 result = m.compute()
                 result.details["reference"] = str(reference)
@@ -373,7 +399,8 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None) -> Evalua
 
 
 def _reference_features(dist, ref_src, refstats, reference, collector, progress, report,
-                        shard: tuple[int, int] | None = None, only_cached: bool = False) -> None:
+                        shard: tuple[int, int] | None = None, only_cached: bool = False,
+                        known_failures: dict[str, list[str]] | None = None) -> None:
     """Fill every distribution metric's reference set from reference videos (cached) or a statistics file."""
     from vgbench.bench.progress import progress as progress_of
 
@@ -408,6 +435,14 @@ def _reference_features(dist, ref_src, refstats, reference, collector, progress,
         got = collector(sha, "reference", lambda p=it.path: read_ref(p))
         for _, m in dist:
             f = got[m.extractor_name]
+            known = (known_failures or {}).get(str(Path(it.path).resolve()))
+            if isinstance(f, _NotComputed) and known:
+                report.failures.append({"item": f"reference:{it.key}", "path": it.path, "errors": list(known)})
+                continue
+            if isinstance(f, _NotComputed):
+                raise ConfigError(f"the features of reference video {it.path} ({m.extractor_name}) are not in the "
+                                  "feature cache: the shards of a distribution metric must share one --feature-cache "
+                                  "(seen by the merge at the same path)")
             if isinstance(f, Exception):
                 report.failures.append({"item": f"reference:{it.key}", "path": it.path,
                                         "errors": [f"{m.name}: {type(f).__name__}: {f}"]})

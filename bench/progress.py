@@ -46,6 +46,7 @@ class LogProgress:
 
     def __iter__(self) -> Iterator[T]:
         start = last = time.monotonic()
+        printed = 0
         try:
             for x in self.iterable:
                 yield x
@@ -53,9 +54,9 @@ class LogProgress:
                 now = time.monotonic()
                 if now - last >= self.interval:
                     print(self.line(start), file=self.stream, flush=True)
-                    last = now
+                    last, printed = now, self.n
         finally:
-            if self.n:
+            if self.n and printed != self.n:
                 print(self.line(start), file=self.stream, flush=True)
 
 

@@ -55,6 +55,29 @@ class CachedScore:
     extra: dict[str, Any]
 
 
+def read_meta(path: str | os.PathLike, prefix: str) -> dict[str, Any]:
+    """``meta`` entries of the database at ``path`` whose key starts with ``prefix``, read without writing to it.
+
+    Raises:
+        ConfigError: no such file, or not a readable vgbench results database (the message names it).
+    """
+    from vgbench.bench.errors import ConfigError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such results database")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute("SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?",
+                                (len(prefix), prefix)).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise ConfigError(f"{path}: not a readable vgbench results database ({e})") from None
+    return {k: json.loads(v) for k, v in rows}
+
+
 class ResultsStore:
     """A connection to one results database. Cheap to open; use one per process (or thread)."""
 
@@ -192,7 +215,7 @@ class ResultsStore:
                         c.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES "
                                       f"({', '.join('?' * len(cols))})", [tuple(r) for r in rows])
                     counts[table] = len(rows)
-                shard_rows = src.execute("SELECT key, value FROM meta WHERE key LIKE 'shard/%'").fetchall()
+                shard_rows = src.execute("SELECT key, value FROM meta WHERE substr(key, 1, 6) = 'shard/'").fetchall()
                 c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [tuple(r) for r in shard_rows])
                 counts["shards"] = len(shard_rows)
         finally:

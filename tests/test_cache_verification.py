@@ -75,3 +75,22 @@ def test_a_garbled_statistics_file_is_refused(tmp_path, cli):
     code, _, err = cli("evaluate", ref, "--metrics", "fid/efficientnet-lite0", "--reference", stats,
                        "--db", tmp_path / "db.sqlite", "--no-progress")
     assert code == 3 and "ref.npz" in err and "rebuild" in err
+
+
+def test_truncated_or_rekeyed_statistics_files_are_refused(tmp_path, cli):
+    ref = _folder(tmp_path / "ref", 3, 6)
+    stats = tmp_path / "ref.npz"
+    code, _, err = cli("refstats", "build", ref, "--metric", "fid/efficientnet-lite0", "-o", stats,
+                       "--feature-cache", tmp_path / "fc", "--no-progress")
+    assert code == 0, err
+    good = stats.read_bytes()
+    stats.write_bytes(good[: len(good) // 2])  # truncated: not even a zip any more
+    code, _, err = cli("refstats", "show", stats)
+    assert code == 3 and "ref.npz" in err and "internal error" not in err
+    stats.write_bytes(good)
+    with np.load(stats) as z:
+        parts = dict(z)
+    parts["keys"] = np.array([parts["keys"][0]] * len(parts["keys"]))  # every video under one key
+    np.savez(stats, **parts)
+    code, _, err = cli("refstats", "show", stats)
+    assert code == 3 and "damaged" in err

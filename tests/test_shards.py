@@ -79,3 +79,41 @@ def test_a_missing_shard_is_named_and_merge_computes_nothing(tmp_path, cli):
     assert code == 3 and "2/3, 3/3" in err and "--shard I/3" in err
     code, _, err = cli("evaluate", gen, "--metrics", "psnr", "--shard", "4/3")
     assert code == 3 and "1 <= I <= N" in err
+
+
+def test_merge_refuses_unshared_feature_caches_and_keeps_evaluations_apart(tmp_path, cli, monkeypatch):
+    gen, ref = _folders(tmp_path)
+    other_ref = tmp_path / "ref2"
+    other_ref.mkdir()
+    for f in sorted(ref.glob("*.mp4"))[:-1]:
+        (other_ref / f.name).write_bytes(f.read_bytes())
+    for i in (1, 2):  # FID shards with their own feature caches: the merge cannot see every feature
+        code, _, err = cli("evaluate", gen, "--metrics", "fid/efficientnet-lite0", "--reference", ref, "--db",
+                           tmp_path / f"fid{i}.sqlite", "--feature-cache", tmp_path / f"fc{i}", "--shard", f"{i}/2",
+                           "--no-progress")
+        assert code in (0, 4), err
+    code, _, err = cli("merge", tmp_path / "fid1.sqlite", tmp_path / "fid2.sqlite", "--db", tmp_path / "m1.sqlite")
+    assert code == 3 and "different feature caches" in err
+    assert not (tmp_path / "m1.sqlite").exists()  # checked before anything is written
+    # two evaluations that differ only in their reference stay two, each with its own value
+    dbs = []
+    for name, r in (("a", ref), ("b", other_ref)):
+        for i in (1, 2):
+            db = tmp_path / f"p{name}{i}.sqlite"
+            code, _, err = cli("evaluate", gen, "--metrics", "psnr", "--reference", r, "--db", db, "--shard",
+                               f"{i}/2", "--no-progress")
+            assert code in (0, 4), err
+            dbs.append(db)
+    monkeypatch.chdir(tmp_path / "ref")  # recorded paths are absolute: merge from anywhere
+    code, out, err = cli("merge", *dbs, "--db", tmp_path / "m2.sqlite", "--json", "--no-progress")
+    assert code == 4, err
+    evals = json.loads(out)["evaluations"]
+    assert len(evals) == 2 and len({e["reference"] for e in evals}) == 2
+    singles = []
+    for r in (ref, other_ref):
+        code, out, err = cli("evaluate", gen, "--metrics", "psnr", "--reference", r, "--db",
+                             tmp_path / f"single-{r.name}.sqlite", "--json", "--no-progress")
+        singles.append(json.loads(out)["metrics"]["psnr"]["value"])
+    assert sorted(e["metrics"]["psnr"]["value"] for e in evals) == sorted(singles)
+    code, _, err = cli("evaluate", gen, "--metrics", "psnr", "--shard", "1_0/2")
+    assert code == 2 and "--shard takes I/N" in err

@@ -1,6 +1,8 @@
 """`vgbench evaluate`: score a run folder or a folder of videos."""
 from __future__ import annotations
 
+import re
+
 from vgbench.bench.cli.common import EPILOG, FMT, WEIGHTS_HELP, emit_json, parse_weights, report_eval
 from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, UsageError
 
@@ -13,6 +15,8 @@ def cmd_evaluate(args) -> int:
         raise UsageError("give --metrics and/or --dimensions (or --config FILE)")
     if not (args.videos or args.config):
         raise UsageError("give VIDEOS: a run folder or a folder of videos (or --config FILE with `videos:`)")
+    if args.shard is not None and not re.fullmatch(r"[0-9]+/[0-9]+", args.shard):
+        raise UsageError(f"--shard takes I/N, e.g. 2/8, not {args.shard!r}")
     config = EvalConfig.from_cli(args, weights=parse_weights(args.weights))
     config.metric_specs()  # unknown names fail here, before anything is opened
     report = evaluate(config)

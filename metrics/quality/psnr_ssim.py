@@ -62,7 +62,7 @@ def mse_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """
     t = check_pair(pred, target)
     out = []
-    cv2 = _cv2() if pred.device.type == "cpu" and target.device.type == "cpu" else None
+    cv2 = _cv2() if _numpy_ready(pred) and _numpy_ready(target) else None
     if cv2 is not None and pred.dtype == torch.uint8 and target.dtype == torch.uint8:
         a, b = pred[:t].numpy(), target[:t].numpy()
         n = pred[0].numel() * 255.0 * 255.0  # cv2.norm sums the squared differences of the uint8 values (SIMD)
@@ -78,6 +78,11 @@ def mse_per_frame(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         d = _as_unit_float(pred[s:min(s + _CHUNK, t)]) - _as_unit_float(target[s:min(s + _CHUNK, t)])
         out.append((d * d).mean(dim=(1, 2, 3)))
     return torch.cat(out)
+
+
+def _numpy_ready(t: torch.Tensor) -> bool:
+    """A CPU tensor of a dtype NumPy and OpenCV take (others, e.g. bfloat16 or CUDA, use the torch path)."""
+    return t.device.type == "cpu" and t.dtype in (torch.uint8, torch.float32, torch.float64)
 
 
 def _cv2():
@@ -173,7 +178,7 @@ def ssim_per_frame(pred: torch.Tensor, target: torch.Tensor, window: int = 11, s
     if h < window or w < window:
         raise MetricError(f"SSIM needs frames of at least {window}×{window} pixels, got {w}×{h}")
     c1, c2 = 0.01 ** 2, 0.03 ** 2
-    cv2 = _cv2() if pred.device.type == "cpu" and target.device.type == "cpu" else None
+    cv2 = _cv2() if _numpy_ready(pred) and _numpy_ready(target) else None
     if cv2 is not None:
         return torch.tensor([_ssim_frame_cv2(cv2, _unit_np(pred[i]), _unit_np(target[i]), window, sigma, c1, c2)
                              for i in range(t)], dtype=torch.float64)
