@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -111,6 +112,26 @@ def _flag(value: Any, name: str, optional: bool = False) -> bool | None:
     return value
 
 
+def parse_shard(text: Any) -> tuple[int, int]:
+    """``"I/N"`` → ``(I, N)`` with 1 ≤ I ≤ N.
+
+    Raises:
+        ConfigError: anything else.
+    """
+    m = re.fullmatch(r"([0-9]+)/([0-9]+)", str(text).strip()) if isinstance(text, str) else None
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise ConfigError(f"shard must be I/N with 1 <= I <= N (e.g. 2/8), not {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def shard_of(key: str, n: int) -> int:
+    """The shard (0-based, of ``n``) an item belongs to: a hash of its key (an item id, or a path in a folder),
+    stable across machines and runs, so generation and evaluation shards hold the same items."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()[:8], "big") % n
+
+
 def _csv(text: str | list | tuple | None, name: str = "value") -> tuple[str, ...]:
     if text is None:
         return ()
@@ -137,6 +158,9 @@ class RunConfig(_ConfigIO):
         model_args: extra generator options (``--model-arg key=value``).
         weights: user-supplied weights files for the metrics, ``{NAME: PATH}`` (``--weights NAME=PATH``; see
             :func:`vgbench.bench.evaluate.evaluate`).
+        shard: ``"I/N"``: generate (and, with ``vgbench run``, score) only slice I of N of the items (by a hash of
+            the item id) into the shared run folder; its records go to ``OUT/vgbench.shard-I-of-N.sqlite`` for
+            ``vgbench merge``.
     """
 
     model: str
@@ -152,8 +176,11 @@ class RunConfig(_ConfigIO):
     quality: str = "lossless"
     model_args: dict[str, Any] = field(default_factory=dict)
     weights: dict[str, str] = field(default_factory=dict)
+    shard: str | None = None
 
     def __post_init__(self):
+        if self.shard is not None:
+            parse_shard(self.shard)
         for name in ("model", "suite"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a name, not {getattr(self, name)!r}")
@@ -180,6 +207,10 @@ class RunConfig(_ConfigIO):
         if self.fps is not None and self.fps <= 0:
             raise ConfigError("--fps must be positive")
 
+    def shard_index(self) -> tuple[int, int] | None:
+        """``(I, N)`` of ``shard``, or None."""
+        return None if self.shard is None else parse_shard(self.shard)
+
     @classmethod
     def from_cli(cls, args: Any, model_args: dict[str, Any] | None = None,
                  weights: dict[str, str] | None = None) -> "RunConfig":
@@ -189,7 +220,7 @@ class RunConfig(_ConfigIO):
         given = {"model": args.model, "suite": args.suite, "samples": args.samples, "seed": args.seed,
                  "frames": args.frames, "fps": args.fps, "width": w, "height": h, "out": args.out,
                  "metrics": _csv(getattr(args, "metrics", None), "metrics") or None, "quality": args.quality,
-                 "model_args": model_args or None, "weights": weights or None}
+                 "model_args": model_args or None, "weights": weights or None, "shard": getattr(args, "shard", None)}
         if getattr(args, "config", None):
             return cls.from_file(args.config, **given)
         return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")
@@ -267,16 +298,7 @@ class EvalConfig(_ConfigIO):
         Raises:
             ConfigError: not of the form ``I/N`` with whole numbers 1 ≤ I ≤ N.
         """
-        if self.shard is None:
-            return None
-        i, sep, n = str(self.shard).partition("/")
-        try:
-            i_, n_ = int(i), int(n)
-        except ValueError:
-            i_ = n_ = 0
-        if not sep or not 1 <= i_ <= n_:
-            raise ConfigError(f"shard must be I/N with 1 <= I <= N (e.g. 2/8), not {self.shard!r}")
-        return i_, n_
+        return None if self.shard is None else parse_shard(self.shard)
 
     def metric_specs(self) -> list[str]:
         """The metrics, then the dimensions' metric specs (duplicates once), checked against the registry.

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from vgbench.bench import provenance
-from vgbench.bench.config import EvalConfig
+from vgbench.bench.config import EvalConfig, shard_of
 from vgbench.bench.errors import ConfigError, MetricError, VideoError
 from vgbench.bench.runs import DB_NAME
 from vgbench.bench.sources import EvalItem, VideoSource, is_run_folder, load_source  # noqa: F401  (re-exported)
@@ -64,13 +64,6 @@ class EvaluationReport:
                 "files_changed_since_generation": self.files_changed,
                 **({"shard": self.shard} if self.shard else {}),
                 **(self.feature_cache.stats() if self.feature_cache is not None else {})}
-
-
-def shard_of(key: str, n: int) -> int:
-    """The shard (0-based, of ``n``) item ``key`` belongs to: a hash of the key, stable across machines and runs."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()[:8], "big") % n
 
 
 class _NotComputed(MetricError):

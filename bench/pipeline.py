@@ -1,5 +1,7 @@
 """``vgbench run`` as one call: generate a suite's videos with a model, then score them with the config's
-no-reference metrics (:attr:`RunConfig.metrics`), everything stored in ``OUT/vgbench.sqlite``."""
+no-reference metrics (:attr:`RunConfig.metrics`), everything stored in ``OUT/vgbench.sqlite``. With
+``RunConfig.shard = "I/N"`` both steps take slice I of N (the same items) into ``OUT/vgbench.shard-I-of-N.sqlite``;
+``vgbench merge`` then gives the whole run's values."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,5 +49,5 @@ def run(config: RunConfig, progress: bool = True,
     generation = execute_run(plan, progress=progress)
     on_generated(plan, generation)
     evaluation = evaluate(EvalConfig(videos=plan.run_dir, metrics=specs, db=plan.db_path, progress=progress,
-                                     weights=config.weights))
+                                     weights=config.weights, shard=config.shard))
     return RunResult(plan, generation, evaluation)

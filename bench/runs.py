@@ -57,6 +57,9 @@ class RunPlan:
 
     @property
     def db_path(self) -> Path:
+        shard = self.config.shard_index()
+        if shard:  # shards never share one SQLite file (they may run on different machines)
+            return Path(self.config.out) / f"vgbench.shard-{shard[0]}-of-{shard[1]}.sqlite"
         return Path(self.config.out) / DB_NAME
 
     def video_path(self, item: PlannedItem) -> Path:
@@ -240,11 +243,17 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
     """
     from vgbench.bench.progress import progress as progress_of
 
+    from vgbench.bench.config import shard_of
+
     t0 = time.perf_counter()
     report = RunReport(plan.run_id, str(plan.run_dir))
     plan.run_dir.mkdir(parents=True, exist_ok=True)
+    shard = plan.config.shard_index()
+    mine = [it for it in plan.items if shard is None or shard_of(it.item_id, shard[1]) == shard[0] - 1]
+    own = {it.item_id for it in mine}
     for stale in (plan.run_dir / "videos").glob(".*.tmp*") if (plan.run_dir / "videos").exists() else ():
-        stale.unlink(missing_ok=True)  # partial writes of a killed run
+        if stale.name[1:].split(".")[0] in own:  # partial writes of a killed run (never another shard's)
+            stale.unlink(missing_ok=True)
     own_store = store is None
     store = store or ResultsStore(plan.db_path)
     try:
@@ -256,7 +265,7 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
             plan.generator.bind_run(plan.run_dir)
         done_rows = []
         pending = []
-        for item in plan.items:
+        for item in mine:
             side = item_is_done(plan, item)
             if side:
                 report.skipped += 1
@@ -279,7 +288,11 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
             if on_item:
                 on_item(item, side)
         report.seconds = time.perf_counter() - t0
-        write_run_manifest(plan, "complete" if not report.failed else "incomplete", report)
+        if shard is not None:  # complete only when every shard's items are done, whichever shard ends last
+            all_done = all((item_is_done(plan, it) or {}).get("status") == "ok" for it in plan.items)
+            write_run_manifest(plan, "complete" if all_done else "incomplete", report)
+        else:
+            write_run_manifest(plan, "complete" if not report.failed else "incomplete", report)
     finally:
         if own_store:
             store.close()

@@ -117,3 +117,29 @@ def test_merge_refuses_unshared_feature_caches_and_keeps_evaluations_apart(tmp_p
     assert sorted(e["metrics"]["psnr"]["value"] for e in evals) == sorted(singles)
     code, _, err = cli("evaluate", gen, "--metrics", "psnr", "--shard", "1_0/2")
     assert code == 2 and "--shard takes I/N" in err
+
+
+def test_sharded_generation_and_run_merge_to_one_run(tmp_path, cli):
+    single = tmp_path / "single"
+    code, out, err = cli("run", "--model", "shapes", "--suite", "shapes", "--samples", "2", "--frames", "6",
+                         "--out", single, "--metrics", "temporal_flickering", "--json", "--no-progress")
+    assert code == 0, err
+    whole = json.loads(out)
+    shared = tmp_path / "shared"
+    parts = []
+    for i in (1, 2, 3):
+        code, out, err = cli("run", "--model", "shapes", "--suite", "shapes", "--samples", "2", "--frames", "6",
+                             "--out", shared, "--metrics", "temporal_flickering", "--shard", f"{i}/3", "--json",
+                             "--no-progress")
+        assert code == 0, err
+        parts.append(json.loads(out))
+    assert sum(p["generated"] for p in parts) == whole["generated"] and all(p["generated"] for p in parts)
+    assert {p["run_id"] for p in parts} == {whole["run_id"]}  # one run folder, shared
+    run_json = json.loads((shared / next(shared.glob("shapes__*")).name / "run.json").read_text())
+    assert run_json["status"] == "complete"
+    code, out, err = cli("merge", *sorted(shared.glob("vgbench.shard-*-of-3.sqlite")), "--db",
+                         shared / "vgbench.sqlite", "--json", "--no-progress")
+    assert code == 0, err
+    merged = json.loads(out)["evaluations"][0]["metrics"]["temporal_flickering"]
+    assert merged["value"] == whole["metrics"]["temporal_flickering"]["value"]
+    assert merged["per_item"] == whole["metrics"]["temporal_flickering"]["per_item"]

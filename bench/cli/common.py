@@ -112,6 +112,10 @@ def add_generation_args(p: argparse.ArgumentParser) -> None:
                    help="video encoding: lossless (exact frames, default), near_lossless (YUV 4:4:4 qp0), "
                         "high (4:2:0 crf17, browser-friendly)")
     p.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="generator option (repeatable)")
+    p.add_argument("--shard", metavar="I/N", help="generate (and, for run, score) only slice I of N of the items, "
+                                                  "by a hash of the item id, into the shared run folder (--out on "
+                                                  "shared storage); records go to OUT/vgbench.shard-I-of-N.sqlite: "
+                                                  "`vgbench merge` them when every shard is done")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (messages go to stderr)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 

@@ -1,6 +1,8 @@
 """`vgbench run` and `vgbench generate`: generate a suite's videos with a model (and score them)."""
 from __future__ import annotations
 
+import re
+
 from vgbench.bench.cli.common import (EPILOG, FMT, WEIGHTS_HELP, add_generation_args, emit_json, parse_kv,
                                       parse_weights, report_eval, say)
 from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, UsageError
@@ -12,12 +14,14 @@ def _config_from(args):
     for opt in ("model", "suite"):
         if not getattr(args, opt) and not args.config:
             raise UsageError(f"--{opt} is required (or --config FILE with `{opt}:`)")
+    if args.shard is not None and not re.fullmatch(r"[0-9]+/[0-9]+", args.shard):
+        raise UsageError(f"--shard takes I/N, e.g. 2/8, not {args.shard!r}")
     return RunConfig.from_cli(args, model_args=parse_kv(args.model_arg),
                               weights=parse_weights(getattr(args, "weights", None)))
 
 
 def _say_generated(plan, report) -> None:
-    name = plan.settings["model_id"]
+    name = plan.settings["model_id"] + (f" (shard {plan.config.shard})" if plan.config.shard else "")
     if report.generated == 0 and not report.failed:
         say(f"{name}: nothing to generate: all {report.skipped} videos already exist in {plan.run_dir}")
     else:
