@@ -143,6 +143,7 @@ def test_registry_contract_in_process():
         reg.get("missing")
 
 
+@pytest.mark.slow
 def test_a_broken_plugin_fails_clearly_and_alone(plugin_path, tmp_path):
     # listings leave the broken entries out with a warning naming them; the good ones and the built-ins stay
     r = _vgbench(plugin_path, tmp_path, "metrics", "list", "--json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from vgbench.bench.store import ResultsStore
 from tests.conftest import write_clip
@@ -81,6 +82,7 @@ def test_a_missing_shard_is_named_and_merge_computes_nothing(tmp_path, cli):
     assert code == 3 and "1 <= I <= N" in err
 
 
+@pytest.mark.slow
 def test_merge_refuses_unshared_feature_caches_and_keeps_evaluations_apart(tmp_path, cli, monkeypatch):
     gen, ref = _folders(tmp_path)
     other_ref = tmp_path / "ref2"
@@ -119,6 +121,7 @@ def test_merge_refuses_unshared_feature_caches_and_keeps_evaluations_apart(tmp_p
     assert code == 2 and "--shard takes I/N" in err
 
 
+@pytest.mark.slow
 def test_sharded_generation_and_run_merge_to_one_run(tmp_path, cli):
     single = tmp_path / "single"
     code, out, err = cli("run", "--model", "shapes", "--suite", "shapes", "--samples", "2", "--frames", "6",
