@@ -125,9 +125,9 @@ def test_demo_twice_generates_nothing_and_prints_identical_numbers(tmp_path):
 
 @pytest.mark.slow
 def test_torchvision_compat_makes_torchvision_importable():
-    """`import bench` first, then torchvision (and open_clip) import on CPU torch with the CUDA-linked wheel."""
-    code = ("import bench, bench._torchvision_compat as c, sys; "
-            "assert 'torch' not in sys.modules, 'import bench must stay light'; "
+    """`import vgbench` first, then torchvision (and open_clip) import on CPU torch with the CUDA-linked wheel."""
+    code = ("import vgbench, vgbench.bench._torchvision_compat as c, sys; "
+            "assert 'torch' not in sys.modules, 'import vgbench must stay light'; "
             "import torchvision, torchvision.models as m; m.resnet18(); "
             "import open_clip; print(c.STATUS)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
