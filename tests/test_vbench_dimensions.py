@@ -230,8 +230,9 @@ def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli, monkeypatch):
 
     flow = FlowStandIn()  # the static filter's RAFT (random RAFT sees motion everywhere)
     monkeypatch.setattr(TemporalFlickering, "net", lambda self, name: flow)
+    # 128 px: the static filter's RAFT needs at least 121 px a side (BackboneEntry.min_size), even stood in
     plan = plan_run(RunConfig(model="static", suite="shapes", out=str(tmp_path / "gen"), samples=1, frames=6,
-                              width=64, height=64))
+                              width=128, height=128))
     execute_run(plan, progress=False)
     code, out, err = cli("evaluate", plan.run_dir, "--dimensions", "temporal_flickering,subject_consistency",
                          "--allow-random-weights", "--json", "--no-progress", "--db", tmp_path / "db.sqlite")
