@@ -139,3 +139,21 @@ def report_eval(report, label: str) -> None:
             f"the run's records are older): {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''}")
     for f in report.failures:
         say(f"  FAILED {f['path'] or f['item']}: {'; '.join(f['errors'])}")
+
+
+def print_results(report) -> None:
+    """One evaluation's set-level values as text: value, unit, CI, counts, protocol id, FVD∞, backbone and weights,
+    and every flag the result carries (random or user weights, not verified against the reference, ...)."""
+    for spec, r in report.results.items():
+        ci = f"  95% CI [{r.ci95[0]:.6g}, {r.ci95[1]:.6g}]" if r.ci95 else ""
+        fail = f"  ({r.n_failed} failed)" if r.n_failed else ""
+        print(f"{spec:<24} {r.value:.6g}{(' ' + r.unit) if r.unit else ''}{ci}  n={r.n_items}{fail}  "
+              f"[{r.protocol}]")
+        inf = r.details.get("fvd_infinity")
+        if inf:
+            print(f"{'':<24} FVD∞ {inf['value']:.6g} (fit over N = {inf['sizes'][0]}..{inf['sizes'][-1]})")
+        if r.backbone:
+            shas = ", ".join(x[:16] for x in str(r.weights_sha256).split("+"))
+            print(f"{'':<24} backbone {r.backbone}, weights {shas}")
+        for flag in r.flags:
+            print(f"{'':<24} ! {flag}")

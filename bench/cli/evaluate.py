@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from vgbench.bench.cli.common import EPILOG, FMT, WEIGHTS_HELP, emit_json, parse_weights, report_eval
+from vgbench.bench.cli.common import (EPILOG, FMT, WEIGHTS_HELP, emit_json, parse_weights, print_results,
+                                      report_eval)
 from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, UsageError
 
 
@@ -28,19 +29,7 @@ def cmd_evaluate(args) -> int:
                 m.pop("per_item", None)
         emit_json(d)
     else:
-        for spec, r in report.results.items():
-            ci = f"  95% CI [{r.ci95[0]:.6g}, {r.ci95[1]:.6g}]" if r.ci95 else ""
-            fail = f"  ({r.n_failed} failed)" if r.n_failed else ""
-            print(f"{spec:<24} {r.value:.6g}{(' ' + r.unit) if r.unit else ''}{ci}  n={r.n_items}{fail}  "
-                  f"[{r.protocol}]")
-            inf = r.details.get("fvd_infinity")
-            if inf:
-                print(f"{'':<24} FVD∞ {inf['value']:.6g} (fit over N = {inf['sizes'][0]}..{inf['sizes'][-1]})")
-            if r.backbone:
-                shas = ", ".join(x[:16] for x in str(r.weights_sha256).split("+"))
-                print(f"{'':<24} backbone {r.backbone}, weights {shas}")
-            for flag in r.flags:
-                print(f"{'':<24} ! {flag}")
+        print_results(report)
     return EXIT_ITEMS_FAILED if report.failures else EXIT_OK
 
 

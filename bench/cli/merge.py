@@ -1,7 +1,7 @@
 """`vgbench merge`: combine the databases of a sharded evaluation and compute its set-level values."""
 from __future__ import annotations
 
-from vgbench.bench.cli.common import EPILOG, FMT, emit_json, report_eval, say
+from vgbench.bench.cli.common import EPILOG, FMT, emit_json, print_results, report_eval, say
 from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK
 
 
@@ -17,10 +17,8 @@ def cmd_merge(args) -> int:
         emit_json({"db": rep.db, "copied": rep.copied, "evaluations": [ev.to_dict() for ev in rep.evaluations]})
     else:
         for ev in rep.evaluations:
-            for spec, r in ev.results.items():
-                ci = f"  95% CI [{r.ci95[0]:.6g}, {r.ci95[1]:.6g}]" if r.ci95 else ""
-                print(f"{spec:<24} {r.value:.6g}{ci}  n={r.n_items}{f'  ({r.n_failed} failed)' if r.n_failed else ''}"
-                      f"  [{r.protocol}]")
+            print(f"{ev.run_id}" + (f" vs {ev.reference_id}" if ev.reference_id else ""))
+            print_results(ev)
     return EXIT_ITEMS_FAILED if any(ev.failures for ev in rep.evaluations) else EXIT_OK
 
 
