@@ -70,6 +70,13 @@ class _NotComputed(MetricError):
     """Raised instead of computing in ``only_cached`` mode."""
 
 
+def _stored_error(store: ResultsStore, run_id: str, key: str, protocol: str, reference: str, sha: str) -> str | None:
+    """The error a shard recorded for this item, metric and reference on this very content, if any (merge)."""
+    rows = store.query("SELECT error FROM item_metrics WHERE run_id=? AND item_key=? AND protocol=? AND reference=? "
+                       "AND status='error' AND video_sha256=?", (run_id, key, protocol, reference, sha))
+    return rows[0]["error"] if rows else None
+
+
 def _content_sha256(item: EvalItem, report: EvaluationReport) -> str:
     """The SHA-256 of the item's file as it is now (hashed on every evaluation: cached scores and features are keyed
     by content, so an edited video is rescored). A difference from the hash its run recorded is reported."""
@@ -263,12 +270,9 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None,
                         todo.append((m, rsha))
                 if todo and config.only_cached:  # merge: a shard's stored failure stays that failure
                     for m, _ in todo:
-                        stored = store.query("SELECT error FROM item_metrics WHERE run_id=? AND item_key=? AND "
-                                             "protocol=? AND reference=? AND status='error' AND video_sha256=?",
-                                             (src.source_id, item.key, m.protocol_id,
-                                              reference_id if m.needs_reference else "", sha))
-                        fail(m, stored[0]["error"] if stored else
-                             "not computed by any shard (merge computes nothing: run the missing shard)")
+                        stored = _stored_error(store, src.source_id, item.key, m.protocol_id,
+                                               reference_id if m.needs_reference else "", sha)
+                        fail(m, stored or "not computed by any shard (merge computes nothing: run the missing shard)")
                     todo = []
                 if todo:
                     video = ref_video = None
@@ -309,17 +313,15 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None,
                     for _, m in dist:
                         f = got[m.extractor_name]
                         if isinstance(f, _NotComputed):  # merge: a failure its shard recorded, or a setup error
-                            stored = store.query("SELECT error FROM item_metrics WHERE run_id=? AND item_key=? AND "
-                                                 "protocol=? AND video_sha256=? AND status='error'",
-                                                 (src.source_id, item.key, m.protocol_id, sha))
+                            stored = _stored_error(store, src.source_id, item.key, m.protocol_id, reference_id, sha)
                             if not stored:
                                 raise ConfigError(
                                     f"the features of {item.path} ({m.extractor_name}) are not in {cache.root}: "
                                     "the shards of a distribution metric must share one --feature-cache (and the "
                                     "merge must see it at the same path); rerun the shards that way, or copy their "
                                     "feature folders into one")
-                            m.add_failure(item.key, stored[0]["error"])
-                            failures.append(f"{m.name}: {stored[0]['error']}")
+                            m.add_failure(item.key, stored)
+                            failures.append(f"{m.name}: {stored}")
                         elif isinstance(f, Exception):
                             error = f"{type(f).__name__}: {f}"
                             m.add_failure(item.key, error)
