@@ -251,6 +251,10 @@ class EvalConfig(_ConfigIO):
             databases and computes them exactly as one process would.
         only_cached: compute nothing: every per-item value and feature must already be stored (what ``merge`` uses;
             a missing one fails its item as "not computed").
+        executor: how the work units run: ``"local"`` (threads of this process) or ``"ray"`` (Ray actors on the
+            cluster at ``RAY_ADDRESS``, or a local Ray; extra ``vgbench[ray]``); see :mod:`vgbench.bench.engine`.
+        workers: units processed at once (local: threads, default 1 plus a decode-prefetch thread; ray: actors,
+            default one per GPU, else one per CPU). Results do not depend on it.
 
     Raises:
         ConfigError: no metric and no dimension, or a malformed field.
@@ -267,9 +271,19 @@ class EvalConfig(_ConfigIO):
     progress: bool = True
     shard: str | None = None
     only_cached: bool = False
+    executor: str = "local"
+    workers: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "videos", _path(self.videos, "videos", optional=False))
+        if not isinstance(self.executor, str) or not self.executor.strip():
+            raise ConfigError(f"executor must be a name (local, ray), not {self.executor!r}")
+        from vgbench.bench.engine.executors import EXECUTORS
+
+        EXECUTORS.entry(self.executor)  # an unknown name fails here, listing the known ones
+        _whole(self.workers, "workers")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {self.workers}")
         if self.shard is not None:
             self.shard_index()
         _flag(self.only_cached, "only_cached")
@@ -322,7 +336,8 @@ class EvalConfig(_ConfigIO):
                  "reference": args.reference, "db": args.db, "feature_cache": args.feature_cache,
                  "allow_random_weights": True if args.allow_random_weights else None,
                  "weights": weights or None, "progress": False if args.no_progress else None,
-                 "shard": getattr(args, "shard", None)}
+                 "shard": getattr(args, "shard", None), "executor": getattr(args, "executor", None),
+                 "workers": getattr(args, "workers", None)}
         if getattr(args, "config", None):
             return cls.from_file(args.config, **given)
         return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")

@@ -22,19 +22,21 @@ Prompts (for CLIP/ViCLIP scores): a run folder's items carry them; a plain folde
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vgbench.bench import provenance
 from vgbench.bench.config import EvalConfig, shard_of
-from vgbench.bench.errors import ConfigError, MetricError, VideoError
+from vgbench.bench.engine.units import WorkUnit
+from vgbench.bench.errors import ConfigError
 from vgbench.bench.runs import DB_NAME
 from vgbench.bench.sources import EvalItem, VideoSource, is_run_folder, load_source  # noqa: F401  (re-exported)
 from vgbench.bench.store import ResultsStore
-from vgbench.bench.video import DECODING_REVISION, read_video
+from vgbench.bench.video import DECODING_REVISION
 from vgbench.bench.video.decode import decoder_version
-from vgbench.metrics.base import ItemScore, MetricResult, ScoreContext
+from vgbench.metrics.base import ItemScore, MetricResult
 
 
 @dataclass
@@ -55,6 +57,8 @@ class EvaluationReport:
     files_changed: list[str] = field(default_factory=list)
     #: "I/N" when this evaluation was one shard (set-level values are then left to `vgbench merge`)
     shard: str | None = None
+    #: how the units ran (executor name, workers, units retried after a worker died)
+    executor: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "reference": self.reference_id or None, "db": self.db,
@@ -63,11 +67,8 @@ class EvaluationReport:
                 "scores_cached": self.scores_cached, "scores_skipped_not_in_dimension": self.scores_skipped,
                 "files_changed_since_generation": self.files_changed,
                 **({"shard": self.shard} if self.shard else {}),
+                **({"executor": self.executor} if self.executor else {}),
                 **(self.feature_cache.stats() if self.feature_cache is not None else {})}
-
-
-class _NotComputed(MetricError):
-    """Raised instead of computing in ``only_cached`` mode."""
 
 
 def _stored_error(store: ResultsStore, run_id: str, key: str, protocol: str, reference: str, sha: str) -> str | None:
@@ -112,16 +113,57 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
         for it in src.items])
 
 
+@dataclass
+class _Evaluation:
+    """Everything one evaluation resolved before decoding anything (shared by its planning, execution and
+    aggregation steps)."""
+
+    config: EvalConfig
+    metric_specs: list[str]
+    src: VideoSource
+    ref_src: VideoSource | None
+    refstats: Any
+    reference_id: str
+    store: ResultsStore
+    cache: Any  # FeatureStore
+    report: EvaluationReport
+    metrics: list  # per-item, paired and dimension metrics (indexed by WorkUnit.scores)
+    item_specs: list[str]
+    dist: list  # (spec, DistributionMetric)
+    extractors: dict[str, Any]
+    items: list[EvalItem]
+    shard: tuple[int, int] | None
+    refs: dict[str, EvalItem] = field(default_factory=dict)
+    failures: dict[str, dict[str, Any]] = field(default_factory=dict)  # item key → {"item", "path", "errors"}
+
+    def fail_item(self, key: str, path: str, message: str) -> None:
+        self.failures.setdefault(key, {"item": key, "path": path, "errors": []})["errors"].append(message)
+
+    def reference_of(self, item: EvalItem) -> EvalItem | None:
+        if self.ref_src is None:
+            return None
+        return self.refs.get(item.pair_key) or self.refs_by_stem.get(Path(item.pair_key).name)
+
+    def __post_init__(self):
+        self.refs_by_stem = {Path(k).name: v for k, v in self.refs.items()}
+
+
 def evaluate(config: EvalConfig, *, store: ResultsStore | None = None,
-             reference_failures: dict[str, list[str]] | None = None) -> EvaluationReport:
+             reference_failures: dict[str, list[str]] | None = None, executor: Any = None) -> EvaluationReport:
     """Score every video of ``config.videos`` (a run folder or a folder of videos) with ``config``'s metrics and
     VBench dimensions (see :class:`~vgbench.bench.config.EvalConfig` for every field).
+
+    The evaluation is planned as work units (one per video with anything left to compute; cached values are read,
+    not recomputed) and run by the engine (:mod:`vgbench.bench.engine`) with ``config.executor``; set-level values
+    are then computed from the store.
 
     Args:
         config: what to score and how.
         store: an open results store to write to (default: open ``config.db``, or :func:`default_db_for`).
         reference_failures: with ``config.only_cached`` (merge): reference videos whose features failed in their
             shard (path → errors); they are reported as failed again, not as a missing feature cache.
+        executor: an executor object to use instead of ``config.executor``/``config.workers`` (API users who
+            configure one, e.g. ``RayExecutor(address=...)``).
 
     Returns:
         The report: each metric's :class:`~vgbench.metrics.base.MetricResult`, failed items, counts.
@@ -129,50 +171,71 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None,
     Raises:
         ConfigError: unknown metrics, a missing reference, weights problems; VideoError: the source cannot be read.
     """
-    from vgbench.bench.progress import progress as progress_of
+    if not isinstance(config, EvalConfig):
+        raise TypeError("evaluate() takes one EvalConfig (vgbench.EvalConfig(videos=..., metrics=[...]))")
+    ev, own = _prepare(config, store)
+    try:
+        _register_source(ev.store, ev.src, ev.metric_specs)
+        units = _plan(ev, reference_failures or {})
+        _execute(ev, units, executor)
+        order = {it.key: i for i, it in enumerate(ev.items)}  # failures in item order, reference videos last
+        ev.report.failures = sorted(ev.failures.values(), key=lambda f: (order.get(f["item"], len(order)),
+                                                                         str(f["item"])))
+        if ev.shard is not None:  # set-level values need every shard: `vgbench merge` computes them
+            _record_shard(ev)
+            return ev.report
+        _aggregate(ev)
+    finally:
+        from vgbench.bench import features
 
+        features.release()  # do not keep the last video's frames and features alive after the evaluation
+        if own:
+            ev.store.close()
+    report = ev.report
+    report.results = {spec: report.results[spec] for spec in ev.metric_specs if spec in report.results}
+    decoding = {"decoder": decoder_version("pyav"), "decoding_revision": DECODING_REVISION}
+    for r in report.results.values():
+        r.details.setdefault("decoding", decoding)
+    return report
+
+
+def _prepare(config: EvalConfig, store: ResultsStore | None) -> tuple[_Evaluation, bool]:
+    """Resolve metrics, weights, sources and the store; load every backbone (before any video is decoded)."""
     from vgbench.bench.distribution_eval import is_refstats_file, load_refstats
     from vgbench.bench.features import FeatureStore
-    from vgbench.metrics.base import MetricKind
     from vgbench.metrics.backbones.registry import UserWeights
+    from vgbench.metrics.base import MetricKind
     from vgbench.metrics.distribution.extractors import create_extractor
     from vgbench.metrics.registry import create_metric
 
-    if not isinstance(config, EvalConfig):
-        raise TypeError("evaluate() takes one EvalConfig (vgbench.EvalConfig(videos=..., metrics=[...]))")
     metric_specs = config.metric_specs()
-    videos, reference, db, progress = config.videos, config.reference, config.db, config.progress
-    feature_cache, allow_random_weights = config.feature_cache, config.allow_random_weights
+    reference = config.reference
     user_weights = UserWeights(config.weights)
     all_metrics = [create_metric(s) for s in metric_specs]
     user_weights.check_needed(all_metrics)  # names and files, before anything is loaded or decoded
     dist = [(spec, m) for spec, m in zip(metric_specs, all_metrics) if m.kind == MetricKind.DISTRIBUTION]
     metrics = [m for m in all_metrics if m.kind != MetricKind.DISTRIBUTION]
-    metric_specs_items = [spec for spec, m in zip(metric_specs, all_metrics) if m.kind != MetricKind.DISTRIBUTION]
+    item_specs = [spec for spec, m in zip(metric_specs, all_metrics) if m.kind != MetricKind.DISTRIBUTION]
     refstats = None
     if is_refstats_file(reference):
         if metrics and any(m.needs_reference for m in metrics):
             raise ConfigError("paired metrics need reference videos, not a statistics file: pass a folder")
         refstats = load_refstats(reference)
-    src = load_source(videos)
+    src = load_source(config.videos)
     ref_src = load_source(reference) if reference is not None and refstats is None else None
     if any(m.needs_reference for m in all_metrics) and ref_src is None and refstats is None:
         names = ", ".join(m.name for m in all_metrics if m.needs_reference)
         raise ConfigError(f"{names}: paired and distribution metrics need reference videos: add --reference DIR "
                           "(or, for distribution metrics, a reference-statistics file from `vgbench refstats build`)")
     for m in metrics:  # resolve and verify weights / binaries before decoding anything
-        m.load(allow_random=allow_random_weights, weights=user_weights)
+        m.load(allow_random=config.allow_random_weights, weights=user_weights)
     extractors: dict[str, Any] = {}
     for _, m in dist:
         if m.extractor_name not in extractors:
             extractors[m.extractor_name] = create_extractor(m.extractor_name)
-            # resolve and verify weights before decoding anything
-            extractors[m.extractor_name].load(allow_random=allow_random_weights, weights=user_weights)
+            extractors[m.extractor_name].load(allow_random=config.allow_random_weights, weights=user_weights)
         m.use_extractor(extractors[m.extractor_name])
-    refs = {it.pair_key: it for it in ref_src.items} if ref_src else {}
-    if ref_src:
-        refs_by_stem = {Path(k).name: v for k, v in refs.items()}
-    db_path = Path(db) if db else default_db_for(src)
+    db_path = Path(config.db) if config.db else default_db_for(src)
     own = store is None
     store = store or ResultsStore(db_path)
     reference_id = ref_src.source_id if ref_src else ""
@@ -180,266 +243,292 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None,
         reference_id = "refstats-" + provenance.file_sha256(reference)[:12]
     shard = config.shard_index()
     items = src.items if shard is None else [it for it in src.items if shard_of(it.key, shard[1]) == shard[0] - 1]
-    report = EvaluationReport(src.source_id, reference_id, str(db_path), items_total=len(items),
-                              shard=config.shard)
-    cache = FeatureStore(Path(feature_cache) if feature_cache else db_path.parent / "features")
+    report = EvaluationReport(src.source_id, reference_id, str(db_path), items_total=len(items), shard=config.shard)
+    cache = FeatureStore(Path(config.feature_cache) if config.feature_cache else db_path.parent / "features")
     report.feature_cache = cache
+    return _Evaluation(config, metric_specs, src, ref_src, refstats, reference_id, store, cache, report, metrics,
+                       item_specs, dist, extractors, items, shard,
+                       refs={it.pair_key: it for it in ref_src.items} if ref_src else {}), own
 
-    def collector(sha: str, role: str, decode):
-        return cache.collect(extractors.values(), sha, role, decode)
-    try:
-        _register_source(store, src, metric_specs)
-        ref_decoded: dict[str, Any] = {}
-        for item in progress_of(items, desc="evaluating" + (f" (shard {config.shard})" if shard else ""),
-                                enabled=progress):
-            rows, failures = [], []
-            ref_item = None
-            if ref_src:
-                ref_item = refs.get(item.pair_key) or refs_by_stem.get(Path(item.pair_key).name)
-            base = {"run_id": src.source_id, "item_key": item.key}
 
-            def fail(metric, error):
-                rows.append({**base, "metric": metric.name, "protocol": metric.protocol_id,
-                             "reference": reference_id if metric.needs_reference else "", "status": "error",
-                             "error": error, "video_sha256": sha})
-                failures.append(f"{metric.name}: {error}")
+_NOT_COMPUTED = "not computed by any shard (merge computes nothing: run the missing shard)"
 
-            sha = None
-            decoded: dict[str, Any] = {}
 
-            def decode(path=item.path):
-                if config.only_cached:
-                    raise _NotComputed("not computed by any shard (merge computes nothing: run the missing shard)")
-                if "video" not in decoded:
-                    try:
-                        decoded["video"] = read_video(path)
-                        report.items_decoded += 1
-                    except VideoError as e:
-                        decoded["video"] = e
-                if isinstance(decoded["video"], VideoError):
-                    raise decoded["video"]
-                return decoded["video"]
+def _plan(ev: _Evaluation, reference_failures: dict[str, list[str]]) -> list[WorkUnit]:
+    """The work units of an evaluation. Everything already known goes straight to the store and the metrics:
+    cached scores, failures (unreadable video, missing reference), cached features; what is left to compute becomes
+    one unit per video. With ``only_cached`` (merge) nothing is left: a missing value is its shard's stored failure,
+    or "not computed"."""
+    from vgbench.bench.engine import WorkUnit
 
-            error = item.error
-            if not error:
-                try:
-                    sha = _content_sha256(item, report)
-                except OSError as e:
-                    error = f"cannot read {item.path}: {e.strerror or e}"
-            if error:
-                for m in metrics:
-                    fail(m, error)
-                for _, m in dist:
-                    m.add_failure(item.key, error)
-                    failures.append(f"{m.name}: {error}")
+    report, store, cfg = ev.report, ev.store, ev.config
+    units: list[WorkUnit] = []
+    rows: list[dict[str, Any]] = []
+    for item in ev.items:
+        base = {"run_id": ev.src.source_id, "item_key": item.key}
+        sha = None
+
+        def fail(m, error, *, item=item, base=base):
+            rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
+                         "reference": ev.reference_id if m.needs_reference else "", "status": "error",
+                         "error": error, "video_sha256": sha})
+            ev.fail_item(item.key, item.path, f"{m.name}: {error}")
+
+        error = item.error
+        if not error:
+            try:
+                sha = _content_sha256(item, report)
+            except OSError as e:
+                error = f"cannot read {item.path}: {e.strerror or e}"
+        if error:
+            for m in ev.metrics:
+                fail(m, error)
+            for _, m in ev.dist:
+                m.add_failure(item.key, error)
+                ev.fail_item(item.key, item.path, f"{m.name}: {error}")
+            continue
+        ref_item = ev.reference_of(item)
+        ref_sha = None
+        if ref_item is not None and ref_item.error is None:
+            try:
+                ref_sha = _content_sha256(ref_item, report)
+            except OSError:
+                ref_sha = None  # its paired metrics fail this item below
+        todo: list[int] = []
+        contexts: list[str] = []
+        for i, m in enumerate(ev.metrics):
+            dim = m.dimension
+            if dim and item.dimensions and dim not in item.dimensions:
+                report.scores_skipped += 1
+                continue
+            if m.needs_reference and ref_sha is None:
+                fail(m, f"reference video failed: {ref_item.error}" if ref_item is not None
+                     else f"no reference video matches {item.pair_key!r} in {ev.ref_src.root}")
+                continue
+            hit = store.cached_score(sha, _context_sha(m, item, ref_sha), m.protocol_id, m.weights_sha256)
+            if hit is not None and hit.extra.get("decoding") != DECODING_REVISION:
+                hit = None  # computed from frames decoded by earlier rules: recompute
+            if hit is not None:
+                report.scores_cached += 1
+                rows.append(_score_row(ev, m, item.key, sha, _context_sha(m, item, ref_sha), hit, cached=True))
+            elif cfg.only_cached:  # merge: a shard's stored failure stays that failure
+                stored = _stored_error(store, ev.src.source_id, item.key, m.protocol_id,
+                                       ev.reference_id if m.needs_reference else "", sha)
+                fail(m, stored or _NOT_COMPUTED)
             else:
-                ref_sha = None
-                if ref_item is not None and ref_item.error is None:
-                    try:
-                        ref_sha = _content_sha256(ref_item, report)
-                    except OSError:
-                        ref_sha = None  # its paired metrics fail this item below
-                todo = []
-                for m in metrics:
-                    dim = m.dimension
-                    if dim and item.dimensions and dim not in item.dimensions:
-                        report.scores_skipped += 1
+                todo.append(i)
+                contexts.append(_context_sha(m, item, ref_sha))
+        extract = []
+        for name, ex in ev.extractors.items():
+            f = ev.cache.lookup(ex, sha, "generated")
+            if f is not None:
+                for _, m in ev.dist:
+                    if m.extractor_name == name:
+                        m.add_features(item.key, f, "generated")
+            elif cfg.only_cached:  # merge: a failure its shard recorded, or a setup error
+                for _, m in ev.dist:
+                    if m.extractor_name != name:
                         continue
-                    if m.needs_reference and ref_sha is None:
-                        why = (f"reference video failed: {ref_item.error}" if ref_item is not None
-                               else f"no reference video matches {item.pair_key!r} in {ref_src.root}")
-                        fail(m, why)
-                        continue
-                    rsha = ref_sha if m.needs_reference else ""
-                    if m.needs_prompt or m.needs_aux:  # the score depends on the prompt text or
-                        # its aux info: the cached score of the same video under another prompt must not be reused
-                        rsha = "ctx:" + provenance.stable_hash(
-                            {"prompt": item.prompt if m.needs_prompt else None,
-                             "aux": item.aux if m.needs_aux else None}, length=16)
-                    hit = store.cached_score(sha, rsha, m.protocol_id, m.weights_sha256)
-                    if hit is not None and hit.extra.get("decoding") != DECODING_REVISION:
-                        hit = None  # computed from frames decoded by earlier rules: recompute
-                    if hit is not None:
-                        report.scores_cached += 1
-                        rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
-                                     "reference": reference_id if m.needs_reference else "", "video_sha256": sha,
-                                     "reference_sha256": rsha, "value": hit.value, "weight": hit.weight,
-                                     "status": "ok", "extra": hit.extra, "backbone": m.backbone,
-                                     "weights_sha256": m.weights_sha256})
-                    else:
-                        todo.append((m, rsha))
-                if todo and config.only_cached:  # merge: a shard's stored failure stays that failure
-                    for m, _ in todo:
-                        stored = _stored_error(store, src.source_id, item.key, m.protocol_id,
-                                               reference_id if m.needs_reference else "", sha)
-                        fail(m, stored or "not computed by any shard (merge computes nothing: run the missing shard)")
-                    todo = []
-                if todo:
-                    video = ref_video = None
-                    try:
-                        video = decode()
-                    except VideoError as e:
-                        for m, _ in todo:
-                            fail(m, f"{type(e).__name__}: {e}")
-                    if video is not None and any(m.needs_reference for m, _ in todo):
-                        try:
-                            if ref_item.path not in ref_decoded:
-                                ref_decoded.clear()  # keep at most one reference video in memory
-                                ref_decoded[ref_item.path] = read_video(ref_item.path)
-                            ref_video = ref_decoded[ref_item.path]
-                        except VideoError as e:
-                            ref_video = e
-                    if video is not None:
-                        for m, rsha in todo:
-                            if m.needs_reference and isinstance(ref_video, VideoError):
-                                fail(m, f"reference {type(ref_video).__name__}: {ref_video}")
-                                continue
-                            try:
-                                s: ItemScore = m.score_item(ScoreContext(
-                                    video, ref_video if m.needs_reference else None, item.prompt, item.aux, item.key,
-                                    (item.prompt_id or item.pair_key, item.sample_index or 0)))
-                            except (MetricError, ValueError, RuntimeError) as e:
-                                fail(m, f"{type(e).__name__}: {e}")
-                                continue
-                            report.scores_computed += 1
-                            rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
-                                         "reference": reference_id if m.needs_reference else "",
-                                         "video_sha256": sha, "reference_sha256": rsha, "value": s.value,
-                                         "weight": s.weight, "status": "ok",
-                                         "extra": {**s.extra, "decoding": DECODING_REVISION},
-                                         "backbone": m.backbone, "weights_sha256": m.weights_sha256})
-                if dist:
-                    got = collector(sha, "generated", decode)
-                    for _, m in dist:
-                        f = got[m.extractor_name]
-                        if isinstance(f, _NotComputed):  # merge: a failure its shard recorded, or a setup error
-                            stored = _stored_error(store, src.source_id, item.key, m.protocol_id, reference_id, sha)
-                            if not stored:
-                                raise ConfigError(
-                                    f"the features of {item.path} ({m.extractor_name}) are not in {cache.root}: "
-                                    "the shards of a distribution metric must share one --feature-cache (and the "
-                                    "merge must see it at the same path); rerun the shards that way, or copy their "
-                                    "feature folders into one")
-                            m.add_failure(item.key, stored)
-                            failures.append(f"{m.name}: {stored}")
-                        elif isinstance(f, Exception):
-                            error = f"{type(f).__name__}: {f}"
-                            m.add_failure(item.key, error)
-                            failures.append(f"{m.name}: {error}")
-                            # recorded, so that a merge of shards reports this failure, not a missing feature
-                            rows.append({**base, "metric": m.name, "protocol": m.protocol_id,
-                                         "reference": reference_id, "status": "error", "error": error,
-                                         "video_sha256": sha})
-                        else:
-                            m.add_features(item.key, f, "generated")
-            store.put_item_metrics(rows)
-            if failures:
-                report.failures.append({"item": item.key, "path": item.path, "errors": failures})
-        if shard is not None:  # set-level values need every shard: `vgbench merge` computes them
-            if dist:
-                _reference_features(dist, ref_src, refstats, reference, collector, progress, report, shard)
-            evaluation = provenance.stable_hash({"metrics": metric_specs, "reference": reference_id,
-                                                 "weights": sorted(config.weights.items())}, length=12)
-            store.set_meta(f"shard/{src.source_id}/{evaluation}/{shard[1]}/{shard[0]}",
-                           {"config": {**config.to_dict(), "shard": None, "db": None, "progress": False,
-                                       "videos": str(Path(config.videos).resolve()),
-                                       "reference": str(Path(config.reference).resolve()) if config.reference else None,
-                                       "feature_cache": str(cache.root.resolve())},
-                            "shard": list(shard), "source_id": src.source_id, "reference_id": reference_id,
-                            "evaluation": evaluation, "distribution": bool(dist), "items": len(items),
-                            "reference_failures": {str(Path(f["path"]).resolve()): f["errors"] for f in report.failures
-                                                   if str(f["item"]).startswith("reference:")}})
-            return report
-        if dist:
-            _reference_features(dist, ref_src, refstats, reference, collector, progress, report, None,
-                                config.only_cached, reference_failures or {})
-            for spec, m in dist:
-                result = m.compute()
-                result.details["reference"] = str(reference)
-                result.details["reference_label"] = (ref_src.model or ref_src.root.name) if ref_src else "refstats"
-                result.details.update(cache.stats())
-                store.put_set_metric(src.source_id, reference_id, result)
-                report.results[spec] = result
-        keys = {it.key for it in src.items}
-        for spec, m in zip(metric_specs_items, metrics):
-            m.reset()
-            ref_key = reference_id if m.needs_reference else ""
-            for row in store.item_scores(src.source_id, m.protocol_id, ref_key):
-                if row["item_key"] not in keys:
-                    continue
-                if row["status"] == "ok":
-                    m.add(row["item_key"], ItemScore(row["value"], row["weight"],
-                                                     json.loads(row["extra_json"] or "{}")))
-                else:
-                    m.add_failure(row["item_key"], row["error"])
-            # per-prompt rules (temporal flickering keeps ≤ 5 static videos per prompt)
-            m.set_item_groups({it.key: (it.prompt_id or it.pair_key, it.sample_index or 0) for it in src.items})
-            result = m.compute()
-            if m.needs_reference:
-                result.details["reference"] = str(ref_src.root)
-                result.details["reference_label"] = ref_src.model or ref_src.root.name
-            store.put_set_metric(src.source_id, ref_key, result)
-            report.results[spec] = result
-    finally:
-        from vgbench.bench import features
-
-        features.release()  # do not keep the last video's frames and features alive after the evaluation
-        if own:
-            store.close()
-    report.results = {spec: report.results[spec] for spec in metric_specs if spec in report.results}
-    decoding = {"decoder": decoder_version("pyav"), "decoding_revision": DECODING_REVISION}
-    for r in report.results.values():
-        r.details.setdefault("decoding", decoding)
-    return report
+                    stored = _stored_error(store, ev.src.source_id, item.key, m.protocol_id, ev.reference_id, sha)
+                    if not stored:
+                        raise ConfigError(
+                            f"the features of {item.path} ({name}) are not in {ev.cache.root}: the shards of a "
+                            "distribution metric must share one --feature-cache (and the merge must see it at the "
+                            "same path); rerun the shards that way, or copy their feature folders into one")
+                    m.add_failure(item.key, stored)
+                    ev.fail_item(item.key, item.path, f"{m.name}: {stored}")
+            else:
+                extract.append(name)
+        if todo or extract:
+            units.append(WorkUnit(len(units), item.key, "generated", item.path, sha,
+                                  ref_path=ref_item.path if ref_item is not None else None, scores=todo,
+                                  contexts=contexts,                                  extract=extract, prompt=item.prompt, aux=item.aux,
+                                  group=(item.prompt_id or item.pair_key, item.sample_index or 0)))
+    store.put_item_metrics(rows)
+    if ev.dist:
+        units += _plan_reference(ev, len(units), reference_failures)
+    return units
 
 
-def _reference_features(dist, ref_src, refstats, reference, collector, progress, report,
-                        shard: tuple[int, int] | None = None, only_cached: bool = False,
-                        known_failures: dict[str, list[str]] | None = None) -> None:
-    """Fill every distribution metric's reference set from reference videos (cached) or a statistics file."""
-    from vgbench.bench.progress import progress as progress_of
+def _plan_reference(ev: _Evaluation, start: int, known_failures: dict[str, list[str]]) -> list[WorkUnit]:
+    """Fill the distribution metrics' reference sets from a statistics file or from cached reference features; the
+    reference videos whose features are not cached become units (role ``reference``)."""
+    from vgbench.bench.engine import WorkUnit
 
-    if refstats is not None:
-        meta, feats = refstats
-        for _, m in dist:
-            want = m.extractor.cache_key()
-            have = meta["extractor"]["cache_key"]
-            if want != have:
-                raise ConfigError(
-                    f"{reference}: reference statistics were built with extractor {meta['extractor']['extractor']} "
-                    f"(cache key {have}, backbone {meta['extractor']['backbone']}, weights "
-                    f"{meta['extractor']['weights_sha256'][:16]}…), but {m.protocol_id} needs {want} (backbone "
-                    f"{m.extractor.backbone}, weights {m.extractor.weights_sha256[:16]}…): rebuild them with `vgbench "
-                    f"refstats build DIR --metric {m.protocol_id}`, or, if they were built with user-supplied weights, "
-                    "pass the same --weights NAME=FILE here")
-            for k, f in feats.items():
-                m.add_features(k, f, "reference")
-        return
-    ref_items = ref_src.items if shard is None else [
-        it for it in ref_src.items if shard_of("reference:" + it.key, shard[1]) == shard[0] - 1]
-
-    def read_ref(path):
-        if only_cached:
-            raise _NotComputed("reference features not computed by any shard (merge computes nothing)")
-        return read_video(path)
-
-    for it in progress_of(ref_items, desc="reference features", enabled=progress):
+    if ev.refstats is not None:
+        _use_refstats(ev)
+        return []
+    shard = ev.shard
+    ref_items = ev.ref_src.items if shard is None else [
+        it for it in ev.ref_src.items if shard_of("reference:" + it.key, shard[1]) == shard[0] - 1]
+    units = []
+    for it in ref_items:
         if it.error:
             continue
-        sha = _content_sha256(it, report)
-        got = collector(sha, "reference", lambda p=it.path: read_ref(p))
-        for _, m in dist:
-            f = got[m.extractor_name]
-            known = (known_failures or {}).get(str(Path(it.path).resolve()))
-            if isinstance(f, _NotComputed) and known:
-                report.failures.append({"item": f"reference:{it.key}", "path": it.path, "errors": list(known)})
-                continue
-            if isinstance(f, _NotComputed):
-                raise ConfigError(f"the features of reference video {it.path} ({m.extractor_name}) are not in the "
-                                  "feature cache: the shards of a distribution metric must share one --feature-cache "
-                                  "(seen by the merge at the same path)")
-            if isinstance(f, Exception):
-                report.failures.append({"item": f"reference:{it.key}", "path": it.path,
-                                        "errors": [f"{m.name}: {type(f).__name__}: {f}"]})
+        sha = _content_sha256(it, ev.report)
+        extract = []
+        for name, ex in ev.extractors.items():
+            f = ev.cache.lookup(ex, sha, "reference")
+            if f is not None:
+                for _, m in ev.dist:
+                    if m.extractor_name == name:
+                        m.add_features(it.key, f, "reference")
+            elif ev.config.only_cached:
+                known = known_failures.get(str(Path(it.path).resolve()))
+                if not known:
+                    raise ConfigError(f"the features of reference video {it.path} ({name}) are not in the feature "
+                                      "cache: the shards of a distribution metric must share one --feature-cache "
+                                      "(seen by the merge at the same path)")
+                if f"reference:{it.key}" not in ev.failures:
+                    for e in known:
+                        ev.fail_item(f"reference:{it.key}", it.path, e)
             else:
-                m.add_features(it.key, f, "reference")
+                extract.append(name)
+        if extract:
+            units.append(WorkUnit(start + len(units), f"reference:{it.key}", "reference", it.path, sha,
+                                  extract=extract))
+    return units
+
+
+def _use_refstats(ev: _Evaluation) -> None:
+    meta, feats = ev.refstats
+    for _, m in ev.dist:
+        want = m.extractor.cache_key()
+        have = meta["extractor"]["cache_key"]
+        if want != have:
+            raise ConfigError(
+                f"{ev.config.reference}: reference statistics were built with extractor "
+                f"{meta['extractor']['extractor']} (cache key {have}, backbone {meta['extractor']['backbone']}, "
+                f"weights {meta['extractor']['weights_sha256'][:16]}…), but {m.protocol_id} needs {want} (backbone "
+                f"{m.extractor.backbone}, weights {m.extractor.weights_sha256[:16]}…): rebuild them with `vgbench "
+                f"refstats build DIR --metric {m.protocol_id}`, or, if they were built with user-supplied weights, "
+                "pass the same --weights NAME=FILE here")
+        for k, f in feats.items():
+            m.add_features(k, f, "reference")
+
+
+def _context_sha(m, item: EvalItem, ref_sha: str | None) -> str:
+    """What besides the video a cached score depends on: the reference's content (paired metrics), or the prompt
+    text and aux info (a score of the same video under another prompt must not be reused)."""
+    if m.needs_prompt or m.needs_aux:
+        return "ctx:" + provenance.stable_hash({"prompt": item.prompt if m.needs_prompt else None,
+                                                "aux": item.aux if m.needs_aux else None}, length=16)
+    return (ref_sha or "") if m.needs_reference else ""
+
+
+def _score_row(ev: _Evaluation, m, key: str, sha: str, rsha: str, s: ItemScore, cached: bool = False) -> dict:
+    extra = s.extra if cached else {**s.extra, "decoding": DECODING_REVISION}
+    return {"run_id": ev.src.source_id, "item_key": key, "metric": m.name, "protocol": m.protocol_id,
+            "reference": ev.reference_id if m.needs_reference else "", "video_sha256": sha, "reference_sha256": rsha,
+            "value": s.value, "weight": s.weight, "status": "ok", "extra": extra, "backbone": m.backbone,
+            "weights_sha256": m.weights_sha256}
+
+
+def _execute(ev: _Evaluation, units: list[WorkUnit], executor: Any) -> None:
+    """Run the units through the executor; one writer stores each result as it arrives (in unit order)."""
+    from vgbench.bench.engine.executors import create_executor
+    from vgbench.bench.engine.units import RunnerSpec, UnitRunner
+    from vgbench.bench.engine.writer import StoreWriter
+    from vgbench.bench.progress import progress as progress_of
+
+    if not units:
+        return
+    cfg = ev.config
+    executor = executor or create_executor(cfg.executor, cfg.workers)
+    runner = UnitRunner(ev.metrics, ev.extractors)
+    torch = sys.modules.get("torch")
+    spec = RunnerSpec(tuple(ev.item_specs), tuple(ev.extractors), cfg.allow_random_weights,
+                      tuple(sorted(cfg.weights.items())), torch.get_num_threads() if torch else None)
+    desc = "evaluating" + (f" (shard {cfg.shard})" if ev.shard else "")
+    with StoreWriter(ev.store) as writer:
+        for unit, res in progress_of(executor.run(units, runner, spec), total=len(units), desc=desc,
+                                     enabled=cfg.progress):
+            writer.add(_result_rows(ev, unit, res))
+    ev.report.executor = executor.describe() | ({"retried": executor.retried} if executor.retried else {})
+
+
+def _result_rows(ev: _Evaluation, unit: WorkUnit, res: Any) -> list[dict[str, Any]]:
+    """Store rows, metric state and report counts for one unit's result."""
+    report = ev.report
+    rows = []
+    if res.decoded:
+        report.items_decoded += 1
+    for i, context in zip(unit.scores, unit.contexts):
+        m, s = ev.metrics[i], res.scores[i]
+        if isinstance(s, str):
+            rows.append({"run_id": ev.src.source_id, "item_key": unit.key, "metric": m.name,
+                         "protocol": m.protocol_id, "reference": ev.reference_id if m.needs_reference else "",
+                         "status": "error", "error": s, "video_sha256": unit.sha256})
+            ev.fail_item(unit.key, unit.path, f"{m.name}: {s}")
+        else:
+            report.scores_computed += 1
+            rows.append(_score_row(ev, m, unit.key, unit.sha256, context, s))
+    for name in unit.extract:
+        f = res.features[name]
+        if not isinstance(f, str):
+            ev.cache.store(ev.extractors[name], unit.sha256, unit.role, f)
+        for _, m in ev.dist:
+            if m.extractor_name != name:
+                continue
+            key = unit.key.removeprefix("reference:") if unit.role == "reference" else unit.key
+            if not isinstance(f, str):
+                m.add_features(key, f, unit.role)
+            elif unit.role == "reference":
+                ev.fail_item(unit.key, unit.path, f"{m.name}: {f}")
+            else:
+                m.add_failure(unit.key, f)
+                ev.fail_item(unit.key, unit.path, f"{m.name}: {f}")
+                # recorded, so that a merge of shards reports this failure, not a missing feature
+                rows.append({"run_id": ev.src.source_id, "item_key": unit.key, "metric": m.name,
+                             "protocol": m.protocol_id, "reference": ev.reference_id, "status": "error",
+                             "error": f, "video_sha256": unit.sha256})
+    return rows
+
+
+def _record_shard(ev: _Evaluation) -> None:
+    """Record what this shard evaluated, for `vgbench merge`."""
+    cfg, shard = ev.config, ev.shard
+    evaluation = provenance.stable_hash({"metrics": ev.metric_specs, "reference": ev.reference_id,
+                                         "weights": sorted(cfg.weights.items())}, length=12)
+    ev.store.set_meta(f"shard/{ev.src.source_id}/{evaluation}/{shard[1]}/{shard[0]}",
+                      {"config": {**cfg.to_dict(), "shard": None, "db": None, "progress": False,
+                                  "executor": "local", "workers": None,
+                                  "videos": str(Path(cfg.videos).resolve()),
+                                  "reference": str(Path(cfg.reference).resolve()) if cfg.reference else None,
+                                  "feature_cache": str(ev.cache.root.resolve())},
+                       "shard": list(shard), "source_id": ev.src.source_id, "reference_id": ev.reference_id,
+                       "evaluation": evaluation, "distribution": bool(ev.dist), "items": len(ev.items),
+                       "reference_failures": {str(Path(f["path"]).resolve()): f["errors"]
+                                              for f in ev.report.failures if str(f["item"]).startswith("reference:")}})
+
+
+def _aggregate(ev: _Evaluation) -> None:
+    """Set-level values: distribution metrics from their feature sets, the others from the stored per-item values
+    (exact ``fsum``, so a resumed or repeated evaluation gives the same numbers bit for bit)."""
+    report, store, src, ref_src = ev.report, ev.store, ev.src, ev.ref_src
+    for spec, m in ev.dist:
+        result = m.compute()
+        result.details["reference"] = str(ev.config.reference)
+        result.details["reference_label"] = (ref_src.model or ref_src.root.name) if ref_src else "refstats"
+        result.details.update(ev.cache.stats())
+        store.put_set_metric(src.source_id, ev.reference_id, result)
+        report.results[spec] = result
+    keys = {it.key for it in src.items}
+    for spec, m in zip(ev.item_specs, ev.metrics):
+        m.reset()
+        ref_key = ev.reference_id if m.needs_reference else ""
+        for row in store.item_scores(src.source_id, m.protocol_id, ref_key):
+            if row["item_key"] not in keys:
+                continue
+            if row["status"] == "ok":
+                m.add(row["item_key"], ItemScore(row["value"], row["weight"], json.loads(row["extra_json"] or "{}")))
+            else:
+                m.add_failure(row["item_key"], row["error"])
+        # per-prompt rules (temporal flickering keeps ≤ 5 static videos per prompt)
+        m.set_item_groups({it.key: (it.prompt_id or it.pair_key, it.sample_index or 0) for it in src.items})
+        result = m.compute()
+        if m.needs_reference:
+            result.details["reference"] = str(ref_src.root)
+            result.details["reference_label"] = ref_src.model or ref_src.root.name
+        store.put_set_metric(src.source_id, ref_key, result)
+        report.results[spec] = result

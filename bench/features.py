@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -37,31 +38,41 @@ if TYPE_CHECKING:
     from vgbench.bench.video import Video
 
 # ---- memo: one decoded video's shared intermediate values ------------------------------------------------------
-_memo: dict[str, Any] = {"video": None, "values": {}, "hits": 0, "misses": 0}
+# one slot per thread: the local executor scores several videos at once, each in its own thread
+_local = threading.local()
+_counts = {"hits": 0, "misses": 0}
+
+
+def _slot():
+    slot = getattr(_local, "slot", None)
+    if slot is None:
+        slot = _local.slot = {"video": None, "values": {}}
+    return slot
 
 
 def memo(video: Any, key: tuple, compute: Callable[[], Any]) -> Any:
     """``compute()`` once per (decoded ``video`` object, ``key``); later calls for the same video return the stored
-    value. A new video object drops the previous one's values."""
-    if _memo["video"] is not video:
-        _memo["video"], _memo["values"] = video, {}
-    values = _memo["values"]
+    value. A new video object drops the previous one's values (per thread)."""
+    slot = _slot()
+    if slot["video"] is not video:
+        slot["video"], slot["values"] = video, {}
+    values = slot["values"]
     if key in values:
-        _memo["hits"] += 1
+        _counts["hits"] += 1
         return values[key]
-    _memo["misses"] += 1
+    _counts["misses"] += 1
     values[key] = value = compute()
     return value
 
 
 def stats() -> dict[str, int]:
     """How often a memo value was reused (``hits``) or computed (``misses``) in this process."""
-    return {"hits": _memo["hits"], "misses": _memo["misses"]}
+    return dict(_counts)
 
 
 def release() -> None:
-    """Drop the memo's video and values (the harness calls it when an evaluation ends)."""
-    _memo.update(video=None, values={})
+    """Drop this thread's memo video and values (the harness calls it when a unit or an evaluation ends)."""
+    _slot().update(video=None, values={})
 
 
 clear = release  # the memo's former name
@@ -141,6 +152,23 @@ class FeatureStore:
             raise
         self.extracted += 1
 
+    def key_for(self, extractor: Any, role: str) -> tuple[str, str]:
+        """``(namespace, detail)`` of ``extractor``'s features of a ``role`` video (its cache key, computed once)."""
+        namespace = self._namespaces.get(id(extractor))
+        if namespace is None:
+            namespace = self._namespaces[id(extractor)] = extractor.cache_key()
+        return namespace, extractor.sampling.cache_role(role)
+
+    def lookup(self, extractor: Any, video_sha256: str, role: str) -> "np.ndarray | None":
+        """The stored features of ``extractor`` for a ``role`` video, verified (see :meth:`get`), or None."""
+        namespace, detail = self.key_for(extractor, role)
+        return self.get(namespace, video_sha256, detail, getattr(extractor, "feature_dim", None))
+
+    def store(self, extractor: Any, video_sha256: str, role: str, feats: "np.ndarray") -> None:
+        """Store features ``extractor`` computed for a ``role`` video (see :meth:`put`)."""
+        namespace, detail = self.key_for(extractor, role)
+        self.put(namespace, video_sha256, detail, feats)
+
     def collect(self, extractors: Iterable, video_sha256: str, role: str,
                 decode: Callable[[], "Video"]) -> "dict[str, np.ndarray | Exception]":
         """Every extractor's features of one video (extractor name → array, or the error that item failed with):
@@ -151,8 +179,7 @@ class FeatureStore:
         """
         out: dict[str, Any] = {}
         for ex in extractors:
-            namespace = self._namespaces.get(id(ex)) or self._namespaces.setdefault(id(ex), ex.cache_key())
-            detail = ex.sampling.cache_role(role)
+            namespace, detail = self.key_for(ex, role)
             hit = self.get(namespace, video_sha256, detail, getattr(ex, "feature_dim", None))
             if hit is not None:
                 out[ex.name] = hit

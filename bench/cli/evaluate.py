@@ -72,6 +72,13 @@ def register(sub) -> None:
     p.add_argument("--shard", metavar="I/N", help="score only slice I of N (items split by a hash of their key) into "
                                                   "--db; run the N shards anywhere (same --feature-cache for "
                                                   "distribution metrics), then `vgbench merge` their databases")
+    p.add_argument("--executor", choices=None, metavar="NAME",
+                   help="how the work runs: 'local' (threads of this process; default) or 'ray' (Ray actors that "
+                        "load the weights once: the cluster at RAY_ADDRESS, else a local Ray; pip install "
+                        "'vgbench[ray]'). Results are the same with any executor and number of workers")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="videos processed at once (local: threads, default 1 plus a decode-prefetch thread; ray: "
+                        "actors, default one per GPU, else per CPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
 

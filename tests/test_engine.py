@@ -1,0 +1,126 @@
+"""The execution engine (vgbench.bench.engine): one loop for every metric kind, whatever the executor.
+
+The same evaluation (per-item, paired and distribution metrics, one undecodable video) run with 1 and 3 local
+workers, and on a local Ray cluster with 2 workers, stores byte-identical per-item values and set values; a Ray
+worker killed mid-run (SIGKILL) loses nothing: its units are retried on a new worker.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from tests.test_shards import _folders, _values
+
+METRICS = "psnr,ssim,temporal_flickering,fid/efficientnet-lite0"
+
+
+def _evaluate(tmp_path, gen, ref, name, executor=None, **kw):
+    from vgbench import EvalConfig, evaluate
+
+    config = EvalConfig(videos=str(gen), metrics=METRICS, reference=str(ref), db=str(tmp_path / f"{name}.sqlite"),
+                        feature_cache=str(tmp_path / f"fc-{name}"), progress=False, **kw)
+    return evaluate(config, executor=executor), _values(tmp_path / f"{name}.sqlite")
+
+
+def test_work_units_cover_only_what_is_not_cached(tmp_path):
+    from vgbench import EvalConfig
+    from vgbench.bench.evaluate import _plan, _prepare
+
+    gen, ref = _folders(tmp_path)
+    report, _ = _evaluate(tmp_path, gen, ref, "a")
+    assert report.scores_computed == 7 * 3 and report.items_decoded == 7 + 8  # generated + reference videos
+    config = EvalConfig(videos=str(gen), metrics=METRICS, reference=str(ref), db=str(tmp_path / "a.sqlite"),
+                        feature_cache=str(tmp_path / "fc-a"), progress=False)
+    ev, _ = _prepare(config, None)
+    try:
+        units = _plan(ev, {})  # everything scored is cached; only the failed item is tried again
+        assert [(u.key, len(u.scores), u.extract) for u in units] == [("v7.mp4", 3, ["efficientnet-frames"])]
+    finally:
+        ev.store.close()
+
+
+def test_local_workers_give_identical_results(tmp_path):
+    gen, ref = _folders(tmp_path)
+    one, values_one = _evaluate(tmp_path, gen, ref, "one")
+    three, values_three = _evaluate(tmp_path, gen, ref, "three", workers=3)
+    assert three.executor == {"executor": "local", "workers": 3, "prefetch": 6}
+    assert values_three == values_one
+    assert [f["item"] for f in three.failures] == [f["item"] for f in one.failures] == ["v7.mp4"]
+    assert {k: r.value for k, r in three.results.items()} == {k: r.value for k, r in one.results.items()}
+
+
+def test_memo_is_per_thread():
+    from vgbench.bench import features
+
+    a, b, seen = object(), object(), {}
+
+    def work(video, name):
+        seen[name] = features.memo(video, ("k",), lambda: name)
+        time.sleep(0.05)
+        seen[name + "2"] = features.memo(video, ("k",), lambda: "recomputed")
+
+    threads = [threading.Thread(target=work, args=(v, n)) for v, n in ((a, "a"), (b, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"a": "a", "a2": "a", "b": "b", "b2": "b"}  # neither thread evicted the other's video
+
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray cluster with 2 CPU workers, started inside the test session."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_executor_equals_local_and_survives_a_killed_worker(tmp_path, ray_cluster):
+    from vgbench.bench.engine.ray_executor import RayExecutor
+
+    gen, ref = _folders(tmp_path)
+    local, values_local = _evaluate(tmp_path, gen, ref, "local")
+    executor = RayExecutor(workers=2)
+    out: dict = {}
+    t = threading.Thread(target=lambda: out.update(r=_evaluate(tmp_path, gen, ref, "ray", executor=executor)))
+    t.start()
+    deadline = time.monotonic() + 120
+    while not executor.actors and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert executor.actors, "the Ray executor started no actor"
+    pid = ray.get(executor.actors[0].pid.remote())
+    os.kill(pid, signal.SIGKILL)  # a worker dies mid-run (as kill -9, or the OOM killer, would do)
+    t.join(timeout=300)
+    assert not t.is_alive()
+    report, values_ray = out["r"]
+    assert executor.retried >= 1 and report.executor["retried"] == executor.retried
+    assert values_ray == values_local  # nothing lost, nothing different
+    assert {k: r.value for k, r in report.results.items()} == {k: r.value for k, r in local.results.items()}
+
+
+def test_ray_from_the_command_line(tmp_path, ray_cluster, cli):
+    import json
+
+    gen, ref = _folders(tmp_path)
+    _, values_local = _evaluate(tmp_path, gen, ref, "local")
+    code, out, err = cli("evaluate", gen, "--metrics", METRICS, "--reference", ref, "--db", tmp_path / "ray.sqlite",
+                         "--feature-cache", tmp_path / "fc-ray", "--executor", "ray", "--workers", "2", "--json",
+                         "--no-progress")
+    assert code == 4, err  # the broken video fails its item
+    assert json.loads(out)["executor"]["executor"] == "ray"
+    assert _values(tmp_path / "ray.sqlite") == values_local
+
+
+def test_unknown_executor_is_named(tmp_path, cli):
+    gen, ref = _folders(tmp_path)
+    code, _, err = cli("evaluate", gen, "--metrics", "psnr", "--reference", ref, "--db", tmp_path / "x.sqlite",
+                       "--executor", "dask", "--no-progress")
+    assert code == 3 and "unknown executor 'dask'" in err and "local, ray" in err
