@@ -112,6 +112,17 @@ def _flag(value: Any, name: str, optional: bool = False) -> bool | None:
     return value
 
 
+def _executor_fields(executor: Any, workers: Any) -> None:
+    if not isinstance(executor, str) or not executor.strip():
+        raise ConfigError(f"executor must be a name (local, ray), not {executor!r}")
+    from vgbench.bench.engine.executors import EXECUTORS
+
+    EXECUTORS.entry(executor)  # an unknown name fails here, listing the known ones
+    _whole(workers, "workers")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers must be at least 1, not {workers}")
+
+
 def parse_shard(text: Any) -> tuple[int, int]:
     """``"I/N"`` → ``(I, N)`` with 1 ≤ I ≤ N.
 
@@ -161,6 +172,9 @@ class RunConfig(_ConfigIO):
         shard: ``"I/N"``: generate (and, with ``vgbench run``, score) only slice I of N of the items (by a hash of
             the item id) into the shared run folder; its records go to ``OUT/vgbench.shard-I-of-N.sqlite`` for
             ``vgbench merge``.
+        executor: ``"local"`` (generate in this process) or ``"ray"`` (generator actors, one per GPU, that load the
+            model once; the run folder must be on a file system the workers share); also used for the scoring.
+        workers: generator actors (ray) / scoring workers; default: one per GPU (else per CPU) with ray, 1 locally.
     """
 
     model: str
@@ -177,10 +191,13 @@ class RunConfig(_ConfigIO):
     model_args: dict[str, Any] = field(default_factory=dict)
     weights: dict[str, str] = field(default_factory=dict)
     shard: str | None = None
+    executor: str = "local"
+    workers: int | None = None
 
     def __post_init__(self):
         if self.shard is not None:
             parse_shard(self.shard)
+        _executor_fields(self.executor, self.workers)
         for name in ("model", "suite"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a name, not {getattr(self, name)!r}")
@@ -220,7 +237,8 @@ class RunConfig(_ConfigIO):
         given = {"model": args.model, "suite": args.suite, "samples": args.samples, "seed": args.seed,
                  "frames": args.frames, "fps": args.fps, "width": w, "height": h, "out": args.out,
                  "metrics": _csv(getattr(args, "metrics", None), "metrics") or None, "quality": args.quality,
-                 "model_args": model_args or None, "weights": weights or None, "shard": getattr(args, "shard", None)}
+                 "model_args": model_args or None, "weights": weights or None, "shard": getattr(args, "shard", None),
+                 "executor": getattr(args, "executor", None), "workers": getattr(args, "workers", None)}
         if getattr(args, "config", None):
             return cls.from_file(args.config, **given)
         return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")
@@ -276,14 +294,7 @@ class EvalConfig(_ConfigIO):
 
     def __post_init__(self):
         object.__setattr__(self, "videos", _path(self.videos, "videos", optional=False))
-        if not isinstance(self.executor, str) or not self.executor.strip():
-            raise ConfigError(f"executor must be a name (local, ray), not {self.executor!r}")
-        from vgbench.bench.engine.executors import EXECUTORS
-
-        EXECUTORS.entry(self.executor)  # an unknown name fails here, listing the known ones
-        _whole(self.workers, "workers")
-        if self.workers is not None and self.workers < 1:
-            raise ConfigError(f"workers must be at least 1, not {self.workers}")
+        _executor_fields(self.executor, self.workers)
         if self.shard is not None:
             self.shard_index()
         _flag(self.only_cached, "only_cached")

@@ -49,5 +49,6 @@ def run(config: RunConfig, progress: bool = True,
     generation = execute_run(plan, progress=progress)
     on_generated(plan, generation)
     evaluation = evaluate(EvalConfig(videos=plan.run_dir, metrics=specs, db=plan.db_path, progress=progress,
-                                     weights=config.weights, shard=config.shard))
+                                     weights=config.weights, shard=config.shard,
+                                     executor=config.executor, workers=config.workers))
     return RunResult(plan, generation, evaluation)

@@ -194,7 +194,7 @@ def write_run_manifest(plan: RunPlan, status: str, report: RunReport | None = No
     _atomic_write_text(plan.run_dir / "run.json", json.dumps(doc, indent=1, ensure_ascii=False))
 
 
-def _produce(plan: RunPlan, item: PlannedItem) -> dict[str, Any]:
+def produce_item(plan: RunPlan, item: PlannedItem) -> dict[str, Any]:
     """Generate (or copy) one item's video atomically; returns its sidecar. Raises on failure."""
     req = item.request
     dest = plan.video_path(item)
@@ -235,11 +235,12 @@ def _produce(plan: RunPlan, item: PlannedItem) -> dict[str, Any]:
 
 
 def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool = True,
-                on_item: Callable[[PlannedItem, dict], None] | None = None) -> RunReport:
+                on_item: Callable[[PlannedItem, dict], None] | None = None, executor: Any = None) -> RunReport:
     """Generate every item of ``plan`` that is not finished yet; record them in the store as they complete.
 
     A failing item (generator error, corrupt source file, wrong frame count) is recorded as failed with its error
-    and the run goes on; running again retries failed items only.
+    and the run goes on; running again retries failed items only. ``executor``: an executor with ``generate``
+    (the Ray executor: generator actors), default ``plan.config.executor`` (``local``: this process).
     """
     from vgbench.bench.progress import progress as progress_of
 
@@ -273,16 +274,31 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
             else:
                 pending.append(item)
         store.upsert_items(plan.run_id, done_rows)
-        bar = progress_of(pending, desc=f"generating {plan.settings['model_id']}", enabled=progress)
-        for item in bar:
-            try:
-                side = _produce(plan, item)
-                report.generated += 1
-            except (VgbenchError, ValueError, RuntimeError, OSError) as e:
-                side = {"item_id": item.item_id, "status": "error", "error": f"{type(e).__name__}: {e}",
+        if executor is None and plan.config.executor != "local":
+            from vgbench.bench.engine.executors import create_executor
+
+            executor = create_executor(plan.config.executor, plan.config.workers)
+        if executor is not None and hasattr(executor, "generate"):
+            by_id = {it.item_id: it for it in pending}
+            produced = ((by_id[i], side) for i, side in
+                        executor.generate(asdict(plan.config), [it.item_id for it in pending]))
+        else:
+            produced = ((item, None) for item in pending)
+        bar = progress_of(produced, total=len(pending), desc=f"generating {plan.settings['model_id']}",
+                          enabled=progress)
+        for item, side in bar:
+            if side is None:  # this process generates
+                try:
+                    side = produce_item(plan, item)
+                except (VgbenchError, ValueError, RuntimeError, OSError) as e:
+                    side = {"status": "error", "error": f"{type(e).__name__}: {e}"}
+            if side.get("status") == "error":
+                side = {"item_id": item.item_id, "status": "error", "error": side["error"],
                         "prompt_id": item.request.prompt_id, "sample_index": item.request.sample_index}
                 report.failed.append({"item": item.item_id, "prompt_id": item.request.prompt_id,
                                       "sample_index": str(item.request.sample_index), "error": side["error"]})
+            else:
+                report.generated += 1
             _atomic_write_text(plan.sidecar_path(item), json.dumps(side, indent=1, ensure_ascii=False))
             store.upsert_items(plan.run_id, [_item_row(item, side)])
             if on_item:

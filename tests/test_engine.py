@@ -124,3 +124,38 @@ def test_unknown_executor_is_named(tmp_path, cli):
     code, _, err = cli("evaluate", gen, "--metrics", "psnr", "--reference", ref, "--db", tmp_path / "x.sqlite",
                        "--executor", "dask", "--no-progress")
     assert code == 3 and "unknown executor 'dask'" in err and "local, ray" in err
+
+
+def test_submit_local_shards_and_merge_equal_one_process(tmp_path, cli):
+    pytest.importorskip("submitit")
+    import json
+
+    gen, ref = _folders(tmp_path)
+    _, values_one = _evaluate(tmp_path, gen, ref, "one")
+    merged = tmp_path / "merged.sqlite"
+    code, out, err = cli("submit", "--local", "--shards", "2", "--logs", tmp_path / "jobs", "--json", "evaluate", gen,
+                         "--metrics", METRICS, "--reference", ref, "--feature-cache", tmp_path / "fc-shared",
+                         "--db", merged)
+    assert code == 4, err  # the merge job's code: the broken video failed its item
+    doc = json.loads(out)
+    assert len(doc["shards"]) == 2 and doc["merge"]["db"] == str(merged)
+    assert all((tmp_path / f"merged.shard-{i}-of-2.sqlite").is_file() for i in (1, 2))
+    assert _values(merged) == values_one
+
+
+def test_ray_generation_equals_local(tmp_path, ray_cluster, cli):
+    """`vgbench run --executor ray`: generator actors write the same videos and records as one process."""
+    import json
+
+    from vgbench.bench.store import ResultsStore
+
+    runs = {}
+    for name, extra in (("local", []), ("ray", ["--executor", "ray", "--workers", "2"])):
+        code, out, err = cli("run", "--model", "shapes", "--suite", "shapes", "--samples", "2", "--frames", "8",
+                             "--size", "64x64", "--out", tmp_path / name, "--json", "--no-progress", *extra)
+        assert code == 0, err
+        doc = json.loads(out)
+        with ResultsStore(tmp_path / name / "vgbench.sqlite") as s:
+            items = {r["item_id"]: r["video_sha256"] for r in s.query("SELECT * FROM items")}
+        runs[name] = (doc["metrics"]["temporal_flickering"]["value"], items)
+    assert runs["ray"] == runs["local"] and len(runs["local"][1]) >= 4

@@ -22,7 +22,7 @@ from vgbench.bench.cli.common import EPILOG, FMT, say
 from vgbench.bench.errors import EXIT_INTERNAL, EXIT_USAGE, VgbenchError
 
 #: the command modules, in the order ``vgbench --help`` lists them
-COMMANDS = ("run", "evaluate", "merge", "compare", "leaderboard", "check", "prompts", "models", "metrics",
+COMMANDS = ("run", "evaluate", "merge", "submit", "compare", "leaderboard", "check", "prompts", "models", "metrics",
             "results", "weights", "refstats", "demo")
 
 DESCRIPTION = """\

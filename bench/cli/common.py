@@ -116,6 +116,12 @@ def add_generation_args(p: argparse.ArgumentParser) -> None:
                                                   "by a hash of the item id, into the shared run folder (--out on "
                                                   "shared storage); records go to OUT/vgbench.shard-I-of-N.sqlite: "
                                                   "`vgbench merge` them when every shard is done")
+    p.add_argument("--executor", metavar="NAME",
+                   help="'local' (this process; default) or 'ray': generator actors, one per GPU (each loads the "
+                        "model once) on the cluster at RAY_ADDRESS or a local Ray; --out must be on storage the "
+                        "workers share. pip install 'vgbench[ray]'")
+    p.add_argument("--workers", type=int, metavar="N", help="generator actors with --executor ray (default: one "
+                                                           "per GPU, else per CPU); scoring workers")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (messages go to stderr)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
