@@ -269,8 +269,9 @@ class EvalConfig(_ConfigIO):
             databases and computes them exactly as one process would.
         only_cached: compute nothing: every per-item value and feature must already be stored (what ``merge`` uses;
             a missing one fails its item as "not computed").
-        executor: how the work units run: ``"local"`` (threads of this process) or ``"ray"`` (Ray actors on the
-            cluster at ``RAY_ADDRESS``, or a local Ray; extra ``vgbench[ray]``); see :mod:`vgbench.bench.engine`.
+        executor: how the work units run: ``"local"`` (threads of this process), ``"processes"`` (worker
+            processes, for CPU-bound metrics) or ``"ray"`` (Ray actors on the cluster at ``RAY_ADDRESS``, or a local
+            Ray; extra ``vgbench[ray]``); see :mod:`vgbench.bench.engine`.
         workers: units processed at once (local: threads, default 1 plus a decode-prefetch thread; ray: actors,
             default one per GPU, else one per CPU). Results do not depend on it.
 

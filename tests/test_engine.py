@@ -54,6 +54,29 @@ def test_local_workers_give_identical_results(tmp_path):
     assert {k: r.value for k, r in three.results.items()} == {k: r.value for k, r in one.results.items()}
 
 
+@pytest.mark.slow  # (the default run keeps the Ray tests; this one costs ~15-25 s)
+def test_process_workers_give_identical_results_and_survive_a_killed_worker(tmp_path):
+    """``--executor processes``: the same stored values as one thread; a worker process killed mid-run (SIGKILL)
+    breaks the pool, and the units in flight run again on a new one."""
+    from vgbench.bench.engine.processes import ProcessExecutor
+
+    class KillOnce(ProcessExecutor):  # kills one worker process after the first result
+        def run(self, units, runner, spec=None):
+            killed = False
+            for unit, result in super().run(units, runner, spec):
+                if not killed:
+                    killed = True
+                    os.kill(int(result.worker.split()[-1]), signal.SIGKILL)
+                yield unit, result
+
+    gen, ref = _folders(tmp_path)
+    _, values_one = _evaluate(tmp_path, gen, ref, "one")
+    executor = KillOnce(workers=2)
+    report, values_two = _evaluate(tmp_path, gen, ref, "two", executor=executor)
+    assert values_two == values_one
+    assert executor.retried >= 1 and report.executor["workers"] == 2
+
+
 def test_memo_is_per_thread():
     from vgbench.bench import features
 
@@ -106,6 +129,7 @@ def test_ray_executor_equals_local_and_survives_a_killed_worker(tmp_path, ray_cl
     assert {k: r.value for k, r in report.results.items()} == {k: r.value for k, r in local.results.items()}
 
 
+@pytest.mark.slow  # (the default run keeps the Ray tests; this one costs ~15-25 s)
 def test_ray_from_the_command_line(tmp_path, ray_cluster, cli):
     import json
 
@@ -123,9 +147,10 @@ def test_unknown_executor_is_named(tmp_path, cli):
     gen, ref = _folders(tmp_path)
     code, _, err = cli("evaluate", gen, "--metrics", "psnr", "--reference", ref, "--db", tmp_path / "x.sqlite",
                        "--executor", "dask", "--no-progress")
-    assert code == 3 and "unknown executor 'dask'" in err and "local, ray" in err
+    assert code == 3 and "unknown executor 'dask'" in err and "local, processes, ray" in err
 
 
+@pytest.mark.slow  # (the default run keeps the Ray tests; this one costs ~15-25 s)
 def test_submit_local_shards_and_merge_equal_one_process(tmp_path, cli):
     pytest.importorskip("submitit")
     import json
@@ -159,3 +184,45 @@ def test_ray_generation_equals_local(tmp_path, ray_cluster, cli):
             items = {r["item_id"]: r["video_sha256"] for r in s.query("SELECT * FROM items")}
         runs[name] = (doc["metrics"]["temporal_flickering"]["value"], items)
     assert runs["ray"] == runs["local"] and len(runs["local"][1]) >= 4
+
+
+def test_killed_ray_driver_resumes_without_redoing_stored_units(tmp_path):
+    """kill -9 of a `vgbench evaluate --executor ray` driver mid-run: what it stored stays, and the next evaluation
+    computes exactly the rest."""
+    import subprocess
+    import sys
+
+    from vgbench import EvalConfig, evaluate
+    from vgbench.bench.store import ResultsStore
+    from tests.conftest import write_clip
+
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(40):
+        write_clip(gen / f"v{i:02d}.mp4", rng.integers(0, 255, (6, 48, 48, 3), dtype=np.uint8))
+    db = tmp_path / "db.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "vgbench", "evaluate", str(gen), "--metrics",
+                             "temporal_flickering",
+                             "--db", str(db), "--executor", "ray", "--workers", "1", "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+    def stored() -> int:
+        if not db.exists():
+            return 0
+        try:
+            with ResultsStore(db) as s:
+                return s.query("SELECT COUNT(*) AS n FROM item_metrics WHERE status='ok'")[0]["n"]
+        except Exception:  # noqa: BLE001 - the database may be mid-creation
+            return 0
+
+    deadline = time.monotonic() + 120
+    while stored() == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and everything it started
+    proc.wait()
+    before = stored()
+    assert 0 < before < 40, proc.stderr.read().decode()[-2000:]
+    report = evaluate(EvalConfig(videos=str(gen), metrics="temporal_flickering", db=str(db), progress=False))
+    assert report.scores_cached == before and report.scores_computed == 40 - before
+    assert report.results["temporal_flickering"].n_items == 40 and not report.failures

@@ -73,12 +73,14 @@ def register(sub) -> None:
                                                   "--db; run the N shards anywhere (same --feature-cache for "
                                                   "distribution metrics), then `vgbench merge` their databases")
     p.add_argument("--executor", choices=None, metavar="NAME",
-                   help="how the work runs: 'local' (threads of this process; default) or 'ray' (Ray actors that "
-                        "load the weights once: the cluster at RAY_ADDRESS, else a local Ray; pip install "
-                        "'vgbench[ray]'). Results are the same with any executor and number of workers")
+                   help="how the work runs: 'local' (threads of this process, default: best with a GPU, where one "
+                        "loaded model serves every video), 'processes' (worker processes: CPU-bound metrics such as "
+                        "psnr/ssim/flickering scale with the cores) or 'ray' (Ray actors that load the weights "
+                        "once: the cluster at RAY_ADDRESS, else a local Ray; pip install 'vgbench[ray]'). Results "
+                        "are the same with any executor and number of workers")
     p.add_argument("--workers", type=int, metavar="N",
-                   help="videos processed at once (local: threads, default 1 plus a decode-prefetch thread; ray: "
-                        "actors, default one per GPU, else per CPU)")
+                   help="videos processed at once (local: threads, default 1 plus a decode-prefetch thread; "
+                        "processes: default one per core; ray: actors, default one per GPU, else per CPU)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
 

@@ -10,7 +10,8 @@ Every unit goes through the same stages, whatever its metrics' kinds:
     decode (parallel workers, bounded prefetch) → score and extract (per-item metrics, backbones) → one writer
 
 An **executor** runs the stages: ``local`` (threads in this process; ``workers`` units in flight, at most
-``prefetch`` decoded videos in memory, so memory is bounded by the queue, not by the number of videos) or ``ray``
+``prefetch`` decoded videos in memory, so memory is bounded by the queue, not by the number of videos),
+``processes`` (worker processes that each load the weights once: CPU-bound metrics scale with the cores) or ``ray``
 (decode and score in Ray actors that load the weights once; :mod:`vgbench.bench.engine.ray_executor`). Both hand
 results back in unit order to one :class:`~vgbench.bench.engine.writer.StoreWriter` in the driver, which writes them
 in batched transactions; the set-level values are then recomputed from the store, so the numbers do not depend on

@@ -1,4 +1,5 @@
-"""Executors by name: ``local`` (threads in this process) and ``ray`` (Ray actors); third-party executors register
+"""Executors by name: ``local`` (threads in this process: GPU work, where one loaded model serves every video),
+``processes`` (worker processes of this machine: CPU-bound metrics, no shared GIL) and ``ray`` (Ray actors); third-party executors register
 through the ``vgbench.executors`` entry-point group. An executor is a class ``(workers, **options)`` with
 ``run(units, runner, spec) -> Iterator[(unit, result)]`` in unit order, ``describe()`` and a ``retried`` count."""
 from __future__ import annotations
@@ -9,6 +10,7 @@ from vgbench.bench.registry import Registry
 
 EXECUTORS: Registry[Any] = Registry("executor", group="vgbench.executors", listing="vgbench evaluate --help")
 EXECUTORS.add("local", "vgbench.bench.engine.local:LocalExecutor")
+EXECUTORS.add("processes", "vgbench.bench.engine.processes:ProcessExecutor")
 EXECUTORS.add("ray", "vgbench.bench.engine.ray_executor:RayExecutor")
 
 
