@@ -27,15 +27,23 @@ def _evaluate(tmp_path, gen, ref, name, executor=None, **kw):
     return evaluate(config, executor=executor), _values(tmp_path / f"{name}.sqlite")
 
 
-def test_work_units_cover_only_what_is_not_cached(tmp_path):
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    """The folders and one evaluation with the default executor (one thread), shared by the tests below."""
+    root = tmp_path_factory.mktemp("engine")
+    gen, ref = _folders(root)
+    report, values = _evaluate(root, gen, ref, "one")
+    return root, gen, ref, report, values
+
+
+def test_work_units_cover_only_what_is_not_cached(baseline):
     from vgbench import EvalConfig
     from vgbench.bench.evaluate import _plan, _prepare
 
-    gen, ref = _folders(tmp_path)
-    report, _ = _evaluate(tmp_path, gen, ref, "a")
+    root, gen, ref, report, _ = baseline
     assert report.scores_computed == 7 * 3 and report.items_decoded == 7 + 8  # generated + reference videos
-    config = EvalConfig(videos=str(gen), metrics=METRICS, reference=str(ref), db=str(tmp_path / "a.sqlite"),
-                        feature_cache=str(tmp_path / "fc-a"), progress=False)
+    config = EvalConfig(videos=str(gen), metrics=METRICS, reference=str(ref), db=str(root / "one.sqlite"),
+                        feature_cache=str(root / "fc-one"), progress=False)
     ev, _ = _prepare(config, None)
     try:
         units = _plan(ev, {})  # everything scored is cached; only the failed item is tried again
@@ -44,9 +52,8 @@ def test_work_units_cover_only_what_is_not_cached(tmp_path):
         ev.store.close()
 
 
-def test_local_workers_give_identical_results(tmp_path):
-    gen, ref = _folders(tmp_path)
-    one, values_one = _evaluate(tmp_path, gen, ref, "one")
+def test_local_workers_give_identical_results(tmp_path, baseline):
+    _, gen, ref, one, values_one = baseline
     three, values_three = _evaluate(tmp_path, gen, ref, "three", workers=3)
     assert three.executor == {"executor": "local", "workers": 3, "prefetch": 6}
     assert values_three == values_one
@@ -55,7 +62,7 @@ def test_local_workers_give_identical_results(tmp_path):
 
 
 @pytest.mark.slow  # (the default run keeps the Ray tests; this one costs ~15-25 s)
-def test_process_workers_give_identical_results_and_survive_a_killed_worker(tmp_path):
+def test_process_workers_give_identical_results_and_survive_a_killed_worker(tmp_path, baseline):
     """``--executor processes``: the same stored values as one thread; a worker process killed mid-run (SIGKILL)
     breaks the pool, and the units in flight run again on a new one."""
     from vgbench.bench.engine.processes import ProcessExecutor
@@ -69,8 +76,7 @@ def test_process_workers_give_identical_results_and_survive_a_killed_worker(tmp_
                     os.kill(int(result.worker.split()[-1]), signal.SIGKILL)
                 yield unit, result
 
-    gen, ref = _folders(tmp_path)
-    _, values_one = _evaluate(tmp_path, gen, ref, "one")
+    _, gen, ref, _, values_one = baseline
     executor = KillOnce(workers=2)
     report, values_two = _evaluate(tmp_path, gen, ref, "two", executor=executor)
     assert values_two == values_one
@@ -106,11 +112,10 @@ def ray_cluster():
     ray.shutdown()
 
 
-def test_ray_executor_equals_local_and_survives_a_killed_worker(tmp_path, ray_cluster):
+def test_ray_executor_equals_local_and_survives_a_killed_worker(tmp_path, ray_cluster, baseline):
     from vgbench.bench.engine.ray_executor import RayExecutor
 
-    gen, ref = _folders(tmp_path)
-    local, values_local = _evaluate(tmp_path, gen, ref, "local")
+    _, gen, ref, local, values_local = baseline
     executor = RayExecutor(workers=2)
     out: dict = {}
     t = threading.Thread(target=lambda: out.update(r=_evaluate(tmp_path, gen, ref, "ray", executor=executor)))
@@ -130,11 +135,10 @@ def test_ray_executor_equals_local_and_survives_a_killed_worker(tmp_path, ray_cl
 
 
 @pytest.mark.slow  # (the default run keeps the Ray tests; this one costs ~15-25 s)
-def test_ray_from_the_command_line(tmp_path, ray_cluster, cli):
+def test_ray_from_the_command_line(tmp_path, ray_cluster, cli, baseline):
     import json
 
-    gen, ref = _folders(tmp_path)
-    _, values_local = _evaluate(tmp_path, gen, ref, "local")
+    _, gen, ref, _, values_local = baseline
     code, out, err = cli("evaluate", gen, "--metrics", METRICS, "--reference", ref, "--db", tmp_path / "ray.sqlite",
                          "--feature-cache", tmp_path / "fc-ray", "--executor", "ray", "--workers", "2", "--json",
                          "--no-progress")
@@ -151,12 +155,11 @@ def test_unknown_executor_is_named(tmp_path, cli):
 
 
 @pytest.mark.slow  # (the default run keeps the Ray tests; this one costs ~15-25 s)
-def test_submit_local_shards_and_merge_equal_one_process(tmp_path, cli):
+def test_submit_local_shards_and_merge_equal_one_process(tmp_path, cli, baseline):
     pytest.importorskip("submitit")
     import json
 
-    gen, ref = _folders(tmp_path)
-    _, values_one = _evaluate(tmp_path, gen, ref, "one")
+    _, gen, ref, _, values_one = baseline
     merged = tmp_path / "merged.sqlite"
     code, out, err = cli("submit", "--local", "--shards", "2", "--logs", tmp_path / "jobs", "--json", "evaluate", gen,
                          "--metrics", METRICS, "--reference", ref, "--feature-cache", tmp_path / "fc-shared",
@@ -186,6 +189,7 @@ def test_ray_generation_equals_local(tmp_path, ray_cluster, cli):
     assert runs["ray"] == runs["local"] and len(runs["local"][1]) >= 4
 
 
+@pytest.mark.slow  # ~12 s: starts its own Ray in the killed subprocess
 def test_killed_ray_driver_resumes_without_redoing_stored_units(tmp_path):
     """kill -9 of a `vgbench evaluate --executor ray` driver mid-run: what it stored stays, and the next evaluation
     computes exactly the rest."""
