@@ -26,17 +26,16 @@ from vgbench.bench.video.encode import QUALITY_PRESETS
 
 def _read_mapping(path: str | Path) -> dict[str, Any]:
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot read the configuration file ({e.strerror or e})") from None
-    try:
-        if p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+    from vgbench.bench.safeload import InputLimitError, load_json, load_yaml, read_input
 
-            data = yaml.safe_load(text)
+    try:
+        text = read_input(p)
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{p}: cannot read the configuration file ({getattr(e, 'strerror', None) or e})") from None
+    try:
+        data = load_json(text, str(p)) if p.suffix.lower() == ".json" else load_yaml(text, str(p))
+    except InputLimitError:
+        raise
     except Exception as e:  # noqa: BLE001 - YAML and JSON parsers raise several types
         raise ConfigError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {e}") from None
     if not isinstance(data, dict):

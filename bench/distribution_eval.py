@@ -41,11 +41,12 @@ def save_refstats(path: str | Path, extractor, keys: list[str], feats: list[np.n
             "features_sha256": digest(allf), "offsets_sha256": digest(offsets),
             "keys_sha256": _keys_digest(keys)}
     meta["meta_sha256"] = _meta_digest(meta)
-    tmp = path.with_name(path.name + ".part.npz")
-    np.savez(tmp, features=allf, offsets=offsets, keys=np.array(keys, dtype=str),
-             mu=x.mean(0) if len(x) else np.zeros(extractor.feature_dim),
-             meta=np.array(json.dumps(meta, sort_keys=True)))
-    tmp.replace(path)
+    from vgbench.bench.fileio import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, features=allf, offsets=offsets, keys=np.array(keys, dtype=str),
+                 mu=x.mean(0) if len(x) else np.zeros(extractor.feature_dim),
+                 meta=np.array(json.dumps(meta, sort_keys=True)))
     return path
 
 

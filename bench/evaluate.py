@@ -103,7 +103,10 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
     elif store.query("SELECT 1 FROM runs WHERE run_id=?", (src.source_id,)):
         return
     else:
-        doc = json.loads((src.root / "run.json").read_text(encoding="utf-8"))
+        from vgbench.bench.fileio import read_state_json
+        from vgbench.bench.sources import RUN_JSON_REPAIR
+
+        doc = read_state_json(src.root / "run.json", RUN_JSON_REPAIR, keys=("config", "settings", "provenance"))
         store.upsert_run(src.source_id, "generation", src.model, src.suite, src.suite_sha256, str(src.root),
                          doc["config"] | {"settings": doc["settings"]}, doc["provenance"])
     store.upsert_items(src.source_id, [

@@ -25,7 +25,6 @@ Tiers:
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -140,16 +139,10 @@ class FeatureStore:
         arr = np.ascontiguousarray(np.asarray(feats, dtype=np.float32))
         if arr.ndim == 1:
             arr = arr[None]
-        p = self._path(namespace, video_sha256, detail)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, features=arr, sha256=np.array(digest(arr)), format=np.array(self.FORMAT))
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from vgbench.bench.fileio import atomic_path
+
+        with atomic_path(self._path(namespace, video_sha256, detail)) as tmp, open(tmp, "wb") as f:
+            np.savez(f, features=arr, sha256=np.array(digest(arr)), format=np.array(self.FORMAT))
         self.extracted += 1
 
     def key_for(self, extractor: Any, role: str) -> tuple[str, str]:

@@ -77,6 +77,11 @@ def _relative_inside(path: Path, k: int, value: Any) -> str:
                           "(files outside the folder are never read)")
     if ".." in p.parts:
         raise ConfigError(f"{path}: items[{k}].file {value!r} leaves the folder; give a path inside it")
+    root = path.parent.resolve()
+    target = (root / str(p)).resolve()
+    if target != root and root not in target.parents:  # a symbolic link out of the folder
+        raise ConfigError(f"{path}: items[{k}].file {value!r} resolves to {target}, outside the folder (a symbolic "
+                          "link?); files outside the folder are never read: copy the video into it")
     return str(p)
 
 
@@ -90,8 +95,10 @@ def read_manifest(folder: str | Path) -> FolderManifest:
     path = Path(folder) / MANIFEST_NAME
     if not path.is_file():
         return FolderManifest()
+    from vgbench.bench.safeload import load_json, read_input
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json(read_input(path), str(path))
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}:{e.lineno}: invalid JSON in the folder manifest: {e.msg}") from e
     except (OSError, UnicodeDecodeError) as e:

@@ -73,7 +73,9 @@ def _decoding() -> dict[str, Any]:
 def stable_hash(obj: Any, length: int = 16) -> str:
     """SHA-256 (hex, first ``length`` digits) of the canonical JSON of ``obj``."""
     payload = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:length]
+    # surrogatepass: a file name that is not UTF-8 (os.fsdecode gives lone surrogates) hashes too, and every valid
+    # string hashes as before
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -134,18 +134,9 @@ def plan_run(config: RunConfig) -> RunPlan:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from vgbench.bench.fileio import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def read_sidecar(path: Path) -> dict[str, Any] | None:

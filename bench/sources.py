@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vgbench.bench.fileio import display_text, read_state_json
 from vgbench.bench import provenance
 from vgbench.bench.errors import ConfigError
 from vgbench.bench.manifest import read_manifest
@@ -49,13 +50,18 @@ def is_run_folder(path: Path) -> bool:
     return (path / "run.json").is_file()
 
 
+#: what to do about a corrupt run.json
+RUN_JSON_REPAIR = ("restore it, or delete it and run the same `vgbench run` command again (finished videos and their "
+                   "sidecars are kept and not generated again)")
+
+
 def load_source(path: str | Path) -> VideoSource:
     """Resolve a run folder (has ``run.json``) or a folder of videos into :class:`EvalItem` s."""
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
         raise ConfigError(f"{root} is not a folder of videos or a run folder")
     if is_run_folder(root):
-        doc = json.loads((root / "run.json").read_text(encoding="utf-8"))
+        doc = read_state_json(root / "run.json", RUN_JSON_REPAIR, keys=("run_id", "items"))
         items = []
         for it in doc["items"]:
             side = read_sidecar(root / "videos" / f"{it['item_id']}.json") or {}
@@ -76,7 +82,8 @@ def load_source(path: str | Path) -> VideoSource:
         raise ConfigError(f"no videos ({', '.join(VIDEO_EXTENSIONS)}) under {root}")
     items = []
     for p in files:
-        rel = str(p.relative_to(root))
+        rel = display_text(str(p.relative_to(root)))  # the key (stored, printed) of a name that is not UTF-8 is
+        # escaped; the path keeps the real name, so the file opens
         m = by_file.get(Path(rel).as_posix())
         pair = f"{m.prompt_id}/{m.sample or 0}" if m else str(Path(rel).with_suffix(""))
         prompt = m.prompt if m else None

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from vgbench.bench.fileio import OutputError, StateError, atomic_path, display_text, safe_frame
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -78,22 +80,47 @@ def read_meta(path: str | os.PathLike, prefix: str) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in rows}
 
 
+def _texts(values: tuple) -> tuple:
+    """Values as SQLite can store them: text from an undecodable file name has its surrogates escaped."""
+    return tuple(display_text(v) if isinstance(v, str) else v for v in values)
+
+
 class ResultsStore:
     """A connection to one results database. Cheap to open; use one per process (or thread)."""
 
     def __init__(self, path: str | os.PathLike):
+        """Open (or create) the database at ``path``.
+
+        Raises:
+            StateError: the file is not a vgbench database or is corrupt (the message names it and the repair).
+            OutputError: it cannot be created (permission, disk full).
+        """
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA busy_timeout = 60000")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-        with self.transaction() as c:
-            for stmt in _SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    c.execute(stmt)
-            c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(self.path, e) from e
+        try:
+            self._conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA busy_timeout = 60000")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            with self.transaction() as c:
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as e:
+            raise self._state_error(e) from e
+
+    def _state_error(self, e: sqlite3.Error) -> Exception:
+        text = str(e)
+        if "full" in text or "disk I/O" in text:
+            return OutputError(self.path, f"{text} (SQLite)")
+        return StateError(self.path, f"not a usable results database ({text})",
+                          "move it aside and run the same command again: scores are recomputed, run folders "
+                          "(videos, run.json, sidecars) are kept and re-registered; `vgbench check` verifies them")
 
     def close(self) -> None:
         self._conn.close()
@@ -117,11 +144,24 @@ class ResultsStore:
                 time.sleep(0.05 * (attempt + 1))
         try:
             yield self._conn
+        except sqlite3.DatabaseError as e:  # disk full, a corrupt page: name the database
+            self._rollback()
+            raise self._state_error(e) from e
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.DatabaseError as e:
+                self._rollback()
+                raise self._state_error(e) from e
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:  # no transaction left to roll back (SQLite rolled it back itself)
+            pass
 
     # ---- writes ------------------------------------------------------------------------------------------------
     def upsert_run(self, run_id: str, kind: str, model: str | None, suite: str | None, suite_sha256: str | None,
@@ -133,14 +173,14 @@ class ResultsStore:
                          suite=excluded.suite, suite_sha256=excluded.suite_sha256, run_dir=excluded.run_dir,
                          config_json=excluded.config_json, provenance_json=excluded.provenance_json,
                          updated_at=excluded.updated_at""",
-                      (run_id, kind, model, suite, suite_sha256, run_dir, json.dumps(config, sort_keys=True),
-                       json.dumps(provenance, sort_keys=True), now, now))
+                      _texts((run_id, kind, model, suite, suite_sha256, run_dir, json.dumps(config, sort_keys=True),
+                              json.dumps(provenance, sort_keys=True), now, now)))
 
     def upsert_items(self, run_id: str, rows: Iterable[dict[str, Any]]) -> None:
         cols = ("item_key", "item_id", "prompt_id", "prompt", "sample_index", "seed", "video_path", "video_sha256",
                 "status", "error", "num_frames", "fps", "width", "height", "gen_seconds")
         now = time.time()
-        data = [(run_id, *(r.get(k) for k in cols), now) for r in rows]
+        data = [_texts((run_id, *(r.get(k) for k in cols), now)) for r in rows]
         if not data:
             return
         with self.transaction() as c:
@@ -157,7 +197,7 @@ class ResultsStore:
             r.setdefault("reference", "")
             r.setdefault("reference_sha256", "")
             r["extra_json"] = json.dumps(r.pop("extra", None) or {}, sort_keys=True)
-            data.append((*(r.get(k) for k in cols), now))
+            data.append(_texts((*(r.get(k) for k in cols), now)))
         if not data:
             return
         with self.transaction() as c:
@@ -223,7 +263,10 @@ class ResultsStore:
         return counts
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        return list(self._conn.execute(sql, params))
+        try:
+            return list(self._conn.execute(sql, params))
+        except sqlite3.DatabaseError as e:
+            raise self._state_error(e) from e
 
     def cached_score(self, video_sha256: str, reference_sha256: str, protocol: str,
                      weights_sha256: str | None = None) -> CachedScore | None:
@@ -282,14 +325,14 @@ class ResultsStore:
         """Write a table to ``dest`` as CSV, JSON (records) or Parquet (format from ``fmt`` or the file suffix)."""
         dest = Path(dest)
         fmt = (fmt or dest.suffix.lstrip(".")).lower()
-        df = self.dataframe(table, run_ids)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if fmt == "csv":
-            df.to_csv(dest, index=False)
-        elif fmt == "json":
-            dest.write_text(df.to_json(orient="records", indent=1), encoding="utf-8")
-        elif fmt == "parquet":
-            df.to_parquet(dest, index=False)
-        else:
+        if fmt not in ("csv", "json", "parquet"):
             raise ValueError(f"unknown export format {fmt!r}: use csv, json or parquet")
+        df = self.dataframe(table, run_ids)
+        with atomic_path(dest) as tmp:  # whole or not at all (disk full leaves nothing that looks complete)
+            if fmt == "csv":  # text cells neutralised against spreadsheet formula injection
+                safe_frame(df).to_csv(tmp, index=False)
+            elif fmt == "json":
+                df.to_json(tmp, orient="records", indent=1)
+            else:
+                df.to_parquet(tmp, index=False)
         return dest

@@ -107,9 +107,11 @@ def load_scheme(spec: str | Path) -> Scheme:
                           "YAML/JSON file")
     import yaml
 
+    from vgbench.bench.safeload import load_yaml, read_input
+
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
+        doc = load_yaml(read_input(path), str(path))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: invalid YAML/JSON: {e}") from e
     if not isinstance(doc, dict) or not isinstance(doc.get("dimensions"), dict) or not doc["dimensions"]:
         raise ConfigError(f"{path}: a scheme needs a 'dimensions' mapping (name → {{group, min, max, weight}})")

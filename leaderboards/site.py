@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from vgbench.bench.fileio import atomic_copy, atomic_path, atomic_write_text, printable, safe_frame
 from vgbench.bench.errors import ConfigError
 from vgbench.bench.store import ResultsStore
 from vgbench.leaderboards.schemes import VBENCH_PROTOCOLS
@@ -338,7 +339,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     (out / "runs").mkdir(exist_ok=True)
     import plotly
 
-    shutil.copyfile(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", out / "plotly.min.js")
+    atomic_copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", out / "plotly.min.js")
 
     columns: list[str] = []
     for r in runs:
@@ -497,7 +498,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                     "tag (a prompt with several tags counts in each).</p>" + cat)
     body.append("<h2>Provenance</h2>" + "".join(prov))
     data = {"rows": [r["run_id"] for r in runs], "radar": radar, "bars": bars}
-    (out / "index.html").write_text(_page(title, "\n".join(body), data, "plotly.min.js"), encoding="utf-8")
+    atomic_write_text(out / "index.html", _page(title, "\n".join(body), data, "plotly.min.js"))
 
     # ---- per-run drill-down pages
     for r in runs:
@@ -529,8 +530,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                 f' · seeds {esc(", ".join(map(str, r["seeds"][:20])))}{" …" if len(r["seeds"]) > 20 else ""}</div>',
                 "<h2>Per prompt (mean over samples)</h2>", ptable,
                 f"<h2>Videos ({len(shown)} shown)</h2><div class=\"gallery\">{figs}</div>"]
-        (out / "runs" / f"{r['run_id']}.html").write_text(_page(f"{r['model']} · {title}", "\n".join(page), None,
-                                                                 None), encoding="utf-8")
+        atomic_write_text(out / "runs" / f"{r['run_id']}.html",
+                          _page(f"{r['model']} · {title}", "\n".join(page), None, None))
 
     # ---- exports
     import pandas as pd
@@ -554,12 +555,13 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                "videos": None}
         rec.update({k: p.published.get(k) for k in scheme_keys})
         recs.append(rec)
-    pd.DataFrame(recs).to_csv(out / "leaderboard.csv", index=False)
+    with atomic_path(out / "leaderboard.csv") as tmp:
+        safe_frame(pd.DataFrame(recs)).to_csv(tmp, index=False)
     md = ["| model | source | " + " | ".join([*(k for k in scheme_keys if show_scheme), *columns]) + " |",
           "|" + " --- |" * (2 + (len(scheme_keys) if show_scheme else 0) + len(columns))]
 
     def md_esc(s: str) -> str:
-        return str(s).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+        return printable(s).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
     for r in runs:
         cells = [md_esc(r["model"]), "measured"]
@@ -578,7 +580,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         md.append("| " + " | ".join(cells) + " |")
     if flags:  # the footnotes of the [!] marks, as on the site
         md += ["", *(f"[!] {md_esc(f)}  " for f in flags)]
-    (out / "leaderboard.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    atomic_write_text(out / "leaderboard.md", "\n".join(md) + "\n")
     return {"index": str(out / "index.html"), "csv": str(out / "leaderboard.csv"),
             "markdown": str(out / "leaderboard.md"), "rows": len(runs), "published_rows": len(pub_rows),
             "columns": columns, "runs": [r["run_id"] for r in runs]}

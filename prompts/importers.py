@@ -30,8 +30,10 @@ def slug_id(text: str, max_len: int = 48) -> str:
 
 def import_vbench_full_info(path: str | Path, name: str = "vbench") -> Suite:
     path = Path(path)
+    from vgbench.bench.safeload import load_json, read_input
+
     try:
-        records = json.loads(path.read_text(encoding="utf-8"))
+        records = load_json(read_input(path), str(path))
     except json.JSONDecodeError as e:
         raise SuiteValidationError(str(path), e.lineno, f"invalid JSON: {e.msg}") from e
     if not isinstance(records, list):
@@ -62,7 +64,9 @@ def import_vbench_full_info(path: str | Path, name: str = "vbench") -> Suite:
 def import_prompt_list(path: str | Path, name: str | None = None, samples_per_prompt: int = 1) -> Suite:
     path = Path(path)
     prompts, seen = [], set()
-    for line in path.read_text(encoding="utf-8").splitlines():
+    from vgbench.bench.safeload import read_input
+
+    for line in read_input(path).splitlines():
         text = line.strip()
         if not text or text.startswith("#") or text in seen:
             continue

@@ -110,7 +110,9 @@ def _line_loader():
     """A YAML SafeLoader that records the 1-based line of every mapping as ``__line__``."""
     import yaml
 
-    class LineLoader(yaml.SafeLoader):
+    from vgbench.bench.safeload import no_alias_loader
+
+    class LineLoader(no_alias_loader()):  # aliases refused, nesting bounded (bench/safeload.py)
         pass
 
     def construct_mapping(loader, node, deep=False):
@@ -182,7 +184,9 @@ def _parse_prompt(raw: Any, path: str, line: int, base_dir: Path | None) -> Prom
 def _load_yaml(path: Path) -> Suite:
     import yaml
 
-    text = path.read_text(encoding="utf-8")
+    from vgbench.bench.safeload import read_input
+
+    text = read_input(path)
     try:
         data = yaml.load(text, Loader=_line_loader())  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as e:
@@ -217,11 +221,13 @@ def _check_unique(prompts: list[Prompt], raws: list, path: str) -> None:
 
 def _load_jsonl(path: Path) -> Suite:
     prompts, raws = [], []
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    from vgbench.bench.safeload import load_json, read_input
+
+    for no, line in enumerate(read_input(path).splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         try:
-            raw = json.loads(line)
+            raw = load_json(line, f"{path}:{no}")
         except json.JSONDecodeError as e:
             raise SuiteValidationError(str(path), no, f"invalid JSON: {e.msg}") from e
         if isinstance(raw, dict):

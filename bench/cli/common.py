@@ -22,7 +22,11 @@ EPILOG = textwrap.dedent("""\
 
 
 def say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    """A message on stderr, control characters escaped (a prompt or a file name cannot move the cursor, clear the
+    screen or ring the bell)."""
+    from vgbench.bench.fileio import printable
+
+    print(printable(msg), file=sys.stderr, flush=True)
 
 
 def describe_all(names: list[str], describe) -> list[dict[str, Any]]:

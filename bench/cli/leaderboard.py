@@ -36,12 +36,15 @@ def _leaderboard_table(args) -> int:
         df = fn(store, args.run or None)
     if args.output:
         out = Path(args.output)
-        if out.suffix == ".csv":
-            df.to_csv(out, index=False)
-        elif out.suffix == ".json":
-            df.to_json(out, orient="records", indent=1)
-        else:
+        from vgbench.bench.fileio import atomic_path, safe_frame
+
+        if out.suffix not in (".csv", ".json"):
             raise UsageError("--output must end in .csv or .json")
+        with atomic_path(out) as tmp:
+            if out.suffix == ".csv":
+                safe_frame(df).to_csv(tmp, index=False)
+            else:
+                df.to_json(tmp, orient="records", indent=1)
         say(f"wrote {len(df)} rows to {out}")
     elif args.json:
         emit_json(json.loads(df.to_json(orient="records")))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from vgbench.bench.fileio import printable
 from vgbench.bench.cli.common import EPILOG, FMT, emit_json, say
 from vgbench.bench.errors import EXIT_OK
 
@@ -34,7 +35,7 @@ def cmd_prompts(args) -> int:
                   f"{s.sha256[:12]}; {s.source})")
             for p in s.prompts:
                 extra = f"  [{', '.join(p.dimensions)}]" if p.dimensions else ""
-                print(f"  {p.id:<40} {p.text}{extra}")
+                print(printable(f"  {p.id:<40} {p.text}{extra}"))
         return EXIT_OK
     # import
     from vgbench.prompts.importers import import_prompt_list, import_vbench_full_info
@@ -45,7 +46,9 @@ def cmd_prompts(args) -> int:
         suite = import_prompt_list(args.file, name=args.name, samples_per_prompt=args.samples or 1)
     text = dump_suite_yaml(suite)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        from vgbench.bench.fileio import atomic_write_text
+
+        atomic_write_text(args.output, text)
         say(f"wrote {len(suite.prompts)} prompts to {args.output} (suite {suite.name!r})")
     else:
         sys.stdout.write(text)
