@@ -9,7 +9,7 @@ CONSTRAINTS ?= constraints-cpu.txt
 PIP_C = $(if $(CONSTRAINTS),-c $(CONSTRAINTS),)
 BIN = $(VENV)/bin
 
-.PHONY: demo test test-slow bench clean
+.PHONY: demo test test-slow test-faults bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: $(VENV)/.installed-test
 
 test-slow: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m slow
+
+test-faults: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -s -m faults
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_core_metrics.py

@@ -4,7 +4,7 @@ HTTP provider configs, scheme files, imported prompt lists).
 * YAML **aliases are refused** (``*name``): an alias bomb (a few lines that expand to billions of nodes) cannot be
   written without them, and no vgbench file format needs them. Anchors without aliases are harmless and allowed.
 * **Nesting** deeper than :data:`MAX_DEPTH` levels is refused (YAML and JSON).
-* **Size**: a file larger than :data:`MAX_INPUT_BYTES` (``VGBENCH_MAX_INPUT_MB``, default 64) is refused before it
+* **Size**: a file larger than :func:`max_input_bytes` (``VGBENCH_MAX_INPUT_MB``, default 64 MB) is refused before it
   is parsed.
 
 Errors are :class:`InputLimitError` (exit 3) naming the file and the limit.
@@ -23,13 +23,9 @@ MAX_DEPTH = 100
 
 def max_input_bytes() -> int:
     """The size cap on input files (``VGBENCH_MAX_INPUT_MB``, default 64 MB)."""
-    try:
-        return int(float(os.environ.get("VGBENCH_MAX_INPUT_MB", "64")) * (1 << 20))
-    except ValueError:
-        return 64 << 20
+    from vgbench.bench.settings import max_input_bytes as cap
 
-
-MAX_INPUT_BYTES = max_input_bytes()
+    return cap()
 
 
 class InputLimitError(VgbenchError):

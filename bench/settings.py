@@ -24,6 +24,7 @@ VARIABLES: dict[str, str] = {
     "VGBENCH_FFMPEG": "an ffmpeg binary with libvmaf for VMAF; default imageio-ffmpeg's",
     "VGBENCH_OWLV2": "local Hugging Face folder of the OWLv2 detector (VBench object/colour/spatial dimensions)",
     "VGBENCH_BLIP": "local Hugging Face folder of the BLIP captioner (VBench scene dimension)",
+    "VGBENCH_MAX_INPUT_MB": "largest suite, manifest or config file vgbench reads, in MB; default 64",
 }
 
 _TRUE = ("1", "true", "yes", "on")
@@ -82,6 +83,14 @@ def progress_interval() -> float:
         return max(0.0, float(get("VGBENCH_PROGRESS_INTERVAL") or 30))
     except ValueError:
         return 30.0
+
+
+def max_input_bytes() -> int:
+    """``VGBENCH_MAX_INPUT_MB`` in bytes (default 64 MB; a bad value is the default)."""
+    try:
+        return int(float(get("VGBENCH_MAX_INPUT_MB") or 64) * (1 << 20))
+    except ValueError:
+        return 64 << 20
 
 
 def device() -> str | None:
