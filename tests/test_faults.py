@@ -108,7 +108,9 @@ def _report():
     yield
     for kind, rows in STATS.items():
         print(f"\n[faults] {kind}: {len(rows)} trials, {sum(r['recovered'] for r in rows)} recovered, "
-              f"{sum(r.get('redone', 0) for r in rows)} units redone, {sum(r['leaked'] for r in rows)} files leaked")
+              f"{sum(r.get('redone', 0) for r in rows)} units redone, {sum(r['leaked'] for r in rows)} files leaked"
+              + (f", {sum(r['writes_refused'] for r in rows)} commands stopped by the full disk (exit 3)"
+                 if "writes_refused" in rows[0] else ""))
 
 
 def test_kill_evaluate_at_random_points(folders, tmp_path):
@@ -205,18 +207,21 @@ def test_disk_full_at_random_sizes(folders, tmp_path):
         p = vg(*args, "--db", db, limit=limit)
         assert p.returncode in (0, 3), p.stderr
         assert "Traceback" not in p.stderr
+        hits = [p.returncode == 3]
         assert vg(*args, "--db", db).returncode == 0
         assert item_values(db) == item_values(clean)
         p = vg("results", "export", "--db", clean, "-o", work / "x.csv", limit=rng.randint(1 << 10, 64 << 10))
         assert p.returncode in (0, 3) and "Traceback" not in p.stderr
+        hits.append(p.returncode == 3)
         if p.returncode == 3:
             assert not (work / "x.csv").exists()
         p = vg("leaderboard", "build", "--db", clean, "--out", work / "site", "--no-gallery",
                limit=rng.randint(64 << 10, 8 << 20))
         assert p.returncode in (0, 3) and "Traceback" not in p.stderr, p.stderr
+        hits.append(p.returncode == 3)
         for f in (work / "site").rglob("*") if (work / "site").exists() else ():
             if f.is_file() and f.name != "index.html" and not f.parent.name == "runs":
                 assert f.read_bytes() == (tmp_path / "site-clean" / f.relative_to(work / "site")).read_bytes()
         leaked = temp_files(work)
         assert not leaked
-        _record("disk full", recovered=True, leaked=len(leaked))
+        _record("disk full", recovered=True, leaked=len(leaked), writes_refused=sum(hits))
