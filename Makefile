@@ -40,6 +40,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_fvd.py
 	$(BIN)/python benchmarks/bench_clip_score.py
 	$(BIN)/python benchmarks/bench_vbench_onepass.py
+	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_hashing.py
 
 clean:
 	rm -rf $(VENV) vgbench-out
