@@ -113,7 +113,9 @@ def _flag(value: Any, name: str, optional: bool = False) -> bool | None:
 
 def _executor_fields(executor: Any, workers: Any) -> None:
     if not isinstance(executor, str) or not executor.strip():
-        raise ConfigError(f"executor must be a name (local, ray), not {executor!r}")
+        from vgbench.bench.engine.executors import EXECUTORS
+
+        raise ConfigError(f"executor must be a name ({', '.join(EXECUTORS.names())}), not {executor!r}")
     from vgbench.bench.engine.executors import EXECUTORS
 
     EXECUTORS.entry(executor)  # an unknown name fails here, listing the known ones

@@ -51,6 +51,17 @@ class StateError(VgbenchError):
         super().__init__(f"{self.path}: {problem}; {repair}")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+#: the mode a new file gets from open() under this process's umask (mkstemp's files are 0600)
+FILE_MODE = 0o666 & ~_UMASK
+
+
 @contextmanager
 def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
     """A temporary path beside ``dest`` (same suffix, so writers that pick a format by suffix work) that becomes
@@ -72,6 +83,7 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; the file gets what open() would have given it
         os.replace(tmp_path, dest)
     except OSError as e:
         tmp_path.unlink(missing_ok=True)

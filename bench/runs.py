@@ -198,6 +198,9 @@ def produce_item(plan: RunPlan, item: PlannedItem) -> dict[str, Any]:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".tmp", dir=dest.parent)
         os.close(fd)
         shutil.copyfile(src, tmp)
+        from vgbench.bench.fileio import FILE_MODE
+
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600
         os.replace(tmp, dest)
         origin = str(src)
     else:

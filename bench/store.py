@@ -318,7 +318,10 @@ class ResultsStore:
             sql = f"SELECT * FROM {table} t" + where
         else:
             raise ValueError("table must be item_metrics, set_metrics, items or runs")
-        return pd.read_sql_query(sql, self._conn, params=params)
+        try:
+            return pd.read_sql_query(sql, self._conn, params=params)
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as e:  # pandas wraps SQLite's errors
+            raise self._state_error(e) from e
 
     def export(self, dest: str | os.PathLike, fmt: str | None = None, table: str = "item_metrics",
                run_ids: list[str] | None = None) -> Path:

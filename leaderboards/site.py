@@ -36,7 +36,9 @@ from vgbench.metrics.protocol_id import split_revision
 from vgbench.metrics.registry import revision_status
 from vgbench.leaderboards.statistics import bootstrap_interval, expanded_alpha, nested_bootstrap_means
 
-esc = html.escape
+def esc(text, quote: bool = True) -> str:
+    """HTML-escaped text with control characters (NUL, ESC, BEL, ...) written as ``\\xNN``."""
+    return html.escape(printable(text), quote=quote)
 N_BOOT = 2000
 GALLERY_PER_RUN = 48
 

@@ -337,7 +337,8 @@ class HttpApiGenerator:
                         raise TimeoutError("deadline")
                     break
                 if size == 0:
-                    kind = resp.headers.get_content_type()
+                    declared_type = resp.headers.get("Content-Type")  # absent: judged by the magic bytes alone
+                    kind = resp.headers.get_content_type() if declared_type else ""
                     if kind in ("text/html", "application/json", "text/plain", "application/xml"):
                         raise GenerationError(f"{url}: the download is {kind}, not a video (starts "
                                               f"{chunk[:80]!r})")

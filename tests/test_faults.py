@@ -225,3 +225,32 @@ def test_disk_full_at_random_sizes(folders, tmp_path):
         leaked = temp_files(work)
         assert not leaked
         _record("disk full", recovered=True, leaked=len(leaked), writes_refused=sum(hits))
+
+
+def test_worker_processes_exit_with_a_killed_driver(folders, tmp_path):
+    """kill -9 of the driver of `--executor processes`: its workers notice within seconds and exit."""
+    root, gen, ref = folders
+    p = subprocess.Popen([sys.executable, "-m", "vgbench", "evaluate", str(gen), "--reference", str(ref), "--metrics",
+                          "ssim", "--db", str(tmp_path / "db.sqlite"), "--executor", "processes", "--workers", "2",
+                          "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def children() -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True, text=True).stdout.split()
+        return [int(x) for x in out]
+
+    deadline = time.monotonic() + 60
+    while len(children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = children()
+    assert workers, "no worker process started"
+    time.sleep(3)  # the workers are importing and scoring
+    p.kill()
+    p.wait()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.5)
+        alive = [w for w in workers if Path(f"/proc/{w}").exists() and
+                 "zombie" not in Path(f"/proc/{w}/status").read_text().lower()]
+    assert not alive, f"workers {alive} outlived their driver"
+    _record("processes driver kill -9", recovered=True, leaked=len(alive))

@@ -301,3 +301,88 @@ def test_a_torn_journal_is_recovered_or_named_never_resubmitted(tmp_path, monkey
         assert str(journal) in str(e.value) and len(srv.seen) == 1
     finally:
         srv.close()
+
+
+# ---- found by a fresh user's review -----------------------------------------------------------------------------
+def test_odd_folders_fail_clearly_per_item_or_with_the_file_named(tmp_path, cli):
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        write_clip(folder / name, rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8))
+    (folder / "a.txt").write_bytes(b"\xff\xfe not utf-8")  # a prompt file that is not text
+    outside = write_clip(tmp_path / "outside.mp4", rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8))
+    os.symlink(outside, folder / "link.mp4")  # not in any manifest: the scan must not read it either
+    code, out, err = cli("evaluate", folder, "--metrics", "temporal_flickering", "--db", tmp_path / "db.sqlite",
+                         "--json", "--no-progress")
+    assert code == 4, err
+    failed = {f["item"]: " ".join(f["errors"]) for f in json.loads(out)["failed_items"]}
+    assert "not readable UTF-8 text" in failed["a.mp4"] and "outside" in failed["link.mp4"]
+    assert set(failed) == {"a.mp4", "link.mp4"}
+    # two names that escape to one key are an error naming both, never one silently dropped
+    clash = tmp_path / "clash"
+    clash.mkdir()
+    write_clip(clash / "caf\\xe9.mp4", rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8))
+    clip = write_clip(tmp_path / "x.mp4", rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8))
+    os.rename(clip, os.path.join(os.fsencode(clash), b"caf\xe9.mp4"))
+    code, _, err = cli("evaluate", clash, "--metrics", "temporal_flickering", "--db", tmp_path / "c.sqlite",
+                       "--no-progress")
+    assert code == 3 and "the same item key" in err
+
+
+def test_wrong_structures_and_schemas_are_named(tmp_path, cli):
+    code, _, err = cli("run", "--model", "shapes", "--suite", "smoke", "--samples", "1", "--frames", "4", "--size",
+                       "32x32", "--out", tmp_path / "out", "--no-progress")
+    assert code == 0, err
+    run_dir = next(p for p in (tmp_path / "out").iterdir() if p.is_dir())
+    doc = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**doc, "items": "oops"}))
+    code, _, err = cli("evaluate", run_dir, "--metrics", "temporal_flickering", "--db", tmp_path / "x.sqlite",
+                       "--no-progress")
+    assert code == 3 and str(run_dir / "run.json") in err and "structure" in err
+    import sqlite3
+
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as c:
+        c.execute("CREATE TABLE items (x)")
+    code, _, err = cli("results", "export", "--db", other, "-o", tmp_path / "x.csv")
+    assert code == 3 and str(other) in err and "Traceback" not in err
+
+
+def test_terminal_tables_escape_control_characters_and_files_get_the_umask_mode(tmp_path, cli):
+    db = tmp_path / "db.sqlite"
+    _store_with_rows(db, 2, prompt="p\x1b[2J")
+    from vgbench.bench.store import ResultsStore
+
+    with ResultsStore(db) as s:
+        s.upsert_run("r1", "evaluation", "evil\x1b[2Jmodel\x07", None, None, None, {}, {})
+        s.upsert_items("r1", [{"item_key": f"k{i}", "prompt_id": "p\x1b[2J\x07", "prompt": "x", "status": "ok"}
+                              for i in range(2)])
+    code, out, err = cli("leaderboard", "table", "--db", db, "--by", "prompt")
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "p\\x1b[2J\\x07" in out
+    code, _, err = cli("results", "export", "--db", db, "-o", tmp_path / "e.csv")
+    assert code == 0, err
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / "e.csv").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_download_without_a_content_type_is_judged_by_its_bytes(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUST_KEY", "k")
+    clip = write_clip(tmp_path / "c.mp4", np.zeros((4, 32, 32, 3), np.uint8)).read_bytes()
+
+    def bare(h):
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(clip)))
+        h.end_headers()
+        h.wfile.write(clip)
+
+    srv = _Server(bare)
+    try:
+        gen = _adapter(tmp_path, f"http://127.0.0.1:{srv.port}")
+        size = gen._request("GET", f"http://127.0.0.1:{srv.port}/v.mp4", time.monotonic() + 10, want_json=False,
+                            dest=str(tmp_path / "got.mp4"))
+        assert size == len(clip) and (tmp_path / "got.mp4").read_bytes() == clip
+    finally:
+        srv.close()

@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    restore = _stop_on_sigterm()
     try:
         return args.func(args)
     except VgbenchError as e:
@@ -82,6 +83,24 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         say("vgbench: internal error (a bug): please report it with the traceback above")
         return EXIT_INTERNAL
+    finally:
+        restore()
+
+
+def _stop_on_sigterm():
+    """SIGTERM (a Slurm time limit or preemption, `kill`) stops a command as Ctrl-C does: finished items are
+    written, worker processes and actors are shut down. Returns what restores the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

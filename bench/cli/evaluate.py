@@ -41,7 +41,8 @@ def register(sub) -> None:
     p.add_argument("videos", nargs="?", help="run folder (has run.json) or folder of videos")
     p.add_argument("--config", metavar="FILE", help="an evaluation config (YAML or JSON; the fields of "
                                                     "vgbench.EvalConfig: videos, metrics, dimensions, reference, db, "
-                                                    "feature_cache, allow_random_weights, weights, progress); options "
+                                                    "feature_cache, allow_random_weights, weights, progress, shard, "
+                                                    "executor, workers); options "
                                                     "given on the command line override it")
     from vgbench.metrics.vbench.table import help_text as dimensions_help
 

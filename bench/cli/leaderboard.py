@@ -49,7 +49,9 @@ def _leaderboard_table(args) -> int:
     elif args.json:
         emit_json(json.loads(df.to_json(orient="records")))
     else:
-        print(df.to_string(index=False) if len(df) else "(no results)")
+        from vgbench.bench.fileio import printable
+
+        print(printable(df.to_string(index=False)) if len(df) else "(no results)")
     return EXIT_OK
 
 

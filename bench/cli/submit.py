@@ -105,8 +105,8 @@ def cmd_submit(args) -> int:
     code = EXIT_OK
     if args.wait or args.local:
         code = merge.result()
-        say(f"merged into {merged}; `vgbench results export {merged}` or `vgbench leaderboard build --db {merged}` "
-            "read it")
+        say(f"merged into {merged}; read it with `vgbench results export --db {merged} -o results.csv` or "
+            f"`vgbench leaderboard build --db {merged} --out site/`")
     if args.json:
         emit_json(doc | {"exit_code": code})
     return code
@@ -136,5 +136,7 @@ def register(sub) -> None:
     p.add_argument("--wait", action="store_true", help="wait for the merge job and exit with its code")
     p.add_argument("--json", action="store_true", help="print the job ids and databases as one JSON object")
     p.add_argument("command", metavar="COMMAND", help="evaluate, run or generate")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments (as for `vgbench COMMAND`), without --shard")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments (as for `vgbench COMMAND`), without --shard; "
+                                                          "evaluate needs --db (the merged database; the shards' are "
+                                                          "written beside it), run/generate use --out")
     p.set_defaults(func=cmd_submit)

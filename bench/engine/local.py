@@ -68,7 +68,7 @@ class LocalExecutor:
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
             return
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="vgbench-unit") as pool:
+        with ThreadPoolExecutor(min(self.workers, len(units)), thread_name_prefix="vgbench-unit") as pool:
             try:
                 yield from _ordered(pool, runner.run, units, max(self.prefetch, self.workers))
             except BaseException:

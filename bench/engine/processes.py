@@ -21,9 +21,25 @@ from vgbench.bench.errors import ConfigError
 _runner: UnitRunner | None = None
 
 
-def _init(spec: RunnerSpec) -> None:
+def _init(spec: RunnerSpec, parent: int) -> None:
     global _runner
+    _exit_with_parent(parent)
     _runner = UnitRunner.from_spec(spec)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose driver is gone (kill -9, a Slurm job killed) exits within a second instead of living on."""
+    import os
+    import threading
+    import time
+
+    def watch():
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, daemon=True, name="vgbench-parent-watch").start()
 
 
 def _run(unit: WorkUnit) -> UnitResult:
@@ -52,8 +68,10 @@ class ProcessExecutor:
         return {"executor": self.name, "workers": self.workers, "prefetch": self.prefetch}
 
     def _pool(self, spec: RunnerSpec) -> ProcessPoolExecutor:
+        import os
+
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init, initargs=(spec,))
+                                   initializer=_init, initargs=(spec, os.getpid()))
 
     def run(self, units: list[WorkUnit], runner: UnitRunner, spec: RunnerSpec | None = None
             ) -> Iterator[tuple[WorkUnit, UnitResult]]:
@@ -62,6 +80,8 @@ class ProcessExecutor:
             return
         if spec is None:
             raise ConfigError("the process executor needs the runner's spec (metric specs and weights)")
+        self.workers = min(self.workers, len(units))  # no more processes than units
+        self.prefetch = max(self.workers, min(self.prefetch, 2 * self.workers))
         pool = self._pool(spec)
         pending: deque = deque()
         attempts: dict[int, int] = {}

@@ -64,6 +64,9 @@ def write_video(path: str | os.PathLike, frames: torch.Tensor | np.ndarray, fps:
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
+        from vgbench.bench.fileio import FILE_MODE
+
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; shared run folders need the umask's mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
