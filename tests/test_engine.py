@@ -171,6 +171,7 @@ def test_submit_local_shards_and_merge_equal_one_process(tmp_path, cli, baseline
     assert _values(merged) == values_one
 
 
+@pytest.mark.slow  # ~8 s; the default run keeps the Ray evaluation with a killed worker
 def test_ray_generation_equals_local(tmp_path, ray_cluster, cli):
     """`vgbench run --executor ray`: generator actors write the same videos and records as one process."""
     import json

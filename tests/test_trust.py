@@ -53,7 +53,7 @@ def _limited(limit: int):
     return setup
 
 
-@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("fmt", ["csv", pytest.param("json", marks=pytest.mark.slow)])
 def test_export_on_a_full_disk_leaves_nothing_that_looks_complete(tmp_path, fmt):
     db = tmp_path / "db.sqlite"
     _store_with_rows(db, 3000)
