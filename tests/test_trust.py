@@ -53,7 +53,8 @@ def _limited(limit: int):
     return setup
 
 
-@pytest.mark.parametrize("fmt", ["csv", pytest.param("json", marks=pytest.mark.slow)])
+@pytest.mark.faults  # subprocesses under RLIMIT_FSIZE: the fault tier (`make test-faults`)
+@pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_export_on_a_full_disk_leaves_nothing_that_looks_complete(tmp_path, fmt):
     db = tmp_path / "db.sqlite"
     _store_with_rows(db, 3000)
