@@ -93,6 +93,43 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+class FolderLocked(VgbenchError):
+    """Another vgbench process holds the lock of this output folder."""
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike, name: str = ".vgbench.lock") -> Iterator[Path]:
+    """Hold ``folder/name`` exclusively (an advisory ``flock``) for the block, so that two commands never write the
+    same outputs at once. The operating system releases it when the holder exits or is killed, so a stale lock file
+    never blocks anyone. The holder's pid and start time are written into it for the message.
+
+    Raises:
+        FolderLocked: another process holds it (the message names the pid and what to do).
+        OutputError: the lock file cannot be created.
+    """
+    import fcntl
+    import time
+
+    path = Path(folder) / name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as e:
+        raise OutputError(path, e) from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise FolderLocked(f"{path.parent} is in use by {holder} (lock {path}): wait for it to finish, or "
+                               "give this command another --out; finished items are never generated twice") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"vgbench pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def read_state_json(path: str | os.PathLike, repair: str, *, keys: tuple[str, ...] = ()) -> Any:
     """The JSON document of a state file vgbench wrote (run.json, a journal, a sidecar), with the ``keys`` a mapping
     must have.

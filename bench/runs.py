@@ -236,19 +236,27 @@ def execute_run(plan: RunPlan, store: ResultsStore | None = None, progress: bool
     and the run goes on; running again retries failed items only. ``executor``: an executor with ``generate``
     (the Ray executor: generator actors), default ``plan.config.executor`` (``local``: this process).
     """
-    from vgbench.bench.progress import progress as progress_of
-
     from vgbench.bench.config import shard_of
+    from vgbench.bench.fileio import folder_lock
 
     t0 = time.perf_counter()
     report = RunReport(plan.run_id, str(plan.run_dir))
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     shard = plan.config.shard_index()
     mine = [it for it in plan.items if shard is None or shard_of(it.item_id, shard[1]) == shard[0] - 1]
-    own = {it.item_id for it in mine}
-    for stale in (plan.run_dir / "videos").glob(".*.tmp*") if (plan.run_dir / "videos").exists() else ():
-        if stale.name[1:].split(".")[0] in own:  # partial writes of a killed run (never another shard's)
-            stale.unlink(missing_ok=True)
+    lock_name = ".vgbench.lock" if shard is None else f".vgbench.shard-{shard[0]}-of-{shard[1]}.lock"
+    with folder_lock(plan.run_dir.parent, lock_name):  # a second `run` on this folder stops with a message
+        own = {it.item_id for it in mine}
+        for stale in (plan.run_dir / "videos").glob(".*.tmp*") if (plan.run_dir / "videos").exists() else ():
+            if stale.name[1:].split(".")[0] in own:  # partial writes of a killed run (never another shard's)
+                stale.unlink(missing_ok=True)
+        return _execute_locked(plan, store, progress, on_item, executor, report, shard, mine, t0)
+
+
+def _execute_locked(plan, store, progress, on_item, executor, report, shard, mine, t0) -> RunReport:
+    """:func:`execute_run` once the output folder's lock is held."""
+    from vgbench.bench.progress import progress as progress_of
+
     own_store = store is None
     store = store or ResultsStore(plan.db_path)
     try:

@@ -137,6 +137,7 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
     def wanted(protocol: str) -> bool:
         return not metrics or any(matches(protocol, m) for m in metrics)
 
+    _check_names(metrics, tolerances, {p for p, _ in keys_b | keys_c | dist_b | dist_c}, matches)
     common = sorted(k for k in keys_b & keys_c if wanted(k[0]))
     common_dist = sorted(k for k in dist_b & dist_c if wanted(k[0]))
     revision_gaps = _revision_gaps({p for p, _ in keys_b | dist_b if wanted(p)},
@@ -190,6 +191,31 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
             set_level={"base": rb["value"], "base_ci95": rb.get("ci95"), "candidate": rc["value"],
                        "candidate_ci95": rc.get("ci95"), "note": "set-level metric: shown, not tested"}))
     return report
+
+
+def _check_names(metrics: list[str] | None, tolerances: dict[str, float], protocols: set[str], matches) -> None:
+    """A name in ``--metrics`` that is no metric at all, or a ``--tolerance`` name neither run scored (it would never
+    apply), is a typo, never silently ignored: a usage error listing the valid names (and the closest one).
+
+    Raises:
+        UsageError: an unknown name.
+    """
+    import difflib
+
+    from vgbench.bench.errors import UsageError
+
+    from vgbench.metrics.registry import METRICS
+
+    valid = sorted({p.split("/")[0] for p in protocols} | {split_revision(p)[0] for p in protocols})
+    for option, names in (("--metrics", metrics or []), ("--tolerance", list(tolerances))):
+        for name in names:
+            if option == "--metrics" and name.split("/")[0] in METRICS:
+                continue  # a real metric one of the runs lacks: the comparison says which run has what
+            if not any(matches(p, name) for p in protocols):
+                close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+                raise UsageError(f"{option}: no metric {name!r} in these runs"
+                                 + (f" (did you mean {close[0]!r}?)" if close else "")
+                                 + f"; the runs have: {', '.join(valid)}")
 
 
 def _revision_gaps(base: set[str], candidate: set[str]) -> list[str]:

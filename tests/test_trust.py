@@ -387,3 +387,37 @@ def test_a_download_without_a_content_type_is_judged_by_its_bytes(tmp_path, monk
         assert size == len(clip) and (tmp_path / "got.mp4").read_bytes() == clip
     finally:
         srv.close()
+
+
+# ---- issue 18: a lock per output folder, strict gate options ----------------------------------------------------
+def test_a_second_run_on_the_same_folder_stops_with_a_message(tmp_path, cli):
+    from vgbench.bench.fileio import folder_lock
+
+    out = tmp_path / "out"
+    with folder_lock(out):  # as a first `vgbench run` holds it
+        code, _, err = cli("run", "--model", "shapes", "--suite", "smoke", "--samples", "1", "--frames", "4",
+                           "--size", "32x32", "--out", out, "--no-progress")
+        assert code == 3 and "is in use by vgbench pid" in err and "another --out" in err
+        assert not list(out.rglob("*.mp4"))  # nothing generated twice
+    code, _, err = cli("run", "--model", "shapes", "--suite", "smoke", "--samples", "1", "--frames", "4", "--size",
+                       "32x32", "--out", out, "--no-progress")
+    assert code == 0, err  # the lock is released with its holder (a stale lock file blocks nobody)
+
+
+def test_compare_refuses_unknown_metric_names(tmp_path, cli):
+    out = tmp_path / "out"
+    for seed in ("0", "1"):
+        code, _, err = cli("run", "--model", "shapes", "--suite", "smoke", "--samples", "2", "--frames", "6",
+                           "--size", "32x32", "--seed", seed, "--out", out, "--no-progress")
+        assert code == 0, err
+    with __import__("vgbench.bench.store", fromlist=["ResultsStore"]).ResultsStore(out / "vgbench.sqlite") as s:
+        a, b = [r["run_id"] for r in s.query("SELECT run_id FROM runs ORDER BY created_at")]
+    db = out / "vgbench.sqlite"
+    code, _, err = cli("compare", a, b, "--db", db, "--tolerance", "temporal_flicker=0.1")
+    assert code == 2 and "did you mean 'temporal_flickering'" in err
+    code, _, err = cli("compare", a, b, "--db", db, "--tolerance", "bogus=0.1")
+    assert code == 2 and "no metric 'bogus'" in err and "temporal_flickering" in err
+    code, _, err = cli("compare", a, b, "--db", db, "--metrics", "temporal_flickerin")
+    assert code == 2 and "did you mean 'temporal_flickering'" in err
+    code, _, err = cli("compare", a, b, "--db", db, "--tolerance", "temporal_flickering=0.1")
+    assert code in (0, 6), err
