@@ -60,7 +60,7 @@ def cli(capsys):
     return run
 
 
-def run_cli_subprocess(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli_subprocess(*args: str, cwd: Path | None = None, timeout: float = 3600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vgbench", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 

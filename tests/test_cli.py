@@ -108,11 +108,17 @@ def test_demo_twice_generates_nothing_and_prints_identical_numbers(tmp_path):
     """Acceptance: the README demo runs shapes, static (and noise) on the built-in suite, stores and summarises;
     running it again generates nothing, says so, and prints identical numbers."""
     cmd = [sys.executable, "-m", "vgbench", "demo", "--out", str(tmp_path / "out"), "--no-progress"]
-    first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    # generous limits: hang guards, not speed requirements (a slow machine must not fail them)
+    first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=3600)
     assert first.returncode == 0, first.stderr
     for model in ("shapes", "static", "noise"):
         assert model in first.stdout
-    second = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    # the README shows exactly the table the demo prints (docs kept true by this test)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("and prints:\n\n```\n", 1)[1].split("```", 1)[0]
+    table = [line.rstrip() for line in first.stdout.splitlines() if line.strip()]
+    assert [line.rstrip() for line in block.splitlines() if line.strip()] == table[:len(block.strip().splitlines())]
+    second = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=3600)
     assert second.returncode == 0
     assert second.stdout == first.stdout
     assert second.stderr.count("nothing to generate") == 3 and "computed " not in second.stderr
@@ -130,7 +136,7 @@ def test_torchvision_compat_makes_torchvision_importable():
             "assert 'torch' not in sys.modules, 'import vgbench must stay light'; "
             "import torchvision, torchvision.models as m; m.resnet18(); "
             "import open_clip; print(c.STATUS)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=3600)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() in ("native _C loaded", "schemas stubbed (C ops unavailable)", "ops already registered")
 
