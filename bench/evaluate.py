@@ -142,6 +142,10 @@ class _Evaluation:
     def fail_item(self, key: str, path: str, message: str) -> None:
         self.failures.setdefault(key, {"item": key, "path": path, "errors": []})["errors"].append(message)
 
+    def users_of(self, extractor: str) -> list:
+        """The distribution metrics that take ``extractor``'s features."""
+        return [m for _, m in self.dist if m.extractor_name == extractor]
+
     def reference_of(self, item: EvalItem) -> EvalItem | None:
         if self.ref_src is None:
             return None
@@ -325,13 +329,10 @@ def _plan(ev: _Evaluation, reference_failures: dict[str, list[str]]) -> list[Wor
         for name, ex in ev.extractors.items():
             f = ev.cache.lookup(ex, sha, "generated")
             if f is not None:
-                for _, m in ev.dist:
-                    if m.extractor_name == name:
-                        m.add_features(item.key, f, "generated")
+                for m in ev.users_of(name):
+                    m.add_features(item.key, f, "generated")
             elif cfg.only_cached:  # merge: a failure its shard recorded, or a setup error
-                for _, m in ev.dist:
-                    if m.extractor_name != name:
-                        continue
+                for m in ev.users_of(name):
                     stored = _stored_error(store, ev.src.source_id, item.key, m.protocol_id, ev.reference_id, sha)
                     if not stored:
                         raise ConfigError(
@@ -345,7 +346,7 @@ def _plan(ev: _Evaluation, reference_failures: dict[str, list[str]]) -> list[Wor
         if todo or extract:
             units.append(WorkUnit(len(units), item.key, "generated", item.path, sha,
                                   ref_path=ref_item.path if ref_item is not None else None, scores=todo,
-                                  contexts=contexts,                                  extract=extract, prompt=item.prompt, aux=item.aux,
+                                  contexts=contexts, extract=extract, prompt=item.prompt, aux=item.aux,
                                   group=(item.prompt_id or item.pair_key, item.sample_index or 0)))
     store.put_item_metrics(rows)
     if ev.dist:
@@ -373,9 +374,8 @@ def _plan_reference(ev: _Evaluation, start: int, known_failures: dict[str, list[
         for name, ex in ev.extractors.items():
             f = ev.cache.lookup(ex, sha, "reference")
             if f is not None:
-                for _, m in ev.dist:
-                    if m.extractor_name == name:
-                        m.add_features(it.key, f, "reference")
+                for m in ev.users_of(name):
+                    m.add_features(it.key, f, "reference")
             elif ev.config.only_cached:
                 known = known_failures.get(str(Path(it.path).resolve()))
                 if not known:
@@ -470,9 +470,7 @@ def _result_rows(ev: _Evaluation, unit: WorkUnit, res: Any) -> list[dict[str, An
         f = res.features[name]
         if not isinstance(f, str):
             ev.cache.store(ev.extractors[name], unit.sha256, unit.role, f)
-        for _, m in ev.dist:
-            if m.extractor_name != name:
-                continue
+        for m in ev.users_of(name):
             key = unit.key.removeprefix("reference:") if unit.role == "reference" else unit.key
             if not isinstance(f, str):
                 m.add_features(key, f, unit.role)
