@@ -231,3 +231,31 @@ def test_killed_ray_driver_resumes_without_redoing_stored_units(tmp_path):
     report = evaluate(EvalConfig(videos=str(gen), metrics="temporal_flickering", db=str(db), progress=False))
     assert report.scores_cached == before and report.scores_computed == 40 - before
     assert report.results["temporal_flickering"].n_items == 40 and not report.failures
+
+
+@pytest.mark.parametrize("name", ["i3d-styleganv", "i3d-tf", "efficientnet-frames"])
+def test_extractors_run_on_the_configured_device(monkeypatch, name):
+    """CUDA logic without a GPU: the backbone is placed on ``$VGBENCH_DEVICE`` (here the ``meta`` device) and a
+    forward's input tensors follow the model there as uint8 (the copy to the device is of the 1-byte frames)."""
+    from vgbench.metrics.backbones.registry import clear_cache
+    from vgbench.metrics.distribution import extractors as ex
+
+    monkeypatch.setenv("VGBENCH_DEVICE", "meta")
+    clear_cache()
+    try:
+        e = ex.create_extractor(name)
+        loaded = e.load(allow_random=True)
+        assert e.device == "meta" and e.describe()["device"] == "meta"
+        assert {p.device.type for p in loaded.model.parameters()} == {"meta"}
+        x = ex._uint8_thwc(np.zeros((2, 8, 8, 3), np.uint8), loaded.model)
+        assert x.device.type == "meta" and str(x.dtype) == "torch.uint8"
+        assert ex._frames_tchw01(np.zeros((2, 8, 8, 3), np.uint8), loaded.model).device.type == "meta"
+    finally:
+        clear_cache()
+
+
+def test_fvmd_flag_names_the_tracker():
+    from vgbench.metrics.distribution.extractors import create_extractor
+
+    (flag,) = create_extractor("fvmd-lk").flags
+    assert "Lucas–Kanade" in flag and "(none)" not in flag

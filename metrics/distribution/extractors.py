@@ -76,18 +76,25 @@ class FeatureExtractor:
     per: str = "clip"  # "clip", "frame" or "window": what one feature row is
     standard: bool = True
     loaded: object = field(default=None, repr=False)
+    label: str | None = None  # what makes the features non-standard, for the flag (default: the backbone's name)
+    device: str = "cpu"  # where the backbone runs (set by :meth:`load`); features come back as CPU float32
 
-    def load(self, allow_random: bool | None = None, weights=None):
-        """Resolve and verify the backbone's weights and build it (raises WeightsMissingError with instructions);
-        ``weights``: user-supplied files (:class:`~vgbench.metrics.backbones.registry.UserWeights` or ``{name: path}``)."""
+    def load(self, allow_random: bool | None = None, weights=None, device: str | None = None):
+        """Resolve and verify the backbone's weights and build it on ``device`` (default
+        :func:`~vgbench.metrics.backbones.registry.default_device`: ``$VGBENCH_DEVICE``, else CUDA when visible, else
+        CPU). Raises WeightsMissingError with instructions; ``weights``: user-supplied files
+        (:class:`~vgbench.metrics.backbones.registry.UserWeights` or ``{name: path}``)."""
         if self.loaded is None:
             if self.backbone == "none":
                 self.loaded = _NoBackbone()
+                self.device = "cpu"
             else:
-                from vgbench.metrics.backbones.registry import UserWeights, get_backbone_entry, load_backbone
+                from vgbench.metrics.backbones.registry import (UserWeights, default_device, get_backbone_entry,
+                                                                load_backbone)
 
                 user = weights if isinstance(weights, UserWeights) else UserWeights(weights)
-                self.loaded = load_backbone(self.backbone, allow_random=allow_random,
+                self.device = device or default_device()
+                self.loaded = load_backbone(self.backbone, allow_random=allow_random, device=self.device,
                                             user_weights=user.path_for(get_backbone_entry(self.backbone).weights))
         return self.loaded
 
@@ -99,7 +106,8 @@ class FeatureExtractor:
     def flags(self) -> list[str]:
         flags = list(self.load().flags)
         if not self.standard:
-            flags.append(f"non-standard features ({self.backbone}): not comparable with published values")
+            flags.append(f"non-standard features ({self.label or self.backbone}): not comparable with published "
+                         "values")
         return flags
 
     def cache_key(self) -> str:
@@ -112,6 +120,7 @@ class FeatureExtractor:
 
     def describe(self) -> dict:
         return {"extractor": self.name, "backbone": self.backbone, "weights_sha256": self.weights_sha256,
+                "device": self.device,
                 "preprocessing": self.preprocessing, "sampling": self.sampling.describe(), "per": self.per,
                 "feature_dim": self.feature_dim, "cache_key": self.cache_key()}
 
@@ -129,28 +138,43 @@ class FeatureExtractor:
 
 
 # ---- forwards -----------------------------------------------------------------------------------------------------
-def _frames_tchw01(frames: np.ndarray):
+# Each forward takes uint8 THWC frames on the CPU, moves them to the model's device as uint8 (4× less to copy than
+# float32), preprocesses there and returns CPU float32 features.
+def _device_of(model):
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    p = next(iter(model.parameters()), None) if isinstance(model, torch.nn.Module) else None
+    return p.device if p is not None else torch.device("cpu")
+
+
+def _cpu(x) -> np.ndarray:
+    return x.float().cpu().numpy()
+
+
+def _uint8_thwc(frames: np.ndarray, model):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(frames)).to(_device_of(model))
+
+
+def _frames_tchw01(frames: np.ndarray, model=None):
+    return _uint8_thwc(frames, model).permute(0, 3, 1, 2).float() / 255.0
 
 
 def _fwd_styleganv(model, frames):
     """StyleGAN-V (universome/stylegan-v@3fecd69c602e ``src/metrics/metric_utils.py::
     compute_feature_stats_for_dataset``): the dataset's **uint8** frames as ``[B, C, T, H, W]``; the TorchScript
     rescales them to [-1, 1] and resizes to 224×224 itself (``rescale=True, resize=True``)."""
-    import torch
-
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None]
-    return model(x, rescale=True, resize=True).numpy()
+    x = _uint8_thwc(frames, model).permute(3, 0, 1, 2)[None]
+    return _cpu(model(x, rescale=True, resize=True))
 
 
 def _fwd_common_metrics(model, frames):
     from vgbench.metrics.distribution.preprocess import short_side_resize_crop
 
-    x = short_side_resize_crop(_frames_tchw01(frames), 224)  # [T,3,224,224] in [0,1]
+    x = short_side_resize_crop(_frames_tchw01(frames, model), 224)  # [T,3,224,224] in [0,1]
     x = ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
-    return model(x, rescale=False, resize=False).numpy()
+    return _cpu(model(x, rescale=False, resize=False))
 
 
 def _fwd_videogpt(model, frames):
@@ -158,24 +182,22 @@ def _fwd_videogpt(model, frames):
     ``videogpt/fvd/fvd.py::preprocess``'s ×2 → [-1, 1] (wilson1yan/VideoGPT@733d2b1541e1; the ×2 since ce18ae8)."""
     from vgbench.metrics.distribution.preprocess import short_side_resize_crop
 
-    x = short_side_resize_crop(_frames_tchw01(frames), 224)
+    x = short_side_resize_crop(_frames_tchw01(frames, model), 224)
     x = ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
-    return model.features(x).numpy()
+    return _cpu(model.features(x))
 
 
 def _fwd_tf(model, frames):
     from vgbench.metrics.distribution.preprocess import tf1_resize_bilinear
 
-    x = tf1_resize_bilinear(_frames_tchw01(frames) * 255.0, (224, 224))
+    x = tf1_resize_bilinear(_frames_tchw01(frames, model) * 255.0, (224, 224))
     x = (2 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
-    return model(x, rescale=False, resize=False).numpy()
+    return _cpu(model(x, rescale=False, resize=False))
 
 
-def _frames_tchw255(frames: np.ndarray):
+def _frames_tchw255(frames: np.ndarray, model=None):
     """uint8 THWC → float32 TCHW with the exact values 0..255 (``torch.FloatTensor(uint8 array)``)."""
-    import torch
-
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+    return _uint8_thwc(frames, model).permute(0, 3, 1, 2).float()
 
 
 def _fwd_tats(model, frames):
@@ -183,9 +205,9 @@ def _fwd_tats(model, frames):
     floats (aspect not kept), ``2·x/255 − 1``."""
     from vgbench.metrics.distribution.preprocess import squash_resize
 
-    x = squash_resize(_frames_tchw255(frames), 224)
+    x = squash_resize(_frames_tchw255(frames, model), 224)
     x = (2.0 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
-    return model.features(x).numpy()
+    return _cpu(model.features(x))
 
 
 def _fwd_cdfvd_videomae(model, frames):
@@ -193,20 +215,20 @@ def _fwd_cdfvd_videomae(model, frames):
 
     from vgbench.metrics.distribution.preprocess import short_side_resize_crop, squash_resize
 
-    x = short_side_resize_crop(_frames_tchw01(frames), 128, antialias=True)
+    x = short_side_resize_crop(_frames_tchw01(frames, model), 128, antialias=True)
     x = (x * 255).clamp(0, 255).to(torch.uint8).float() / 255.0  # cd-fvd's uint8 round trip
     x = squash_resize(x, 224).permute(1, 0, 2, 3)[None]
-    return model.forward_features(x).numpy()
+    return _cpu(model.forward_features(x))
 
 
 def _per_frame(model, x, batch: int = 32):
     import torch
 
-    return torch.cat([model(x[i:i + batch]) for i in range(0, len(x), batch)]).numpy()
+    return _cpu(torch.cat([model(x[i:i + batch]) for i in range(0, len(x), batch)]))
 
 
 def _fwd_inception(model, frames):
-    return _per_frame(model, _frames_tchw01(frames))
+    return _per_frame(model, _frames_tchw01(frames, model))
 
 
 def _fwd_efficientnet(model, frames):
@@ -214,9 +236,9 @@ def _fwd_efficientnet(model, frames):
 
     from vgbench.metrics.distribution.preprocess import squash_resize
 
-    x = squash_resize(_frames_tchw01(frames), 224, antialias=True)
-    mean = torch.tensor([0.485, 0.456, 0.406])[:, None, None]
-    std = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+    x = squash_resize(_frames_tchw01(frames, model), 224, antialias=True)
+    mean = torch.tensor([0.485, 0.456, 0.406], device=x.device)[:, None, None]
+    std = torch.tensor([0.229, 0.224, 0.225], device=x.device)[:, None, None]
     return _per_frame(model, (x - mean) / std)
 
 

@@ -122,7 +122,8 @@ def fvmd_extractor(tracker: str = "lk") -> FeatureExtractor:
         f"fvmd-{tracker}", "pips2" if tracker == "pips2" else "none", ClipSampling(None, "first", "first", WINDOW),
         {"resize": f"short side {SHORT_SIDE} bilinear antialias", "windows": "16 frames, stride 1",
          "grid": "20x20", "tracker": tracker, "histograms": "velocity | released acceleration | true acceleration"},
-        _fwd_fvmd(tracker), 1536, per="window", standard=tracker == "pips2")
+        _fwd_fvmd(tracker), 1536, per="window", standard=tracker == "pips2",
+        label=None if tracker == "pips2" else "OpenCV Lucas–Kanade tracker in place of PIPs++")
 
 
 def fvmd_lk() -> FeatureExtractor:

@@ -43,7 +43,7 @@ def _tf1_axis(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.
 def tf1_resize_bilinear(x: torch.Tensor, size: tuple[int, int] = (224, 224)) -> torch.Tensor:
     """TF1 ``resize_bilinear`` with ``align_corners=False`` and ``half_pixel_centers=False``."""
     h, w = x.shape[-2:]
-    y0, y1, wy = _tf1_axis(h, size[0])
-    x0, x1, wx = _tf1_axis(w, size[1])
+    y0, y1, wy = (t.to(x.device) for t in _tf1_axis(h, size[0]))
+    x0, x1, wx = (t.to(x.device) for t in _tf1_axis(w, size[1]))
     top = x[..., y0, :] * (1 - wy)[:, None] + x[..., y1, :] * wy[:, None]
     return top[..., x0] * (1 - wx) + top[..., x1] * wx
