@@ -58,7 +58,7 @@ def _build(cls, data: Mapping[str, Any], where: str):
     try:
         return cls(**dict(data))
     except ConfigError as e:
-        raise ConfigError(f"{where}: {e}") from None
+        raise type(e)(f"{where}: {e}") from None  # keeps the kind (an unknown name stays a usage error)
     except TypeError as e:
         raise ConfigError(f"{where}: {e}") from None
 

@@ -7,8 +7,8 @@ code   meaning
 =====  ==========================================================================
 0      success
 1      unexpected internal error (a bug: please report it with the traceback)
-2      usage error (bad option or argument)
-3      input error (missing or invalid file, suite, model or metric name)
+2      usage error (bad option or argument, an unknown name of a metric, dimension, model, suite, ...)
+3      input error (missing or invalid file or configuration)
 4      completed, but some items failed (listed on stderr and in the results)
 5      integrity check found problems (``vgbench check``)
 6      regression gate failed (``vgbench compare --fail-on-regression``)
@@ -37,6 +37,29 @@ class UsageError(VgbenchError):
 
 class ConfigError(VgbenchError):
     """An unknown model, suite or metric name, or inconsistent settings."""
+
+
+class UnknownNameError(ConfigError):
+    """A name that is not in its registry (a typo in ``--metrics``, ``--dimensions``, a model or suite name...): a
+    usage error (exit 2). Build it with :func:`unknown_name`."""
+
+    exit_code = EXIT_USAGE
+
+
+def unknown_name(kind: str, names, valid, see: str = "") -> UnknownNameError:
+    """The error for unknown ``names`` (one string or several) of ``kind``: each with its closest valid name
+    (difflib, when one is close), then every valid name and, when given, the command that lists them (``see``)."""
+    import difflib
+
+    names = [names] if isinstance(names, str) else list(names)
+    valid = list(valid)
+    parts = []
+    for n in names:
+        close = difflib.get_close_matches(n, valid, n=1, cutoff=0.6)
+        parts.append(repr(n) + (f" (did you mean {close[0]!r}?)" if close else ""))
+    plural = "s" if len(names) > 1 else ""
+    return UnknownNameError(f"unknown {kind}{plural} {', '.join(parts)}; available: {', '.join(valid)}"
+                            + (f" (see `{see}`)" if see else ""))
 
 
 class VideoError(VgbenchError):

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
-from vgbench.bench.errors import ConfigError
+from vgbench.bench.errors import ConfigError, unknown_name
 
 T = TypeVar("T")
 
@@ -132,14 +132,13 @@ class Registry(Generic[T]):
         """The entry of ``name``.
 
         Raises:
-            ConfigError: unknown name (the message lists the known ones).
+            UnknownNameError: unknown name (a usage error; the message suggests the closest and lists the known ones).
         """
         self._read_entry_points()
         try:
             return self._entries[name]
         except KeyError:
-            listing = f" (see `{self.listing}`)" if self.listing else ""
-            raise ConfigError(f"unknown {self.kind} {name!r}; available: {', '.join(self.names())}{listing}") from None
+            raise unknown_name(self.kind, name, self.names(), self.listing or "") from None
 
     def get(self, name: str) -> T:
         """The component registered as ``name``, imported on first use and checked.

@@ -69,10 +69,10 @@ def test_evaluate_contract_json_and_static_vs_noise(tmp_path, cli):
 
 
 @pytest.mark.parametrize("args,code,text", [
-    (["run", "--model", "nope", "--suite", "smoke"], 3, "unknown model"),
+    (["run", "--model", "nope", "--suite", "smoke"], 2, "unknown model"),
     (["run", "--model", "shapes", "--suite", "nope"], 3, "no suite named"),
     (["evaluate", "/definitely/missing", "--metrics", "psnr"], 3, "not a folder"),
-    (["evaluate", ".", "--metrics", "fvd_typo"], 3, "unknown metric"),
+    (["evaluate", ".", "--metrics", "fvd_typo"], 2, "unknown metric"),
     (["run", "--model", "shapes"], 2, "--suite"),
     (["run", "--model", "shapes", "--suite", "smoke", "--metrics", "psnr"], 2, "--reference"),
 ])

@@ -151,7 +151,7 @@ def test_unknown_executor_is_named(tmp_path, cli):
     gen, ref = _folders(tmp_path)
     code, _, err = cli("evaluate", gen, "--metrics", "psnr", "--reference", ref, "--db", tmp_path / "x.sqlite",
                        "--executor", "dask", "--no-progress")
-    assert code == 3 and "unknown executor 'dask'" in err and "local, processes, ray" in err
+    assert code == 2 and "unknown executor 'dask'" in err and "local, processes, ray" in err
 
 
 @pytest.mark.slow  # (the default run keeps the Ray tests; this one costs ~15-25 s)

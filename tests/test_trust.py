@@ -421,3 +421,19 @@ def test_compare_refuses_unknown_metric_names(tmp_path, cli):
     assert code == 2 and "did you mean 'temporal_flickering'" in err
     code, _, err = cli("compare", a, b, "--db", db, "--tolerance", "temporal_flickering=0.1")
     assert code in (0, 6), err
+
+
+@pytest.mark.parametrize("args, suggestion", [
+    (["--metrics", "psnrr"], "did you mean 'psnr'"),
+    (["--dimensions", "subject_consistncy"], "did you mean 'subject_consistency'"),
+    (["--metrics", "ssim", "--dimensions", "scene,colr"], "did you mean 'color'"),
+])
+def test_unknown_metric_and_dimension_names_are_usage_errors(tmp_path, cli, args, suggestion):
+    """A typo in a selection is a usage error (exit 2) with the closest name, before anything is read."""
+    code, _, err = cli("evaluate", tmp_path, *args)
+    assert code == 2 and suggestion in err and "available:" in err
+
+
+def test_unknown_model_name_is_a_usage_error(tmp_path, cli):
+    code, _, err = cli("run", "--model", "shapez", "--suite", "smoke", "--out", tmp_path / "o")
+    assert code == 2 and "did you mean 'shapes'" in err

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vgbench.bench import features
-from vgbench.bench.errors import ConfigError
+from vgbench.bench.errors import ConfigError, unknown_name
 from vgbench.bench.registry import Registry
 from vgbench.bench.registry import resolve as resolve_target
 from vgbench.metrics.backbones.weights import ResolvedWeights, WeightsFile, WeightsMissingError, resolve, resolve_user
@@ -371,8 +371,7 @@ def get_weights_file(name: str) -> WeightsFile:
     try:
         return files[name]
     except KeyError:
-        raise ConfigError(f"unknown weights {name!r}; available: {', '.join(sorted(files))} "
-                          "(see `vgbench weights list`)") from None
+        raise unknown_name("weights", name, sorted(files), "vgbench weights list") from None
 
 
 class UserWeights(dict):

@@ -88,13 +88,12 @@ def dimension_specs(text: str) -> list[str]:
     """``"all"`` or a comma-separated list of VBench dimension names → their metric specs, in the order given.
 
     Raises:
-        ConfigError: an unknown dimension name (the message lists the 16).
+        UnknownNameError: an unknown dimension name (the message suggests the closest and lists the 16).
     """
-    from vgbench.bench.errors import ConfigError
+    from vgbench.bench.errors import unknown_name
 
     names = [d.name for d in DIMENSIONS] if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
-        raise ConfigError(f"unknown VBench dimension(s): {', '.join(unknown)}; the 16 dimensions: "
-                          f"{', '.join(d.name for d in DIMENSIONS)}")
+        raise unknown_name("VBench dimension", unknown, [d.name for d in DIMENSIONS], "vgbench metrics list")
     return [BY_NAME[n].metric for n in names]
