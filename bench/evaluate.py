@@ -213,6 +213,8 @@ def _prepare(config: EvalConfig, store: ResultsStore | None) -> tuple[_Evaluatio
     from vgbench.metrics.backbones.registry import UserWeights
     from vgbench.metrics.base import MetricKind
     from vgbench.metrics.distribution.extractors import create_extractor
+    from vgbench.metrics.backbones.weights import WeightsMissingError
+    from vgbench.metrics.needs import check_present, missing_report, needs
     from vgbench.metrics.registry import create_metric
 
     metric_specs = config.metric_specs()
@@ -220,6 +222,7 @@ def _prepare(config: EvalConfig, store: ResultsStore | None) -> tuple[_Evaluatio
     user_weights = UserWeights(config.weights)
     all_metrics = [create_metric(s) for s in metric_specs]
     user_weights.check_needed(all_metrics)  # names and files, before anything is loaded or decoded
+    check_present(all_metrics, user_weights, config.allow_random_weights)  # every missing file named at once
     dist = [(spec, m) for spec, m in zip(metric_specs, all_metrics) if m.kind == MetricKind.DISTRIBUTION]
     metrics = [m for m in all_metrics if m.kind != MetricKind.DISTRIBUTION]
     item_specs = [spec for spec, m in zip(metric_specs, all_metrics) if m.kind != MetricKind.DISTRIBUTION]
@@ -234,14 +237,21 @@ def _prepare(config: EvalConfig, store: ResultsStore | None) -> tuple[_Evaluatio
         names = ", ".join(m.name for m in all_metrics if m.needs_reference)
         raise ConfigError(f"{names}: paired and distribution metrics need reference videos: add --reference DIR "
                           "(or, for distribution metrics, a reference-statistics file from `vgbench refstats build`)")
-    for m in metrics:  # resolve and verify weights / binaries before decoding anything
-        m.load(allow_random=config.allow_random_weights, weights=user_weights)
     extractors: dict[str, Any] = {}
-    for _, m in dist:
-        if m.extractor_name not in extractors:
-            extractors[m.extractor_name] = create_extractor(m.extractor_name)
-            extractors[m.extractor_name].load(allow_random=config.allow_random_weights, weights=user_weights)
-        m.use_extractor(extractors[m.extractor_name])
+    try:
+        for m in metrics:  # resolve and verify weights / binaries before decoding anything
+            m.load(allow_random=config.allow_random_weights, weights=user_weights)
+        for _, m in dist:
+            if m.extractor_name not in extractors:
+                extractors[m.extractor_name] = create_extractor(m.extractor_name)
+                extractors[m.extractor_name].load(allow_random=config.allow_random_weights, weights=user_weights)
+            m.use_extractor(extractors[m.extractor_name])
+    except WeightsMissingError as e:  # a download failed: name everything else that is missing too
+        report = missing_report(needs(all_metrics, user_weights))
+        if not report:
+            raise
+        first = str(e).splitlines()[0]
+        raise WeightsMissingError(f"{report}\n(first failure: {first})") from None
     db_path = Path(config.db) if config.db else default_db_for(src)
     own = store is None
     store = store or ResultsStore(db_path)

@@ -268,6 +268,12 @@ class Metric:
         """Names of the registry weights files this protocol loads (``vgbench weights list``); none by default."""
         return []
 
+    def folders_needed(self) -> list[dict]:
+        """Model folders (Hugging Face ``save_pretrained`` layout) this protocol loads, as rows of
+        :func:`vgbench.metrics.needs.needs` (``name``, ``hub_id``, ``env_var``, ``present``, ``fetch``); none by
+        default."""
+        return []
+
     # ---- state -------------------------------------------------------------------------------------------------
     def reset(self) -> None:
         self._items: dict[str, ItemScore] = {}

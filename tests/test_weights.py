@@ -270,3 +270,50 @@ def test_run_config_takes_weights_paths(tmp_path):
     cfg = RunConfig(model="shapes", suite="smoke", weights={"dino_vitb16": Path("/x/dino.pth")})
     assert cfg.weights == {"dino_vitb16": "/x/dino.pth"}
     json.dumps(cfg.weights)
+
+
+# ---- what a selection needs, in one listing and one error ----------------------------------------------------------
+_DIMENSION_FILES = {"dino_vitb16", "clip_vit_b32_openai", "raft_things", "amt_s", "clip_vit_l14_openai",
+                    "laion_aesthetic_vit_l14", "musiq_spaq", "umt_l16_k400", "vbench_kinetics400_labels",
+                    "viclip_l14_internvid10m_flt"}
+
+
+@pytest.fixture
+def no_model_folders(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("VGBENCH_OWLV2", raising=False)
+    monkeypatch.delenv("VGBENCH_BLIP", raising=False)
+
+
+def test_weights_needed_lists_every_file_of_the_16_dimensions(cli, no_model_folders):
+    code, out, err = cli("weights", "needed", "--dimensions", "all", "--json")
+    assert code == 0, err
+    need = json.loads(out)
+    assert {r["name"] for r in need["files"]} == _DIMENSION_FILES
+    assert {r["name"] for r in need["folders"]} == {"owlv2", "blip"}
+    assert set(need["missing"]) == _DIMENSION_FILES | {"owlv2", "blip"}
+    by = {r["name"]: r for r in need["files"]}
+    assert by["raft_things"]["used_by"] == ["temporal_flickering/vbench_static_filter", "dynamic_degree/vbench"]
+    assert by["clip_vit_b32_openai"]["urls"] and by["clip_vit_b32_openai"]["sha256"]
+    assert by["raft_things"]["place_at"].endswith("raft-things.pth")
+    # the text view names sizes, sources and where each file goes; a present packaged file is found
+    code, out, _ = cli("weights", "needed", "--metrics", "fid/efficientnet-lite0,lpips")
+    assert code == 0 and "present (package" in out and "used by: fid/efficientnet-lite0" in out
+    assert "2 metrics need 3 weights files and 0 model folders; 1 missing" in out
+    assert "alexnet_torchvision  alexnet-owt-7be5be79.pth" in out and "MISSING →" in out
+
+
+def test_offline_evaluation_names_every_missing_file_in_one_error(tmp_path, cli, no_model_folders):
+    out = tmp_path / "out"
+    code, _, err = cli("run", "--model", "shapes", "--suite", "smoke", "--samples", "1", "--frames", "8",
+                       "--size", "32x32", "--out", out, "--no-progress")
+    assert code == 0, err
+    code, _, err = cli("evaluate", out, "--dimensions", "all", "--no-progress")
+    assert code == 3
+    assert "12 weights files/folders missing" in err
+    for name in _DIMENSION_FILES:
+        assert f"weights {name!r}" in err
+    assert "'owlv2'" in err and "'blip'" in err and "VGBENCH_OWLV2" in err
+    # fetching the selection offline downloads nothing and prints the same full list
+    code, _, err = cli("weights", "fetch", "--dimensions", "all")
+    assert code == 3 and "offline" in err and all(f"weights {n!r}" in err for n in _DIMENSION_FILES)

@@ -93,6 +93,17 @@ def _weights_sha256(folder: Path) -> str:
     return "unknown"
 
 
+def folder_need(name: str, path: str | None, env: str, hub_id: str) -> dict:
+    """A model folder as :func:`vgbench.metrics.needs.needs` lists it: where it was found (None: missing), without
+    loading it."""
+    try:
+        present = str(_resolve_folder(path, env, hub_id, name))
+    except ConfigError:
+        present = None
+    return {"name": name, "hub_id": hub_id, "env_var": env, "present": present,
+            "fetch": f"huggingface-cli download {hub_id} --local-dir /path/{hub_id.split('/')[-1]}"}
+
+
 def _resolve_folder(path: str | None, env: str, hub_id: str, what: str) -> Path:
     """A local model folder: the option, the environment variable, or the hub id in the Hugging Face cache."""
     from vgbench.bench import settings

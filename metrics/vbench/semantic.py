@@ -175,6 +175,13 @@ class _DetectorDimension(_FrameDimension):
                                           "Hugging Face cache)", affects_result=False),
     }
 
+    def folders_needed(self) -> list[dict]:
+        from vgbench.metrics.vbench.detection import OWLv2Detector, folder_need
+
+        if self.opts["detector"] != "owlv2":
+            return []
+        return [folder_need("owlv2", self.opts["detector_path"] or None, "VGBENCH_OWLV2", OWLv2Detector.HUB_ID)]
+
     def _create_model(self):
         from vgbench.metrics.vbench.detection import create_detector
 
@@ -303,6 +310,13 @@ class Scene(_FrameDimension):
         "captioner_path": MetricOption("", "Hugging Face folder of the captioner (default: $VGBENCH_BLIP or the "
                                            "Hugging Face cache)", affects_result=False),
     }
+
+    def folders_needed(self) -> list[dict]:
+        from vgbench.metrics.vbench.detection import BLIPCaptioner, folder_need
+
+        if self.opts["captioner"] != "blip":
+            return []
+        return [folder_need("blip", self.opts["captioner_path"] or None, "VGBENCH_BLIP", BLIPCaptioner.HUB_ID)]
 
     def _create_model(self):
         from vgbench.metrics.vbench.detection import create_captioner
