@@ -176,6 +176,8 @@ class RunConfig(_ConfigIO):
         executor: ``"local"`` (generate in this process) or ``"ray"`` (generator actors, one per GPU, that load the
             model once; the run folder must be on a file system the workers share); also used for the scoring.
         workers: generator actors (ray) / scoring workers; default: one per GPU (else per CPU) with ray, 1 locally.
+        label: a human name for the run in every view (leaderboard, exports, compare); default: the model with its
+            arguments. Not part of the run id: relabelling a run changes nothing else.
     """
 
     model: str
@@ -194,11 +196,13 @@ class RunConfig(_ConfigIO):
     shard: str | None = None
     executor: str = "local"
     workers: int | None = None
+    label: str | None = None
 
     def __post_init__(self):
         if self.shard is not None:
             parse_shard(self.shard)
         _executor_fields(self.executor, self.workers)
+        _label_field(self.label)
         for name in ("model", "suite"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ConfigError(f"{name} must be a name, not {getattr(self, name)!r}")
@@ -239,10 +243,16 @@ class RunConfig(_ConfigIO):
                  "frames": args.frames, "fps": args.fps, "width": w, "height": h, "out": args.out,
                  "metrics": _csv(getattr(args, "metrics", None), "metrics") or None, "quality": args.quality,
                  "model_args": model_args or None, "weights": weights or None, "shard": getattr(args, "shard", None),
-                 "executor": getattr(args, "executor", None), "workers": getattr(args, "workers", None)}
+                 "executor": getattr(args, "executor", None), "workers": getattr(args, "workers", None),
+                 "label": getattr(args, "label", None)}
         if getattr(args, "config", None):
             return cls.from_file(args.config, **given)
         return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")
+
+
+def _label_field(label) -> None:
+    if label is not None and (not isinstance(label, str) or not label.strip() or len(label) > 200):
+        raise ConfigError(f"label must be a short non-empty name (at most 200 characters), not {label!r}")
 
 
 @dataclass(frozen=True)
@@ -275,6 +285,8 @@ class EvalConfig(_ConfigIO):
             Ray; extra ``vgbench[ray]``); see :mod:`vgbench.bench.engine`.
         workers: units processed at once (local: threads, default 1 plus a decode-prefetch thread; ray: actors,
             default one per GPU, else one per CPU). Results do not depend on it.
+        label: a human name for the scored run in every view (see :class:`RunConfig`); given for a run folder, it
+            relabels that run.
 
     Raises:
         ConfigError: no metric and no dimension, or a malformed field.
@@ -293,10 +305,12 @@ class EvalConfig(_ConfigIO):
     only_cached: bool = False
     executor: str = "local"
     workers: int | None = None
+    label: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "videos", _path(self.videos, "videos", optional=False))
         _executor_fields(self.executor, self.workers)
+        _label_field(self.label)
         if self.shard is not None:
             self.shard_index()
         _flag(self.only_cached, "only_cached")
@@ -350,7 +364,7 @@ class EvalConfig(_ConfigIO):
                  "allow_random_weights": True if args.allow_random_weights else None,
                  "weights": weights or None, "progress": False if args.no_progress else None,
                  "shard": getattr(args, "shard", None), "executor": getattr(args, "executor", None),
-                 "workers": getattr(args, "workers", None)}
+                 "workers": getattr(args, "workers", None), "label": getattr(args, "label", None)}
         if getattr(args, "config", None):
             return cls.from_file(args.config, **given)
         return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")

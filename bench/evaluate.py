@@ -94,13 +94,20 @@ def default_db_for(source: VideoSource) -> Path:
     return Path("vgbench-out") / DB_NAME
 
 
-def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[str]) -> None:
+def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[str], label: str | None = None
+                     ) -> None:
     """Record the source in the store: a folder as an evaluation run with its items; a run folder (whose run and
-    items `vgbench run` records) only when this database has not seen it (e.g. evaluated with another --db)."""
+    items `vgbench run` records) only when this database has not seen it (e.g. evaluated with another --db).
+    ``label``: the run's human name (relabels a known run)."""
     if src.kind == "folder":
+        known = store.query("SELECT config_json FROM runs WHERE run_id=?", (src.source_id,))
+        label = label or (json.loads(known[0]["config_json"] or "{}").get("label") if known else None)
         store.upsert_run(src.source_id, "evaluation", src.model, None, None, str(src.root),
-                         {"videos": str(src.root), "metrics": metric_specs}, provenance.collect())
+                         {"videos": str(src.root), "metrics": metric_specs} | ({"label": label} if label else {}),
+                         provenance.collect())
     elif store.query("SELECT 1 FROM runs WHERE run_id=?", (src.source_id,)):
+        if label:
+            store.set_label(src.source_id, label)
         return
     else:
         from vgbench.bench.fileio import read_state_json
@@ -108,7 +115,8 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
 
         doc = read_state_json(src.root / "run.json", RUN_JSON_REPAIR, keys=("config", "settings", "provenance"))
         store.upsert_run(src.source_id, "generation", src.model, src.suite, src.suite_sha256, str(src.root),
-                         doc["config"] | {"settings": doc["settings"]}, doc["provenance"])
+                         doc["config"] | {"settings": doc["settings"]} | ({"label": label} if label else {}),
+                         doc["provenance"])
     store.upsert_items(src.source_id, [
         {"item_key": it.key, "item_id": it.key if src.kind == "run" else None, "prompt_id": it.prompt_id,
          "prompt": it.prompt, "sample_index": it.sample_index, "seed": it.seed, "video_path": it.path,
@@ -182,7 +190,7 @@ def evaluate(config: EvalConfig, *, store: ResultsStore | None = None,
         raise TypeError("evaluate() takes one EvalConfig (vgbench.EvalConfig(videos=..., metrics=[...]))")
     ev, own = _prepare(config, store)
     try:
-        _register_source(ev.store, ev.src, ev.metric_specs)
+        _register_source(ev.store, ev.src, ev.metric_specs, ev.config.label)
         units = _plan(ev, reference_failures or {})
         _execute(ev, units, executor)
         order = {it.key: i for i, it in enumerate(ev.items)}  # failures in item order, reference videos last

@@ -50,6 +50,23 @@ CREATE TABLE IF NOT EXISTS set_metrics (
 """
 
 
+def run_label(run) -> str:
+    """How a run is named wherever it is shown: the ``--label`` given to it, else the model as it was asked for with
+    its arguments (``noisy-shapes:8``, ``svd-xt steps=25``), else the stored model name, else the run id. Views show
+    the run id beside it (two runs of one model and arguments differ only there).
+
+    ``run``: a row of the ``runs`` table (mapping with ``run_id``, ``model``, ``config_json``)."""
+    try:
+        config = json.loads(run["config_json"] or "{}")
+    except (KeyError, IndexError, TypeError, ValueError):
+        config = {}
+    if config.get("label"):
+        return str(config["label"])
+    model = config.get("model") or run["model"] or run["run_id"]
+    args = config.get("model_args") or {}
+    return str(model) + "".join(f" {k}={v}" for k, v in sorted(args.items()))
+
+
 @dataclass(frozen=True)
 class CachedScore:
     value: float
@@ -287,6 +304,22 @@ class ResultsStore:
     def runs(self) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM runs ORDER BY created_at")
 
+    def labels(self) -> dict[str, str]:
+        """run id → :func:`run_label` of every run."""
+        return {r["run_id"]: run_label(r) for r in self.runs()}
+
+    def set_label(self, run_id: str, label: str) -> None:
+        """Give run ``run_id`` the human name ``label`` (kept in its configuration; the run id does not change)."""
+        with self.transaction() as c:
+            row = c.execute("SELECT config_json FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
+                from vgbench.bench.errors import ConfigError
+
+                raise ConfigError(f"no run {run_id!r} in {self.path}")
+            config = json.loads(row[0] or "{}") | {"label": label}
+            c.execute("UPDATE runs SET config_json=? WHERE run_id=?",
+                      _texts((json.dumps(config, sort_keys=True), run_id)))
+
     def set_metrics(self, run_ids: list[str] | None = None) -> list[sqlite3.Row]:
         if run_ids:
             marks = ",".join("?" * len(run_ids))
@@ -319,9 +352,13 @@ class ResultsStore:
         else:
             raise ValueError("table must be item_metrics, set_metrics, items or runs")
         try:
-            return pd.read_sql_query(sql, self._conn, params=params)
+            df = pd.read_sql_query(sql, self._conn, params=params)
         except (sqlite3.DatabaseError, pd.errors.DatabaseError) as e:  # pandas wraps SQLite's errors
             raise self._state_error(e) from e
+        if table != "items":  # every run shown by its label (model + arguments, or --label) beside its id
+            df.insert(list(df.columns).index("model") + 1 if "model" in df.columns else 1, "label",
+                      df["run_id"].map(self.labels()))
+        return df
 
     def export(self, dest: str | os.PathLike, fmt: str | None = None, table: str = "item_metrics",
                run_ids: list[str] | None = None) -> Path:

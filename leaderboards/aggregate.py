@@ -1,7 +1,7 @@
 """Aggregation tables (pandas) over the results store: per run, per prompt, per category.
 
-* :func:`per_run`: one row per (run, protocol, reference): mean, nested-bootstrap 95 % interval over prompts, number
-  of prompts and items; distribution metrics (no per-item values) take the metric engine's value and interval.
+* :func:`per_run`: one row per (run, protocol, reference): the value and 95 % interval stored when the metric
+  aggregated (:mod:`vgbench.metrics.intervals`), number of prompts and items.
 * :func:`per_prompt`: mean over the samples of each prompt, one column per protocol.
 * :func:`per_category`: mean over the items whose prompt carries a tag of the suite (a prompt with several tags counts
   in each); the suite is loaded by the name or path the run recorded, or given.
@@ -15,7 +15,6 @@ import json
 import pandas as pd
 
 from vgbench.bench.store import ResultsStore
-from vgbench.leaderboards.statistics import bootstrap_interval
 
 
 def item_table(store: ResultsStore, run_ids: list[str] | None = None) -> pd.DataFrame:
@@ -26,26 +25,19 @@ def item_table(store: ResultsStore, run_ids: list[str] | None = None) -> pd.Data
     return df
 
 
-def per_run(store: ResultsStore, run_ids: list[str] | None = None, n_boot: int = 2000) -> pd.DataFrame:
-    items = item_table(store, run_ids)
+def per_run(store: ResultsStore, run_ids: list[str] | None = None) -> pd.DataFrame:
+    """One row per (run, protocol, reference): the value and 95 % interval the metric computed when it aggregated
+    (the same numbers as every other view; ``ci_method`` names the method), with the run's label."""
     rows = []
-    models = {r["run_id"]: r["model"] for r in store.runs()}
+    labels = store.labels()
     for s in store.set_metrics(run_ids):
         res = json.loads(s["result_json"])
-        sub = items[(items["run_id"] == s["run_id"]) & (items["protocol"] == s["protocol"])
-                    & (items["reference"] == s["reference"])]
-        row = {"run_id": s["run_id"], "model": models.get(s["run_id"]),
-               "protocol": s["protocol"], "reference": s["reference"] or None,
-               "higher_is_better": res.get("higher_is_better")}
-        if len(sub):
-            iv = bootstrap_interval(sub["value"].to_numpy(), sub["prompt_key"].to_numpy(), n_boot)
-            row.update(value=iv.estimate, ci_low=iv.low, ci_high=iv.high, n_prompts=iv.n_prompts,
-                       n_items=iv.n_items, ci_method=iv.method)
-        else:
-            ci = res.get("ci95") or [None, None]
-            row.update(value=s["value"], ci_low=ci[0], ci_high=ci[1], n_prompts=None, n_items=s["n_items"],
-                       ci_method=res.get("ci_method"))
-        rows.append(row)
+        ci = res.get("ci95") or [None, None]
+        rows.append({"run_id": s["run_id"], "model": labels.get(s["run_id"]), "protocol": s["protocol"],
+                     "reference": s["reference"] or None, "higher_is_better": res.get("higher_is_better"),
+                     "value": s["value"], "ci_low": ci[0], "ci_high": ci[1],
+                     "n_prompts": res.get("details", {}).get("n_prompts"), "n_items": s["n_items"],
+                     "ci_method": res.get("ci_method")})
     return pd.DataFrame(rows)
 
 

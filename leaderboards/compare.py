@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from vgbench.bench.errors import ConfigError
-from vgbench.bench.store import ResultsStore
+from vgbench.bench.store import ResultsStore, run_label
 from vgbench.leaderboards.statistics import Comparison, holm, paired_comparison
+from vgbench.metrics.intervals import numerical_resolution, value_dtype
 from vgbench.metrics.protocol_id import split_revision
 
 
@@ -41,13 +42,18 @@ class MetricComparison:
     regression: bool = False
     improvement: bool = False
     set_level: dict[str, Any] | None = None  # distribution metrics: {"base": ..., "candidate": ...}
+    resolution: float = 0.0  # numerical resolution of the difference (metrics.intervals.numerical_resolution)
+    tie: bool = False  # |delta| <= resolution: rounding, not an effect (no effect size, never a regression)
 
     def to_dict(self) -> dict[str, Any]:
         d = {"protocol": self.protocol, "reference": self.reference or None, "higher_is_better": self.higher_is_better,
-             "tolerance": self.tolerance, "regression": self.regression, "improvement": self.improvement}
+             "tolerance": self.tolerance, "regression": self.regression, "improvement": self.improvement,
+             "tie": self.tie, "numerical_resolution": self.resolution}
         if self.comparison is not None:
             d.update(self.comparison.to_dict())
             d["p_holm"] = self.p_adjusted
+            if self.tie:
+                d["effect_size_dz"] = None
         if self.set_level is not None:
             d["set_level"] = self.set_level
         return d
@@ -77,7 +83,7 @@ class CompareReport:
 
 def resolve_run(store: ResultsStore, spec: str) -> dict[str, Any]:
     """A run by id, unique id prefix, run folder path (its ``run.json``), or unique model name."""
-    runs = [dict(r) for r in store.runs()]
+    runs = [dict(r) | {"label": run_label(r)} for r in store.runs()]
     p = Path(spec)
     if (p / "run.json").is_file():
         spec = json.loads((p / "run.json").read_text(encoding="utf-8"))["run_id"]
@@ -88,10 +94,10 @@ def resolve_run(store: ResultsStore, spec: str) -> dict[str, Any]:
     pref = [r for r in runs if r["run_id"].startswith(spec)]
     if len(pref) == 1:
         return pref[0]
-    by_model = [r for r in runs if r["model"] == spec]
+    by_model = [r for r in runs if r["label"] == spec] or [r for r in runs if r["model"] == spec]
     if len(by_model) == 1:
         return by_model[0]
-    known = ", ".join(f"{r['run_id']} ({r['model']})" for r in runs) or "none"
+    known = ", ".join(f"{r['run_id']} ({r['label']})" for r in runs) or "none"
     why = "matches several runs" if (len(pref) > 1 or len(by_model) > 1) else "matches no run"
     raise ConfigError(f"{spec!r} {why} in {store.path}; runs: {known}")
 
@@ -165,8 +171,9 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
                               f"{sorted(x[:16] for x in wb)}, candidate {sorted(x[:16] for x in wc)}); "
                               "re-evaluate one of them with the other's weights")
     directions = _directions(store, [b["run_id"], c["run_id"]])
-    report = CompareReport({k: b[k] for k in ("run_id", "model", "suite")},
-                           {k: c[k] for k in ("run_id", "model", "suite")}, alpha, not_compared=revision_gaps,
+    report = CompareReport({k: b[k] for k in ("run_id", "suite")} | {"model": b["label"]},
+                           {k: c[k] for k in ("run_id", "suite")} | {"model": c["label"]}, alpha,
+                           not_compared=revision_gaps,
                            warnings=_stale_revisions([p for p, _ in common] + [p for p, _ in common_dist]))
     for protocol, ref in common:
         sb = bi[(bi["protocol"] == protocol) & (bi["reference"] == ref)]
@@ -175,13 +182,17 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
                                 sc["prompt_key"].to_numpy(), n_boot=n_boot, seed=seed)
         tol = tolerances.get(protocol, tolerances.get(split_revision(protocol)[0],
                                                       tolerances.get(protocol.split("/")[0], 0.0)))
-        report.metrics.append(MetricComparison(protocol, ref, directions.get(protocol, True), cmp, tolerance=tol))
+        res = numerical_resolution(max(abs(cmp.base_mean), abs(cmp.candidate_mean)) if cmp.n_prompts else 0.0,
+                                   len(sb) + len(sc), value_dtype(json.loads(sets_b[(protocol, ref)]["result_json"])
+                                                              if (protocol, ref) in sets_b else {}))
+        report.metrics.append(MetricComparison(protocol, ref, directions.get(protocol, True), cmp, tolerance=tol,
+                                               resolution=res, tie=bool(abs(cmp.delta) <= res)))
     adjusted = holm([m.comparison.p_value for m in report.metrics])
     for m, p in zip(report.metrics, adjusted):
         m.p_adjusted = p
         d = m.comparison.delta
         worse = d < 0 if m.higher_is_better else d > 0
-        significant = not math.isnan(p) and p < alpha
+        significant = not math.isnan(p) and p < alpha and not m.tie
         m.regression = bool(significant and worse and abs(d) > m.tolerance)
         m.improvement = bool(significant and not worse and d != 0)
     for protocol, ref in common_dist:
@@ -270,12 +281,15 @@ def format_report(report: CompareReport) -> str:
             continue
         c = m.comparison
         verdict = "REGRESSION" if m.regression else ("improved" if m.improvement else "no significant change")
-        if not m.regression and not m.improvement and not math.isnan(m.p_adjusted) and m.p_adjusted < report.alpha:
+        if not m.regression and not m.improvement and not math.isnan(m.p_adjusted) and m.p_adjusted < report.alpha \
+                and not m.tie:
             verdict = f"worse within tolerance {m.tolerance:g}"
+        if m.tie:
+            verdict = f"tie (|delta| <= numerical resolution {m.resolution:.1g})"
         rows.append({"metric": f"{m.protocol} {arrow}", "base": f"{c.base_mean:.4g}", "candidate": f"{c.candidate_mean:.4g}",
                      "delta [95% CI]": f"{c.delta:+.4g} [{c.low:+.4g}, {c.high:+.4g}]",
-                     "p (Holm)": f"{c.p_value:.3g} ({m.p_adjusted:.3g})", "d_z": f"{c.effect_size:+.2f}",
-                     "prompts": c.n_prompts, "verdict": verdict})
+                     "p (Holm)": f"{c.p_value:.3g} ({m.p_adjusted:.3g})",
+                     "d_z": "-" if m.tie else f"{c.effect_size:+.2f}", "prompts": c.n_prompts, "verdict": verdict})
     head = (f"base {report.base['model']} ({report.base['run_id']}) vs candidate {report.candidate['model']} "
             f"({report.candidate['run_id']}), suite {report.base['suite']}, alpha {report.alpha}")
     table = pd.DataFrame(rows).to_string(index=False) if rows else "(no metrics)"

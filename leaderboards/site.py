@@ -30,11 +30,13 @@ import numpy as np
 
 from vgbench.bench.fileio import atomic_copy, atomic_path, atomic_write_text, printable, safe_frame
 from vgbench.bench.errors import ConfigError
-from vgbench.bench.store import ResultsStore
+from vgbench.bench.store import ResultsStore, run_label
 from vgbench.leaderboards.schemes import VBENCH_PROTOCOLS
 from vgbench.metrics.protocol_id import split_revision
 from vgbench.metrics.registry import revision_status
-from vgbench.leaderboards.statistics import bootstrap_interval, expanded_alpha, nested_bootstrap_means
+from vgbench.leaderboards.statistics import expanded_alpha, nested_bootstrap_means
+from vgbench.leaderboards.summary import INTERVAL_NOTE
+from vgbench.metrics.intervals import numerical_resolution
 
 def esc(text, quote: bool = True) -> str:
     """HTML-escaped text with control characters (NUL, ESC, BEL, ...) written as ``\\xNN``."""
@@ -73,7 +75,7 @@ def collect_runs(dbs: list[Path], run_ids: list[str] | None = None, suite: str |
                 if not sets:
                     continue
                 its = items_all[items_all["run_id"] == r["run_id"]]
-                row = {"run_id": r["run_id"], "model": r["model"] or r["run_id"], "suite": r["suite"],
+                row = {"run_id": r["run_id"], "model": run_label(r), "model_name": r["model"], "suite": r["suite"],
                        "suite_sha256": r["suite_sha256"], "kind": r["kind"], "db": str(db), "run_dir": r["run_dir"],
                        "config": json.loads(r["config_json"] or "{}"),
                        "provenance": json.loads(r["provenance_json"] or "{}"),
@@ -100,20 +102,19 @@ def collect_runs(dbs: list[Path], run_ids: list[str] | None = None, suite: str |
                         col["flags"] = [*col["flags"], f"revision {rev} of {split_revision(s['protocol'])[0]}, "
                                         f"computed before a fix ({note}): shown apart from revision {current} values "
                                         "and left out of scheme totals; re-evaluate the run with this vgbench"]
+                    # the value and interval the metric computed when it aggregated (one method in every view)
+                    if res.get("ci95"):
+                        col["ci"] = [_finite(x) for x in res["ci95"]]
+                    col["n_prompts"] = res.get("details", {}).get("n_prompts") or (
+                        int(sub["prompt_key"].nunique()) if len(sub) else None)
                     if len(sub):
-                        iv = bootstrap_interval(sub["value"].to_numpy(), sub["prompt_key"].to_numpy(), N_BOOT)
-                        col["value"] = _finite(iv.estimate)
-                        col["ci"] = [_finite(iv.low), _finite(iv.high)] if math.isfinite(iv.low) else None
-                        col["ci_method"] = iv.method
-                        col["n_prompts"] = iv.n_prompts
-                        if iv.n_prompts >= 2:
+                        if sub["prompt_key"].nunique() >= 2:  # for the scheme totals' intervals
                             col["replicates"] = nested_bootstrap_means(sub["value"].to_numpy(),
-                                                                       sub["prompt_key"].to_numpy(), N_BOOT)
+                                                                       sub["prompt_key"].to_numpy(), N_BOOT,
+                                                                       weights=sub["weight"].to_numpy())
                         for pk, g in sub.groupby("prompt_key"):
                             col["per_prompt"][str(pk)] = {"mean": float(g["value"].mean()), "n": int(len(g)),
                                                           "prompt": g["prompt"].iloc[0]}
-                    elif res.get("ci95"):
-                        col["ci"] = [_finite(x) for x in res["ci95"]]
                     row["columns"][label] = col
                 runs.append(row)
     if not runs:
@@ -165,7 +166,7 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
                 a = scheme.aggregate({d: float(v[i]) for d, v in reps.items()})
                 for k in keys:
                     samples[k].append(a[k])
-            n_min = min(c.get("n_prompts", 2) for c in dims.values())
+            n_min = min(c.get("n_prompts") or 2 for c in dims.values())
             alpha = expanded_alpha(0.05, n_min) / 2
             r["scheme_ci"] = {k: [float(x) for x in np.quantile(samples[k], [alpha, 1 - alpha])] for k in keys}
     return sorted(found)
@@ -355,13 +356,19 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             for r in runs:
                 if c in r["columns"]:
                     r["columns"][c].setdefault("flags", []).append("weights differ from other runs in this column")
-    best = {}
+    best = {}  # column → the best run, unless the best are tied within the numerical resolution
     for c in columns:
-        vals = [(r["columns"][c]["value"], r["run_id"]) for r in runs if c in r["columns"]
+        vals = [(r["columns"][c]["value"], r["run_id"], r["columns"][c]) for r in runs if c in r["columns"]
                 and r["columns"][c]["value"] is not None]
         if vals:
-            hib = next(r["columns"][c]["higher_is_better"] for r in runs if c in r["columns"])
-            best[c] = (max if hib else min)(vals)[1]
+            hib = vals[0][2]["higher_is_better"]
+            vals.sort(key=lambda v: -v[0] if hib else v[0])
+            top = vals[0]
+            tied = len(vals) > 1 and abs(top[0] - vals[1][0]) <= numerical_resolution(
+                max(abs(top[0]), abs(vals[1][0])), (top[2]["n"] or 1) + (vals[1][2]["n"] or 1),
+                "float32" if top[2]["backbone"] else "float64")
+            if not tied:
+                best[c] = top[1]
 
     scheme_keys = [sch.total_name, *sch.groups] if sch else []
     show_scheme = bool(sch) and (any(r.get("scheme") for r in runs) or pub_rows)
@@ -479,9 +486,9 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             f'<div class="meta">suite <b>{esc(suite_name)}</b> · {len(runs)} run(s) · built '
             f'{esc(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))} · '
             f'<a href="leaderboard.csv">CSV</a> · <a href="leaderboard.md">Markdown</a></div>',
-            "<p class=\"meta\">± is the half-width of the 95% interval: per-item metrics by a nested bootstrap over "
-            "prompts (seeds within prompts); distribution metrics by the metric engine. Each column is one metric "
-            "protocol; ↑/↓ marks the better direction; bold is the best measured run.</p>"]
+            f"<p class=\"meta\">± is the half-width of the 95% interval: {esc(INTERVAL_NOTE)}. Each column is one "
+            "metric protocol; ↑/↓ marks the better direction; bold is the best measured run (none where the best "
+            "are tied within the numerical resolution).</p>"]
     if sch:
         body.append(f'<p class="meta">Scheme <b>{esc(sch.name)}</b>: {esc(sch.description)} (shown ×100). '
                     f'Dimensions found in the measured runs: {esc(", ".join(scheme_dims) or "none")}.</p>')
@@ -540,7 +547,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
 
     recs = []
     for r in runs:
-        rec = {"model": r["model"], "run_id": r["run_id"], "source": "measured", "videos": r["items_ok"]}
+        rec = {"model": r["model"], "run_id": r["run_id"], "source": "measured", "videos": r["items_ok"]}  # model: the label
         if sch and r.get("scheme") and not r.get("scheme_missing"):
             for k in scheme_keys:
                 rec[k] = 100 * r["scheme"][k]
@@ -559,14 +566,14 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         recs.append(rec)
     with atomic_path(out / "leaderboard.csv") as tmp:
         safe_frame(pd.DataFrame(recs)).to_csv(tmp, index=False)
-    md = ["| model | source | " + " | ".join([*(k for k in scheme_keys if show_scheme), *columns]) + " |",
-          "|" + " --- |" * (2 + (len(scheme_keys) if show_scheme else 0) + len(columns))]
+    md = ["| model | run | source | " + " | ".join([*(k for k in scheme_keys if show_scheme), *columns]) + " |",
+          "|" + " --- |" * (3 + (len(scheme_keys) if show_scheme else 0) + len(columns))]
 
     def md_esc(s: str) -> str:
         return printable(s).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
     for r in runs:
-        cells = [md_esc(r["model"]), "measured"]
+        cells = [md_esc(r["model"]), md_esc(r["run_id"]), "measured"]
         if show_scheme:
             ok = r.get("scheme") and not r.get("scheme_missing")
             cells += [_fmt(100 * r["scheme"][k], [100 * x for x in r["scheme_ci"][k]] if r.get("scheme_ci") else None)
@@ -575,11 +582,12 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                    + (" [!]" if r["columns"][c].get("flags") else "")) if c in r["columns"] else "–" for c in columns]
         md.append("| " + " | ".join(cells) + " |")
     for p in pub_rows:
-        cells = [md_esc(p.model), "published" + (" (inconsistent)" if p.inconsistent else "")]
+        cells = [md_esc(p.model), "–", "published" + (" (inconsistent)" if p.inconsistent else "")]
         if show_scheme:
             cells += [f"{p.published[k]:.2f}" if k in p.published else "–" for k in scheme_keys]
         cells += ["–"] * len(columns)
         md.append("| " + " | ".join(cells) + " |")
+    md += ["", f"± 95% interval half-width: {INTERVAL_NOTE}."]
     if flags:  # the footnotes of the [!] marks, as on the site
         md += ["", *(f"[!] {md_esc(f)}  " for f in flags)]
     atomic_write_text(out / "leaderboard.md", "\n".join(md) + "\n")

@@ -1,10 +1,7 @@
 """Uncertainty for leaderboard numbers and the paired comparison behind the regression gate.
 
-* :func:`nested_bootstrap_means`: the mean of per-item scores resampled the way the data were made: prompts with
-  replacement, then the samples (seeds) of each drawn prompt with replacement. The 95 % interval is the *expanded*
-  percentile interval of those means (:func:`expanded_alpha`; the plain percentile interval covers only ~93 % with
-  30–100 prompts). Prompts are the unit of generalisation (another suite draws other prompts); seeds inside
-  a prompt are nested, not independent items.
+* :func:`bootstrap_interval` / :func:`nested_bootstrap_means` (from :mod:`vgbench.metrics.intervals`, re-exported):
+  the one interval method of per-item means, a nested bootstrap over prompts with the expanded percentile 95 %.
 * :func:`paired_comparison`: two runs on the same prompts. Per prompt, the mean over its samples in each run; the
   difference ``candidate − base`` per prompt; its mean with a bootstrap interval over prompts, a two-sided
   sign-flip permutation p-value (exact for ≤ 16 prompts, else 20 000 seeded flips), and the effect size
@@ -21,78 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def _groups(values: np.ndarray, groups: np.ndarray) -> list[np.ndarray]:
-    order = np.argsort(groups, kind="stable")
-    g, v = groups[order], values[order]
-    cuts = np.flatnonzero(g[1:] != g[:-1]) + 1
-    return np.split(v, cuts)
-
-
-def nested_bootstrap_means(values, prompts, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
-    """``n_boot`` bootstrap replicates of the mean of ``values``: resample prompts, then samples within each prompt.
-
-    ``prompts`` gives each value's prompt (any hashable labels). Each replicate weighs every drawn prompt by its
-    number of samples, like the plain mean over items does.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    labels = np.unique(np.asarray(prompts), return_inverse=True)[1]
-    per_prompt = _groups(values, labels)
-    rng = np.random.default_rng(seed)
-    k = len(per_prompt)
-    sizes = np.array([len(p) for p in per_prompt])
-    pick = rng.integers(0, k, size=(n_boot, k))  # prompts drawn per replicate
-    sums = np.zeros(n_boot)
-    counts = np.zeros(n_boot)
-    # within-prompt resampling: for prompt j drawn c times, draw c·n_j samples from its values
-    for j, vals in enumerate(per_prompt):
-        times = (pick == j).sum(axis=1)
-        total = int(times.sum())
-        if total == 0:
-            continue
-        draws = vals[rng.integers(0, len(vals), size=(total, len(vals)))].sum(axis=1)
-        rep = np.repeat(np.arange(n_boot), times)
-        np.add.at(sums, rep, draws)
-        counts += times * sizes[j]
-    return sums / counts
-
-
-@dataclass(frozen=True)
-class Interval:
-    estimate: float
-    low: float
-    high: float
-    n_prompts: int
-    n_items: int
-    method: str = "nested bootstrap over prompts (seeds within prompts), expanded percentile 95%"
-
-    def to_dict(self) -> dict:
-        return {"estimate": self.estimate, "ci95": [self.low, self.high], "n_prompts": self.n_prompts,
-                "n_items": self.n_items, "ci_method": self.method}
-
-
-def bootstrap_interval(values, prompts, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> Interval:
-    """Mean of ``values`` with the nested-bootstrap percentile interval (see the module docstring)."""
-    values = np.asarray(values, dtype=np.float64)
-    n_prompts = len(np.unique(np.asarray(prompts)))
-    est = float(values.mean()) if len(values) else math.nan
-    if n_prompts < 2:
-        return Interval(est, math.nan, math.nan, n_prompts, len(values), "fewer than 2 prompts: no interval")
-    reps = nested_bootstrap_means(values, prompts, n_boot, seed)
-    a = expanded_alpha(1 - level, n_prompts) / 2
-    lo, hi = np.quantile(reps, [a, 1 - a])
-    return Interval(est, float(lo), float(hi), n_prompts, len(values))
-
-
-def expanded_alpha(alpha: float, n: int) -> float:
-    """Hesterberg's expanded percentile: the plain percentile interval of a mean is too narrow by about
-    ``√((n−1)/n)`` and uses normal instead of t quantiles; taking the quantiles at ``α' = 2·Φ(−√(n/(n−1))·t_{1−α/2,
-    n−1})`` fixes both (coverage ≈ nominal from n ≈ 20 prompts)."""
-    from scipy import stats
-
-    if n < 2:
-        return alpha
-    return float(2 * stats.norm.cdf(-math.sqrt(n / (n - 1)) * stats.t.ppf(1 - alpha / 2, n - 1)))
+# the one interval method of per-item means lives with the metrics, which compute it when they aggregate
+from vgbench.metrics.intervals import Interval, bootstrap_interval, expanded_alpha, nested_bootstrap_means  # noqa: F401
 
 
 @dataclass(frozen=True)

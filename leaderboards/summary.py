@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 
-from vgbench.bench.store import ResultsStore
+from vgbench.bench.store import ResultsStore, run_label
 
 
 def summary_rows(store: ResultsStore, run_ids: list[str] | None = None) -> list[dict]:
@@ -18,7 +18,7 @@ def summary_rows(store: ResultsStore, run_ids: list[str] | None = None) -> list[
             continue
         counts = {row["status"]: row["n"] for row in store.query(
             "SELECT status, COUNT(*) AS n FROM items WHERE run_id=? GROUP BY status", (rid,))}
-        row = {"run_id": rid, "model": r["model"], "suite": r["suite"] or "-", "items_ok": counts.get("ok", 0),
+        row = {"run_id": rid, "model": run_label(r), "suite": r["suite"] or "-", "items_ok": counts.get("ok", 0),
                "items_failed": counts.get("error", 0), "metrics": {}}
         for s in store.set_metrics([rid]):
             res = json.loads(s["result_json"])
@@ -51,6 +51,11 @@ def _fmt(m: dict) -> str:
     return s
 
 
+#: how the ± of every view is obtained (the same words on the site, in Markdown and in the text tables)
+INTERVAL_NOTE = ("per-item metrics by a nested bootstrap over prompts (seeds within prompts, expanded percentile); "
+                 "distribution metrics by the metric's bootstrap over videos")
+
+
 def format_summary(rows: list[dict]) -> str:
     """A plain-text table (metrics as columns, ``↑``/``↓`` marks the better direction, ± is the 95 % CI half-width)."""
     import pandas as pd
@@ -68,7 +73,7 @@ def format_summary(rows: list[dict]) -> str:
             arrows.setdefault(k, " ↑" if m["higher_is_better"] else " ↓")
     table = []
     for r in rows:
-        line = {"model": r["model"], "suite": r["suite"], "videos": r["items_ok"]}
+        line = {"model": r["model"], "run": r["run_id"], "suite": r["suite"], "videos": r["items_ok"]}
         if any(x["items_failed"] for x in rows):
             line["failed"] = r["items_failed"]
         for k in labels:
@@ -79,6 +84,7 @@ def format_summary(rows: list[dict]) -> str:
     notes = sorted({f"{k}: {f}" for r in rows for k, m in r["metrics"].items() for f in m.get("flags", [])
                     if not f.startswith(("N=", "protocol expects"))})
     text = df.to_string(index=False)
+    text += f"\n± 95% interval half-width: {INTERVAL_NOTE}"
     if notes:
         text += "\n[!] " + "\n[!] ".join(notes)
     return text

@@ -23,6 +23,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from vgbench.bench.errors import ConfigError
+from vgbench.metrics.intervals import bootstrap_interval
 
 if TYPE_CHECKING:
     from vgbench.bench.video import Video
@@ -84,25 +85,6 @@ class MetricResult:
         if include_items:
             d["per_item"] = dict(self.per_item)
         return d
-
-
-def weighted_mean_ci(values: list[float], weights: list[float], z: float = 1.959963984540054
-                     ) -> tuple[float, tuple[float, float] | None]:
-    """Weighted mean (``fsum``) and a normal 95 % interval from the linearised variance of a ratio mean over items.
-
-    With equal weights this is the usual ``mean ± z · s/√n``. Returns ``(nan, None)`` for no items and no interval for
-    fewer than 2 items or non-finite values.
-    """
-    n = len(values)
-    if n == 0:
-        return math.nan, None
-    wsum = math.fsum(weights)
-    mean = math.fsum(w * v for v, w in zip(values, weights)) / wsum
-    if n < 2 or not math.isfinite(mean):
-        return mean, None
-    var = n / (n - 1) * math.fsum((w * (v - mean)) ** 2 for v, w in zip(values, weights)) / wsum ** 2
-    half = z * math.sqrt(var)
-    return mean, (mean - half, mean + half)
 
 
 @dataclass(frozen=True)
@@ -234,8 +216,10 @@ class Metric:
 
     def set_item_groups(self, groups: dict[str, tuple[str, int]]) -> None:
         """Tell the metric which prompt and sample each item is (``item key → (prompt id, sample index)``) before
-        :meth:`compute`; for per-prompt rules (VBench's temporal flickering keeps at most 5 static videos per prompt).
-        Ignored by default."""
+        :meth:`compute`: the interval resamples prompts, then samples within them (:mod:`vgbench.metrics.intervals`);
+        per-prompt rules use it too (VBench's temporal flickering keeps at most 5 static videos per prompt). Items
+        without a group are their own prompt."""
+        self.item_groups = dict(groups)
 
     def option_default(self, key: str) -> str:
         """Default of option ``key`` under this protocol (override for protocol-dependent defaults)."""
@@ -333,12 +317,15 @@ class Metric:
         left_out = len(self._items) - len(keys)
         values = [self._items[k].value for k in keys]
         weights = [self._items[k].weight for k in keys]
-        mean, ci = weighted_mean_ci(values, weights)
+        groups = getattr(self, "item_groups", {})
+        iv = bootstrap_interval(values, [str(groups.get(k, (k, 0))[0]) for k in keys], weights=weights)
+        mean = math.fsum(w * v for v, w in zip(values, weights)) / math.fsum(weights) if keys else math.nan
+        ci = (iv.low, iv.high) if math.isfinite(iv.low) and math.isfinite(iv.high) else None
         return MetricResult(
             name=self.name, protocol=self.protocol_id, value=mean, higher_is_better=self.higher_is_better,
             kind=self.kind.value, unit=self.unit, n_items=len(keys), n_failed=len(self._failed),
             per_item=dict(zip(keys, values)), ci95=ci,
-            ci_method="normal approximation over items (linearised weighted mean)" if ci else None,
+            ci_method=iv.method if ci else None,
             backbone=self.backbone, weights_sha256=self.weights_sha256,
             flags=list(self.flags) + self.item_flags() + self.parity_flags(),
             details={"aggregation": self.aggregation, "protocol_description": self.protocols[self.protocol],
@@ -346,7 +333,8 @@ class Metric:
                      **({"options": dict(self.opts)} if self.opts else {}),
                      **({"fidelity": self.fidelity} if self.fidelity else {}),
                      **({"dimension": self.dimension} if self.dimension else {}),
-                     **({"items_left_out": left_out} if left_out else {})})
+                     **({"items_left_out": left_out} if left_out else {}),
+                     "n_prompts": iv.n_prompts})
 
     def item_flags(self) -> list[str]:
         """Flags derived from the per-item details (e.g. how many prompts were truncated); default none."""

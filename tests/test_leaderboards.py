@@ -155,7 +155,8 @@ def test_leaderboard_site_escapes_exports_and_renders(scored_runs, tmp_path, cli
     shutil.copyfile(out / "vgbench.sqlite", db)
     con = sqlite3.connect(db)
     evil = "<script>alert(1)</script>"
-    con.execute("UPDATE runs SET model=? WHERE run_id=?", (evil, ids["noisy"]))
+    con.execute("UPDATE runs SET model=?, config_json=json_set(config_json, '$.label', ?) WHERE run_id=?",
+                    (evil, evil, ids["noisy"]))  # a hostile label and model name
     con.execute("DELETE FROM set_metrics WHERE run_id=?", (ids["ref"],))  # the reference run is not a contestant
     con.commit()
     con.close()

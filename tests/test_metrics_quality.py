@@ -11,7 +11,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from vgbench.bench.video import Video, read_video
-from vgbench.metrics.base import ItemScore, weighted_mean_ci
+from vgbench.metrics.base import ItemScore
 from vgbench.metrics.quality.psnr_ssim import PSNR, SSIM, psnr_per_frame, ssim_per_frame
 from vgbench.metrics.registry import create_metric
 from vgbench.metrics.vbench.temporal_flickering import TemporalFlickering, temporal_flickering_score
@@ -123,11 +123,21 @@ def test_shards_merge_exactly(rng):
     assert whole.compute().value == pytest.approx(np.average(values, weights=1 + np.arange(40) % 3), rel=1e-12)
 
 
-def test_weighted_ci_reduces_to_t_interval_for_equal_weights(rng):
-    v = list(rng.normal(0, 1, 50))
-    mean, (lo, hi) = weighted_mean_ci(v, [1.0] * 50)
-    half = 1.959963984540054 * np.std(v, ddof=1) / np.sqrt(50)
-    assert mean == pytest.approx(np.mean(v)) and hi - mean == pytest.approx(half, rel=1e-9)
+def test_bootstrap_spread_matches_the_closed_form(rng):
+    """One item per prompt: the bootstrap variance of a mean is s²/n (s² with ddof 0); of a weighted mean, the
+    linearised Σ w²(v − m)² / (Σ w)²: the replicates' spread matches both within sampling error (20 000 replicates)."""
+    from vgbench.metrics.intervals import nested_bootstrap_means
+
+    v = rng.normal(0, 1, 40)
+    reps = nested_bootstrap_means(v, np.arange(40), 20000)
+    assert reps.std() == pytest.approx(np.std(v) / np.sqrt(40), rel=0.03)
+    w = rng.integers(1, 17, 40).astype(float)
+    reps = nested_bootstrap_means(v, np.arange(40), 20000, weights=w)
+    m = np.average(v, weights=w)
+    assert reps.mean() == pytest.approx(m, abs=0.02)
+    assert reps.std() == pytest.approx(np.sqrt(np.sum(w ** 2 * (v - m) ** 2)) / w.sum(), rel=0.06)
+    assert np.array_equal(nested_bootstrap_means(v, np.arange(40), 500, weights=np.ones(40)),
+                          nested_bootstrap_means(v, np.arange(40), 500))
 
 
 def test_metric_metadata():

@@ -126,6 +126,8 @@ def add_generation_args(p: argparse.ArgumentParser) -> None:
                         "workers share. pip install 'vgbench[ray]'")
     p.add_argument("--workers", type=int, metavar="N", help="generator actors with --executor ray (default: one "
                                                            "per GPU, else per CPU); scoring workers")
+    p.add_argument("--label", help="a human name for the run in the leaderboard, exports and compare (default: the "
+                                   "model with its arguments, e.g. noisy-shapes:8); not part of the run id")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (messages go to stderr)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -155,7 +157,7 @@ def print_results(report) -> None:
     """One evaluation's set-level values as text: value, unit, CI, counts, protocol id, FVD∞, backbone and weights,
     and every flag the result carries (random or user weights, not verified against the reference, ...)."""
     for spec, r in report.results.items():
-        ci = f"  95% CI [{r.ci95[0]:.6g}, {r.ci95[1]:.6g}]" if r.ci95 else ""
+        ci = f"  95% CI [{r.ci95[0]:.6g}, {r.ci95[1]:.6g}] ({r.ci_method})" if r.ci95 else ""
         fail = f"  ({r.n_failed} failed)" if r.n_failed else ""
         print(f"{spec:<24} {r.value:.6g}{(' ' + r.unit) if r.unit else ''}{ci}  n={r.n_items}{fail}  "
               f"[{r.protocol}]")

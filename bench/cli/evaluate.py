@@ -82,6 +82,8 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="videos processed at once (local: threads, default 1 plus a decode-prefetch thread; "
                         "processes: default one per core; ray: actors, default one per GPU, else per CPU)")
+    p.add_argument("--label", help="a human name for this run in the leaderboard, exports and compare (default: the "
+                                   "model with its arguments, or the folder); relabels a run folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
 

@@ -80,9 +80,6 @@ class TemporalFlickering(BackboneMetric):
         #: item key → (prompt id, sample index), set by the evaluator; groups items for the per-prompt cap
         self.item_groups: dict[str, tuple[str, int]] = {}
 
-    def set_item_groups(self, groups: dict[str, tuple[str, int]]) -> None:
-        self.item_groups = dict(groups)
-
     def backbones_needed(self) -> list[str]:
         return ["raft_things"] if self.protocol == "vbench_static_filter" else []
 

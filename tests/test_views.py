@@ -1,0 +1,118 @@
+"""What a user sees of runs in every view (issue 18): runs told apart by label and id, numerical noise reported as a
+tie, one interval method in every view."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from vgbench.bench.store import ResultsStore
+from vgbench.metrics.base import MetricResult
+
+
+@pytest.fixture(scope="module")
+def two_noise_runs(tmp_path_factory):
+    """Two runs of one model with different arguments, and a third with a human label (one output folder)."""
+    from vgbench.bench.cli import main
+
+    out = tmp_path_factory.mktemp("views") / "out"
+    common = ["--suite", "smoke", "--samples", "2", "--frames", "8", "--size", "32x32", "--out", str(out),
+              "--metrics", "temporal_flickering", "--no-progress"]
+    for args in (["--model", "noisy-shapes:2"], ["--model", "noisy-shapes:8"],
+                 ["--model", "shapes", "--label", "baseline renderer"]):
+        assert main(["run", *args, *common]) == 0
+    with ResultsStore(out / "vgbench.sqlite") as s:
+        ids = [r["run_id"] for r in s.runs()]
+    return out, ids
+
+
+def test_runs_of_one_model_with_different_arguments_are_told_apart(two_noise_runs, cli, tmp_path):
+    out, (a, b, c) = two_noise_runs
+    db = out / "vgbench.sqlite"
+    code, _, err = cli("leaderboard", "build", "--db", db, "--out", tmp_path / "site")
+    assert code == 0, err
+    md = (tmp_path / "site" / "leaderboard.md").read_text()
+    assert md.splitlines()[0].startswith("| model | run | source |")
+    for label, rid in (("noisy-shapes:2", a), ("noisy-shapes:8", b), ("baseline renderer", c)):
+        assert f"| {label} | {rid} | measured |" in md
+    rows = list(csv.DictReader(open(tmp_path / "site" / "leaderboard.csv")))
+    assert {(r["model"], r["run_id"]) for r in rows} == {("noisy-shapes:2", a), ("noisy-shapes:8", b),
+                                                        ("baseline renderer", c)}
+    assert "noisy-shapes:8" in (tmp_path / "site" / "index.html").read_text()
+    code, _, err = cli("results", "export", "--db", db, "--out", tmp_path / "items.csv")
+    assert code == 0, err
+    labels = {r["label"] for r in csv.DictReader(open(tmp_path / "items.csv"))}
+    assert labels == {"noisy-shapes:2", "noisy-shapes:8", "baseline renderer"}
+    code, out_text, _ = cli("compare", a, b, "--db", db)
+    assert out_text.startswith(f"base noisy-shapes:2 ({a}) vs candidate noisy-shapes:8 ({b})")
+    code, out_text, _ = cli("compare", "baseline renderer", "noisy-shapes:8", "--db", db)  # runs named by label
+    assert out_text.startswith(f"base baseline renderer ({c})")
+
+
+def test_every_view_shows_the_same_interval_and_names_its_method(two_noise_runs, cli, tmp_path):
+    out, (a, _, _) = two_noise_runs
+    db = out / "vgbench.sqlite"
+    run_dir = next(p for p in out.iterdir() if p.is_dir() and p.name.endswith(a))
+    code, js, err = cli("evaluate", run_dir, "--metrics", "temporal_flickering", "--json", "--no-progress")
+    assert code == 0, err
+    result = json.loads(js)["metrics"]["temporal_flickering"]
+    lo, hi = result["ci95"]
+    assert result["ci_method"].startswith("nested bootstrap over prompts")
+    half = f"{(hi - lo) / 2:.4f}"
+    cli("leaderboard", "build", "--db", db, "--out", tmp_path / "site")
+    md = (tmp_path / "site" / "leaderboard.md").read_text()
+    row = next(line for line in md.splitlines() if f"| {a} |" in line)
+    assert f"± {half}" in row and "nested bootstrap over prompts" in md
+    assert "nested bootstrap over prompts" in (tmp_path / "site" / "index.html").read_text()
+    from vgbench.leaderboards.aggregate import per_run
+    from vgbench.leaderboards.summary import format_summary, summary_rows
+
+    with ResultsStore(db) as s:
+        text = format_summary(summary_rows(s, [a]))
+        pr = per_run(s, [a]).iloc[0]
+    assert f"±{half}" in text and "nested bootstrap over prompts" in text
+    assert (pr["ci_low"], pr["ci_high"]) == (lo, hi) and pr["ci_method"] == result["ci_method"]
+
+
+def _store_run(store, run_id, values, prompts):
+    store.upsert_run(run_id, "evaluation", "m", "suite", "abc", None, {"model": run_id}, {})
+    store.upsert_items(run_id, [{"item_key": f"i{k}", "prompt_id": p, "status": "ok"} for k, p in enumerate(prompts)])
+    store.put_item_metrics([{"run_id": run_id, "item_key": f"i{k}", "metric": "ssim", "protocol": "ssim/x",
+                             "video_sha256": f"{run_id}{k}", "value": v, "weight": 1.0, "status": "ok"}
+                            for k, v in enumerate(values)])
+    store.put_set_metric(run_id, "", MetricResult("ssim", "ssim/x", float(np.mean(values)), True, "per_item",
+                                                  n_items=len(values)))
+
+
+def test_floating_point_noise_is_a_tie_not_an_effect(tmp_path, cli):
+    """Found: byte-identical videos compared as delta +1.388e-17, d_z +0.35, and one of two tied rows bolded."""
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.98, 1.0, 12)
+    noisy = base.copy()
+    noisy[::3] = np.nextafter(noisy[::3], 2.0)  # a last-bit difference, as a reordered sum gives
+    prompts = [f"p{k // 2}" for k in range(12)]
+    db = tmp_path / "db.sqlite"
+    with ResultsStore(db) as s:
+        _store_run(s, "base", base, prompts)
+        _store_run(s, "cand", noisy, prompts)
+        _store_run(s, "worse", base - 0.01, prompts)
+    from vgbench.leaderboards.compare import compare_runs, format_report
+
+    with ResultsStore(db) as s:
+        report = compare_runs(s, "base", "cand")
+        (m,) = report.metrics
+        assert m.comparison.delta != 0 and m.tie and not m.regression and not m.improvement
+        assert m.to_dict()["effect_size_dz"] is None and m.to_dict()["tie"] is True
+        assert m.comparison.p_value == pytest.approx(m.comparison.p_value)  # p-values are still reported
+        text = format_report(report)
+        assert "tie (|delta| <= numerical resolution" in text and "+0.35" not in text
+        real = compare_runs(s, "base", "worse").metrics[0]
+        assert not real.tie and real.regression  # a real difference is not swallowed
+    code, _, err = cli("leaderboard", "build", "--db", db, "--out", tmp_path / "site")
+    assert code == 0, err
+    assert 'class="best"' not in (tmp_path / "site" / "index.html").read_text()  # two tied best rows: no bold
+    code, _, err = cli("leaderboard", "build", "--db", db, "--out", tmp_path / "site2", "--run", "base", "--run", "worse")
+    assert code == 0, err
+    assert 'class="best"' in (tmp_path / "site2" / "index.html").read_text()
