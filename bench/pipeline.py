@@ -42,10 +42,13 @@ def check_run_metrics(config: RunConfig) -> list[str]:
 
 
 def run(config: RunConfig, progress: bool = True,
-        on_generated: Callable[[RunPlan, RunReport], None] = lambda plan, report: None) -> RunResult:
-    """Generate (resuming: finished videos are never redone), then score with ``config.metrics``."""
+        on_generated: Callable[[RunPlan, RunReport], None] = lambda plan, report: None,
+        on_planned: Callable[[RunPlan], None] = lambda plan: None) -> RunResult:
+    """Generate (resuming: finished videos are never redone), then score with ``config.metrics``. ``on_planned`` is
+    called with the plan before anything is generated (e.g. to print the generator's warnings)."""
     specs = check_run_metrics(config)
     plan = plan_run(config)
+    on_planned(plan)
     generation = execute_run(plan, progress=progress)
     on_generated(plan, generation)
     evaluation = evaluate(EvalConfig(videos=plan.run_dir, metrics=specs, db=plan.db_path, progress=progress,

@@ -591,6 +591,10 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     if flags:  # the footnotes of the [!] marks, as on the site
         md += ["", *(f"[!] {md_esc(f)}  " for f in flags)]
     atomic_write_text(out / "leaderboard.md", "\n".join(md) + "\n")
+    warnings = [f"{r['model']} ({r['run_id']}): scheme {sch.name} uses {len(sch.dimensions)} dimensions, this run "
+                f"has {len(sch.dimensions) - len(r['scheme_missing'])}; its {sch.total_name} is not computed "
+                f"(missing: {', '.join(r['scheme_missing'])})"
+                for r in runs if sch and r.get("scheme_missing")]
     return {"index": str(out / "index.html"), "csv": str(out / "leaderboard.csv"),
             "markdown": str(out / "leaderboard.md"), "rows": len(runs), "published_rows": len(pub_rows),
-            "columns": columns, "runs": [r["run_id"] for r in runs]}
+            "columns": columns, "runs": [r["run_id"] for r in runs], "warnings": warnings}

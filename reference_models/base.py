@@ -88,6 +88,16 @@ class Generator(Protocol):
 
 # ---- optional capabilities a generator may declare (the harness checks them with isinstance) -----------------------
 @runtime_checkable
+class Warns(Protocol):
+    """Has something to say about its own arguments before it generates (a value that makes an argument a no-op,
+    a unit that is easy to get wrong); ``vgbench run``/``generate`` print each line as a warning."""
+
+    def warnings(self) -> list[str]:
+        """Human-readable warnings about this generator's settings (empty when there is nothing to say)."""
+
+
+
+@runtime_checkable
 class CopiesFiles(Protocol):
     """Its videos already exist as files (a folder, a replay): the harness copies the file itself, after checking it
     decodes, instead of re-encoding decoded frames."""

@@ -118,6 +118,21 @@ def _offline() -> bool:
 class DiffusersGenerator:
     """A diffusers pipeline with pinned reference settings (see the module docstring)."""
 
+    #: the arguments, with their units (``vgbench models show``); unset ones take the model's reference setting
+    parameters = {
+        "checkpoint": "Hugging Face repo id or local folder of the pipeline (default: the model's official repo)",
+        "steps": "number of denoising steps (integer; default: the model's reference setting)",
+        "guidance": "classifier-free guidance scale (unitless float; default: the model's reference setting)",
+        "negative_prompt": "negative prompt text (default: the model's reference one; '' for none)",
+        "dtype": "weights and activations dtype: float32, float16 or bfloat16 (default: the model's)",
+        "device": "torch device, e.g. cuda or cuda:1 (default: cuda when visible, else cpu)",
+        "offload": "none, model (whole sub-models to CPU between uses) or sequential (layer by layer: least GPU "
+                   "memory, slowest)",
+        "vae_tiling": "1 to decode the VAE in tiles (less memory; can leave seams), 0 not to",
+        "vae_fp32": "1 to run the VAE in float32 whatever dtype is (default: the model's reference setting)",
+        "motion_adapter": "AnimateDiff motion adapter repo id or folder (AnimateDiff models only)",
+    }
+
     def __init__(self, name: str, checkpoint: str | None = None, steps: str | int | None = None,
                  guidance: str | float | None = None, negative_prompt: str | None = None, dtype: str | None = None,
                  device: str | None = None, offload: str = "none", vae_tiling: str | bool = "0",

@@ -115,6 +115,8 @@ class IntegrityReport:
     checked: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
     expected: dict[str, Any] = field(default_factory=dict)
+    #: where each expectation came from: "given", "manifest.json" or "inferred: the majority, K of N videos"
+    expected_source: dict[str, Any] = field(default_factory=dict)
     notes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -126,6 +128,7 @@ class IntegrityReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"folder": self.folder, "checked": self.checked, "ok": self.ok, "expected": self.expected,
+                "expected_source": self.expected_source,
                 "problems": self.problems, "counts": dict(Counter(p["kind"] for p in self.problems)),
                 "notes": self.notes}
 
@@ -171,18 +174,29 @@ def check_folder(folder: str | Path, suite=None, samples: int | None = None, fra
     want_frames = frames or manifest.get("frames")
     want_fps = fps or manifest.get("fps")
     want_size = size or ((manifest["width"], manifest["height"]) if "width" in manifest and "height" in manifest else None)
+    source = {k: ("given" if given else "manifest.json") for k, given in
+              (("frames", frames), ("fps", fps), ("size", size))}
+    for k, v in (("frames", want_frames), ("fps", want_fps), ("size", want_size)):
+        if not v:
+            source[k] = None
     if infos:
-        def majority(k):
-            return Counter(v[k] for v in infos.values()).most_common(1)[0][0]
-        want_frames = want_frames or majority(0)
-        want_fps = want_fps or majority(1)
-        want_size = tuple(want_size) if want_size else majority(2)
+        def majority(k, i):
+            value, count = Counter(v[i] for v in infos.values()).most_common(1)[0]
+            source[k] = f"inferred: the majority, {count} of {len(infos)} videos"
+            return value
+        want_frames = want_frames or majority("frames", 0)
+        want_fps = want_fps or majority("fps", 1)
+        want_size = tuple(want_size) if want_size else majority("size", 2)
     report.expected = {"frames": want_frames, "fps": want_fps, "size": list(want_size) if want_size else None}
+    report.expected_source = source
+
+    def why(k: str) -> str:
+        return f" ({source[k]})" if source.get(k, "").startswith("inferred") else ""
     for rel, (n, f, s) in infos.items():
         if want_frames and n != int(want_frames):
-            report.add("frames", rel, f"{n} frames, expected {want_frames}")
+            report.add("frames", rel, f"{n} frames, expected {want_frames}{why('frames')}")
         if want_fps and abs(f - float(want_fps)) > 0.01:
-            report.add("fps", rel, f"{f} fps, expected {want_fps}")
+            report.add("fps", rel, f"{f} fps, expected {want_fps}{why('fps')}")
         if want_size and tuple(s) != tuple(want_size):
-            report.add("size", rel, f"{s[0]}x{s[1]}, expected {want_size[0]}x{want_size[1]}")
+            report.add("size", rel, f"{s[0]}x{s[1]}, expected {want_size[0]}x{want_size[1]}{why('size')}")
     return report

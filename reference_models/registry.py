@@ -94,9 +94,32 @@ def describe(name: str) -> dict[str, Any]:
 
     cls, summary, argument, preset = _declared(name)
     caps = cls(preset).capabilities if preset is not None else getattr(cls, "capabilities", None)
-    out = {"name": name, "summary": summary, "argument": argument, "origin": GENERATORS.entry(name).origin}
+    out = {"name": name, "summary": summary, "argument": argument, "origin": GENERATORS.entry(name).origin,
+           "parameters": _parameters(cls, preset)}
     if caps is not None and not isinstance(caps, property):
         out["capabilities"] = asdict(caps)
+    return out
+
+
+def _parameters(cls: type, preset: str | None) -> list[dict[str, Any]]:
+    """The generator's arguments (``NAME:ARG`` and ``--model-arg KEY=VALUE``): name, default and what it means with
+    its unit, from the class's ``parameters`` mapping (name → help) and its ``__init__`` signature."""
+    import inspect
+
+    helps = getattr(cls, "parameters", {}) or {}
+    try:
+        sig = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return []
+    out = []
+    params = [p for p in sig.parameters.values() if p.name != "self" and p.kind not in (p.VAR_POSITIONAL,
+                                                                                        p.VAR_KEYWORD)]
+    for i, p in enumerate(params):
+        if preset is not None and i == 0:
+            continue  # a preset fills the first argument
+        default = None if p.default is inspect.Parameter.empty else p.default
+        out.append({"name": p.name, "default": default if isinstance(default, (str, int, float, bool)) else
+                    (None if default is None else repr(default)), "help": helps.get(p.name, "")})
     return out
 
 

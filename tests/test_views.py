@@ -116,3 +116,43 @@ def test_floating_point_noise_is_a_tie_not_an_effect(tmp_path, cli):
     code, _, err = cli("leaderboard", "build", "--db", db, "--out", tmp_path / "site2", "--run", "base", "--run", "worse")
     assert code == 0, err
     assert 'class="best"' in (tmp_path / "site2" / "index.html").read_text()
+
+
+# ---- units and inference said out loud -----------------------------------------------------------------------------
+def test_a_noise_level_that_rounds_away_is_a_warning_and_units_are_documented(tmp_path, cli):
+    code, _, err = cli("generate", "--model", "noisy-shapes:0.05", "--suite", "smoke", "--samples", "1",
+                       "--frames", "4", "--size", "32x32", "--out", tmp_path / "o", "--no-progress")
+    assert code == 0 and "warning: noisy-shapes:0.05: SIGMA is in 0–255 pixel units" in err
+    assert "noisy-shapes:12.75" in err  # what the user probably meant
+    code, _, err = cli("generate", "--model", "noisy-shapes:8", "--suite", "smoke", "--samples", "1",
+                       "--frames", "4", "--size", "32x32", "--out", tmp_path / "o", "--no-progress")
+    assert code == 0 and "warning" not in err
+    code, out, _ = cli("models", "show", "noisy-shapes")
+    assert code == 0 and "sigma (default 8.0): SIGMA: standard deviation of the added noise in 0–255 pixel units" \
+        in " ".join(out.split())
+    code, out, _ = cli("models", "show", "noisy-shapes", "--json")
+    assert json.loads(out)["parameters"][0]["name"] == "sigma"
+
+
+def test_check_says_which_expectations_it_inferred(tmp_path, cli):
+    from tests.conftest import write_clip
+
+    (tmp_path / "v").mkdir()
+    for i in range(3):
+        write_clip(tmp_path / "v" / f"a{i}.mp4", np.full((8, 32, 32, 3), 40 * i, np.uint8))
+    write_clip(tmp_path / "v" / "short.mp4", np.zeros((6, 32, 32, 3), np.uint8))
+    code, out, _ = cli("check", tmp_path / "v", "--no-progress")
+    assert code == 5
+    assert "expected frames 8  (inferred: the majority, 3 of 4 videos)" in out
+    assert "short.mp4: 6 frames, expected 8 (inferred: the majority, 3 of 4 videos)" in out
+    code, out, _ = cli("check", tmp_path / "v", "--no-progress", "--frames", "6", "--json")
+    rep = json.loads(out)
+    assert rep["expected_source"]["frames"] == "given" and rep["expected_source"]["size"].startswith("inferred")
+
+
+def test_a_scheme_over_a_subset_of_its_dimensions_warns(two_noise_runs, cli, tmp_path):
+    out, (a, _, _) = two_noise_runs
+    code, _, err = cli("leaderboard", "build", "--db", out / "vgbench.sqlite", "--out", tmp_path / "s",
+                       "--scheme", "vbench", "--run", a)
+    assert code == 0
+    assert f"warning: noisy-shapes:2 ({a}): scheme vbench uses 16 dimensions, this run has 1" in err

@@ -20,7 +20,14 @@ def cmd_check(args) -> int:
         emit_json(rep.to_dict())
     else:
         status = "OK" if rep.ok else f"{len(rep.problems)} problem(s)"
-        print(f"{rep.folder}: {rep.checked} videos checked, expected {rep.expected}: {status}")
+        print(f"{rep.folder}: {rep.checked} videos checked: {status}")
+        e = rep.expected
+        for k, shown in (("frames", e.get("frames")), ("fps", e.get("fps")),
+                         ("size", "x".join(map(str, e["size"])) if e.get("size") else None)):
+            if shown is not None:
+                print(f"  expected {k:<6} {shown}  ({rep.expected_source.get(k) or '-'})")
+        if any(str(v or "").startswith("inferred") for v in rep.expected_source.values()):
+            print("  (inferred expectations: give --frames/--fps/--size or --suite to state them)")
         for p in rep.problems:
             print(f"  {p['kind']:<9} {p['file']}: {p['detail']}")
         for n in rep.notes:

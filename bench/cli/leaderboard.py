@@ -16,6 +16,8 @@ def cmd_leaderboard(args) -> int:
     result = build_site([Path(d) for d in args.db], Path(args.out), run_ids=args.run or None, suite=args.suite,
                         scheme=args.scheme, published=args.published, title=args.title,
                         gallery=not args.no_gallery)
+    for w in result["warnings"]:
+        say(f"warning: {w}")
     if args.json:
         emit_json(result)
     else:

@@ -26,6 +26,12 @@ def cmd_models(args) -> int:
         if args.models_cmd == "show":
             from vgbench.reference_models.registry import generator_doc
 
+            if r.get("parameters"):
+                print(f"{'':16} arguments (--model-arg KEY=VALUE{', or NAME:ARG for the first' if arg else ''}):")
+                for p in r["parameters"]:
+                    default = f" (default {p['default']})" if p["default"] is not None else ""
+                    print(textwrap.fill(f"{p['name']}{default}: {p['help'] or 'see below'}", 116,
+                                        initial_indent=" " * 18, subsequent_indent=" " * 20))
             doc = generator_doc(r["name"])
             if doc:
                 print(textwrap.indent(doc, "  "))

@@ -31,10 +31,20 @@ def _say_generated(plan, report) -> None:
         say(f"  FAILED item {f['item']} (prompt {f['prompt_id']}, sample {f['sample_index']}): {f['error']}")
 
 
+def _say_planned(plan) -> None:
+    """The generator's own warnings about its arguments (e.g. a noise level that rounds away), before generating."""
+    from vgbench.reference_models.base import Warns
+
+    if isinstance(plan.generator, Warns):
+        for w in plan.generator.warnings():
+            say(f"warning: {w}")
+
+
 def _generate(args):
     from vgbench.bench.runs import execute_run, plan_run
 
     plan = plan_run(_config_from(args))
+    _say_planned(plan)
     report = execute_run(plan, progress=not args.no_progress)
     _say_generated(plan, report)
     return plan, report
@@ -53,7 +63,8 @@ def cmd_run(args) -> int:
     from vgbench.bench.store import ResultsStore
     from vgbench.leaderboards.summary import format_summary, summary_rows
 
-    result = run(_config_from(args), progress=not args.no_progress, on_generated=_say_generated)
+    result = run(_config_from(args), progress=not args.no_progress, on_generated=_say_generated,
+                 on_planned=_say_planned)
     plan, report, ev = result.plan, result.generation, result.evaluation
     report_eval(ev, plan.settings["model_id"])
     if args.json:

@@ -135,6 +135,9 @@ class NoisyShapesGenerator(ShapesGenerator):
     summary = "shapes plus seeded Gaussian pixel noise (a degraded 'checkpoint' for the regression gate)"
     #: what ``NAME:ARG`` takes
     argument = "SIGMA"
+    #: the arguments, with their units (``vgbench models show``)
+    parameters = {"sigma": "SIGMA: standard deviation of the added noise in 0–255 pixel units (not 0–1), e.g. 8; "
+                           "below about 0.15 rounding to whole pixel values removes nearly all of it"}
 
     model_id = "noisy-shapes"
     capabilities = Capabilities(
@@ -152,6 +155,18 @@ class NoisyShapesGenerator(ShapesGenerator):
 
     def settings(self) -> dict:
         return {**super().settings(), "noise_sigma": self.sigma}
+
+    def warnings(self) -> list[str]:
+        """A noise level that rounds away (the videos would equal ``shapes``'), said before generating."""
+        from math import erfc, sqrt
+
+        changed = erfc(0.5 / (self.sigma * sqrt(2))) if self.sigma > 0 else 0.0  # P(|N(0, σ)| ≥ 0.5)
+        if changed >= 1e-3:
+            return []
+        hint = f" (for {self.sigma:g} on a 0–1 scale use noisy-shapes:{self.sigma * 255:g})" if self.sigma <= 1 else ""
+        return [f"noisy-shapes:{self.sigma:g}: SIGMA is in 0–255 pixel units; at {self.sigma:g} rounding to whole "
+                f"pixel values removes the noise from all but {changed:.1g} of the pixels, so the videos equal "
+                f"`shapes`'{hint}"]
 
     def generate(self, request: GenerationRequest) -> Video:
         clean = super().generate(request).frames.numpy().astype(np.float64)
