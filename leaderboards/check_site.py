@@ -1,7 +1,8 @@
 """Render a built leaderboard in headless Chromium and check it: ``python -m leaderboards.check_site SITE_DIR``.
 
 Takes a screenshot (``SITE_DIR/screenshot.png``), dumps the DOM after scripts ran, and reports: the number of run rows
-in the table, whether the radar chart was drawn (plotly resolved its promise), JavaScript errors (the page counts
+in the table, whether the radar chart was drawn where one is due (≥ 3 metrics) and how many interval charts were,
+JavaScript errors (the page counts
 them) and console errors printed by Chromium, and whether any ``alert`` was called (an injection would). Exit code 0
 when the page is healthy. Needs Debian's ``chromium`` (``apt-get install chromium``) or ``$CHROMIUM``.
 """
@@ -46,6 +47,9 @@ def check_site(site: str | Path, page: str = "index.html", timeout: float = 120)
     rows = len(re.findall(r"<tr data-run=", dom))
     return {"screenshot": str(shot) if shot.exists() else None, "rows": rows,
             "rows_expected": int(attrs.get("data-rows", -1)), "radar_drawn": attrs.get("data-radar-drawn") == "1",
+            "radar_expected": attrs.get("data-radar-expected") == "1",
+            "charts_drawn": int(attrs.get("data-charts-drawn", 0)),
+            "charts_expected": len(re.findall(r'<div class="chart" id="bar\d+"', dom)),
             "js_errors": int(attrs.get("data-js-errors", 0)), "console_errors": console,
             "alerted": attrs.get("data-alerted") == "1", "dom_bytes": len(dom)}
 
@@ -57,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     res = check_site(argv[0])
     print(json.dumps(res, indent=2))
-    ok = (res["rows"] == res["rows_expected"] and res["radar_drawn"] and not res["js_errors"]
+    ok = (res["rows"] == res["rows_expected"] and res["radar_drawn"] == res["radar_expected"]
+          and res["charts_drawn"] == res["charts_expected"] and not res["js_errors"]
           and not res["console_errors"] and not res["alerted"] and res["screenshot"])
     return 0 if ok else 1
 

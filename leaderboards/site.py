@@ -3,7 +3,9 @@
 Input: one or more results databases; the runs of one suite (``--suite`` when several are present). Output folder::
 
     index.html           sortable table (value ± 95 % CI per protocol column, scheme total/groups), radar chart per
-                         model over the columns, bars with error bars, published rows (marked), provenance per run
+                         model (with ≥ 3 metric columns), per-metric interval charts (points with 95 % intervals on a
+                         zoomed axis, the first run as a dashed baseline), category × run grids, published rows
+                         (marked), provenance per run
     runs/<run_id>.html   per-prompt drill-down (mean over samples per prompt and column) and the run's video gallery
     media/<run_id>/*.gif animated previews (8 frames, 96 px high) of the run's videos
     plotly.min.js        the plotly bundle shipped with the plotly package (the site works offline)
@@ -271,15 +273,25 @@ _JS = """
   if (!el || typeof Plotly === 'undefined') { return; }
   var D = JSON.parse(el.textContent);
   document.body.setAttribute('data-rows', String(D.rows.length));
+  document.body.setAttribute('data-radar-expected', D.radar.length ? '1' : '0');
   if (D.radar.length && document.getElementById('radar')) {
     Plotly.newPlot('radar', D.radar, {polar:{radialaxis:{range:[0,1]}}, margin:{t:30,b:30,l:60,r:60},
       legend:{orientation:'h'}, title:{text:'Relative position per metric (1 = best run, 0 = worst)', font:{size:13}}},
       {displaylogo:false, responsive:true}).then(function(){ document.body.setAttribute('data-radar-drawn', '1'); });
   }
+  var drawn = 0;
   D.bars.forEach(function(b){
-    Plotly.newPlot(b.div, [{type:'bar', x:b.x, y:b.y, error_y:{type:'data', array:b.plus, arrayminus:b.minus,
-      visible:true}, marker:{color:'#4c78a8'}}], {title:{text:b.title, font:{size:12}}, margin:{t:40,b:90,l:60,r:20},
-      height:320, width:420}, {displayModeBar:false});
+    var note = b.zero_in_range ? '' : ' (y axis zoomed to the data)';
+    Plotly.newPlot(b.div, [{type:'scatter', mode:'markers', x:b.x, y:b.y, error_y:{type:'data', array:b.plus,
+      arrayminus:b.minus, visible:true, thickness:2, width:6}, marker:{color:'#4c78a8', size:10}}],
+      {title:{text:b.title + note, font:{size:12}}, margin:{t:40,b:20,l:70,r:20}, height:360, width:440,
+       xaxis:{automargin:true, tickangle:-30}, yaxis:{range:b.range, automargin:true},
+       shapes:[{type:'line', xref:'paper', x0:0, x1:1, y0:b.baseline, y1:b.baseline,
+                line:{dash:'dash', color:'#888', width:1}}],
+       annotations:[{xref:'paper', x:1, y:b.baseline, text:b.baseline_label, showarrow:false, xanchor:'right',
+                     yanchor:'bottom', font:{size:10, color:'#666'}}]},
+      {displayModeBar:false}).then(function(){ drawn += 1; document.body.setAttribute('data-charts-drawn',
+                                                                                       String(drawn)); });
   });
 })();
 """
@@ -298,7 +310,8 @@ def _page(title: str, body: str, data: dict | None, plotly_src: str | None) -> s
 
 
 def _category_table(dbs: list[Path], runs: list[dict], columns: list[str]) -> str:
-    """Per-category means (prompt tags of the suite) as an HTML table; empty when the suite has no tags."""
+    """Per-category means (prompt tags of the suite) as one category × run grid per protocol, each cell shaded by its
+    place between the protocol's worst (light) and best (dark) value; empty when the suite has no tags."""
     import pandas as pd
 
     from vgbench.leaderboards.aggregate import per_category
@@ -314,16 +327,100 @@ def _category_table(dbs: list[Path], runs: list[dict], columns: list[str]) -> st
         return ""
     df = pd.concat(frames, ignore_index=True)
     protos = [c for c in df.columns if c not in ("run_id", "model", "category")]
-    head = "".join(f"<th>{esc(str(c))}</th>" for c in protos)
-    rows = []
-    for rec in df.sort_values(["category", "model"]).to_dict("records"):
-        cells = "".join(f'<td data-sort="{"" if pd.isna(rec[c]) else rec[c]}">'
-                        f'{"–" if pd.isna(rec[c]) else esc(_fmt(float(rec[c])))}</td>' for c in protos)
-        rows.append(f'<tr><td class="text" data-sort="{esc(str(rec["category"]))}">{esc(str(rec["category"]))}</td>'
-                    f'<td class="text" data-sort="{esc(str(rec["model"]))}">{esc(str(rec["model"]))}'
-                    f'<div class="meta">{esc(str(rec["run_id"]))}</div></td>{cells}</tr>')
-    return ('<div class="scroll"><table class="sortable"><thead><tr><th class="text">category</th>'
-            f'<th class="text">model</th>{head}</tr></thead><tbody>' + "".join(rows) + "</tbody></table></div>")
+    order = [r["run_id"] for r in runs if r["run_id"] in set(df["run_id"])]
+    names = {r["run_id"]: r["model"] for r in runs}
+    hib = {c: next((r["columns"][c]["higher_is_better"] for r in runs if c in r["columns"]), True) for c in protos}
+    out = []
+    for c in protos:
+        grid = df.pivot_table(index="category", columns="run_id", values=c, aggfunc="first")
+        if grid.isna().all().all():
+            continue
+        lo, hi = float(grid.min().min()), float(grid.max().max())
+        head = "".join(f'<th class="text">{esc(names.get(rid, rid))}<div class="meta">{esc(rid)}</div></th>'
+                       for rid in order)
+        rows = []
+        for cat in grid.index:
+            cells = []
+            for rid in order:
+                v = grid.at[cat, rid] if rid in grid.columns else float("nan")
+                if pd.isna(v):
+                    cells.append('<td data-sort="">–</td>')
+                    continue
+                t = 0.5 if hi == lo else (float(v) - lo) / (hi - lo)
+                t = t if hib[c] else 1 - t
+                shade = f"background:rgba(76,120,168,{0.08 + 0.6 * t:.2f})"
+                cells.append(f'<td class="heat" data-sort="{v}" style="{shade}">{esc(_fmt(float(v)))}</td>')
+            rows.append(f'<tr><td class="text" data-sort="{esc(str(cat))}">{esc(str(cat))}</td>{"".join(cells)}</tr>')
+        arrow = "↑" if hib[c] else "↓"
+        out.append(f'<h3>{esc(c)} {arrow}</h3><div class="scroll"><table class="sortable heatgrid"><thead><tr>'
+                   f'<th class="text">category</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    return "".join(out)
+
+
+def _wrap_label(text: str, width: int = 18) -> str:
+    """A chart tick label broken into lines of about ``width`` characters (plotly draws ``<br>`` as a line break),
+    so long run labels are shown whole instead of cut off."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
+
+
+def radar_traces(runs: list[dict], columns: list[str]) -> list[dict]:
+    """Plotly ``scatterpolar`` traces, one per run: each metric's value placed between the worst (0) and the best (1)
+    run. Drawn only with at least 3 metrics: with fewer, a radar has no area to compare (the interval charts show
+    them); returns [] then."""
+    cols = [c for c in columns if any(c in r["columns"] and r["columns"][c]["value"] is not None for r in runs)]
+    if len(cols) < 3:
+        return []
+    traces = []
+    for r in runs:
+        rr, th = [], []
+        for c in cols:
+            vals = [x["columns"][c]["value"] for x in runs if c in x["columns"] and x["columns"][c]["value"]
+                    is not None]
+            col = r["columns"].get(c)
+            if col is None or col["value"] is None:
+                continue
+            lo, hi = min(vals), max(vals)
+            t = 1.0 if hi == lo else (col["value"] - lo) / (hi - lo)
+            rr.append(t if col["higher_is_better"] else 1.0 - t)
+            th.append(c)
+        if rr:
+            traces.append({"type": "scatterpolar", "r": rr + rr[:1], "theta": th + th[:1], "fill": "toself",
+                           "name": f"{r['model']} ({r['run_id'][:8]})", "opacity": 0.6})
+    return traces
+
+
+def interval_charts(runs: list[dict], columns: list[str]) -> list[dict]:
+    """One chart per metric column: each run's value as a point with its 95 % interval (points, not bars, so the
+    axis can be zoomed honestly), the y axis spanning the data and intervals with 8 % padding (not from 0: 0.96 and
+    0.99 must not look equal), the first run's value as a dashed baseline line, and full run labels (wrapped).
+    Returns plotly-ready dicts: ``div``, ``title``, ``x``, ``y``, ``plus``, ``minus``, ``range``, ``baseline``,
+    ``baseline_label``, ``zero_in_range``."""
+    charts = []
+    for i, c in enumerate(columns):
+        xs, ys, plus, minus, names = [], [], [], [], []
+        for r in runs:
+            col = r["columns"].get(c)
+            if col is None or col["value"] is None:
+                continue
+            names.append(f"{r['model']} ({r['run_id'][:6]})")
+            xs.append(_wrap_label(names[-1]))
+            ys.append(col["value"])
+            ci = col["ci"]
+            plus.append((ci[1] - col["value"]) if ci and ci[1] is not None else 0)
+            minus.append((col["value"] - ci[0]) if ci and ci[0] is not None else 0)
+        if not xs:
+            continue
+        lo = min(y - m for y, m in zip(ys, minus))
+        hi = max(y + p for y, p in zip(ys, plus))
+        pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi) * 0.01, 1e-6)
+        hib = next(r["columns"][c]["higher_is_better"] for r in runs if c in r["columns"])
+        charts.append({"div": f"bar{i}", "title": f"{c} {'↑' if hib else '↓'}", "x": xs, "y": ys, "plus": plus,
+                       "minus": minus, "range": [lo - pad, hi + pad], "baseline": ys[0],
+                       "baseline_label": "baseline: " + names[0],
+                       "zero_in_range": lo - pad <= 0 <= hi + pad})
+    return charts
 
 
 def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, suite: str | None = None,
@@ -434,39 +531,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
              + "</tr></thead><tbody>" + "\n".join(body_rows) + "</tbody></table></div>")
 
     # ---- charts
-    radar = []
-    if columns and len(runs) >= 1:
-        norm_cols = [c for c in columns if sum(1 for r in runs if c in r["columns"]
-                                                and r["columns"][c]["value"] is not None) >= 1]
-        for r in runs:
-            rr, th = [], []
-            for c in norm_cols:
-                vals = [x["columns"][c]["value"] for x in runs if c in x["columns"] and x["columns"][c]["value"]
-                        is not None]
-                col = r["columns"].get(c)
-                if col is None or col["value"] is None:
-                    continue
-                lo, hi = min(vals), max(vals)
-                t = 1.0 if hi == lo else (col["value"] - lo) / (hi - lo)
-                rr.append(t if col["higher_is_better"] else 1.0 - t)
-                th.append(c)
-            if rr:
-                radar.append({"type": "scatterpolar", "r": rr + rr[:1], "theta": th + th[:1], "fill": "toself",
-                              "name": f"{r['model']} ({r['run_id'][:8]})", "opacity": 0.6})
-    bars = []
-    for i, c in enumerate(columns):
-        xs, ys, plus, minus = [], [], [], []
-        for r in runs:
-            col = r["columns"].get(c)
-            if col is None or col["value"] is None:
-                continue
-            xs.append(f"{r['model']} ({r['run_id'][:6]})")
-            ys.append(col["value"])
-            ci = col["ci"]
-            plus.append((ci[1] - col["value"]) if ci and ci[1] is not None else 0)
-            minus.append((col["value"] - ci[0]) if ci and ci[0] is not None else 0)
-        if xs:
-            bars.append({"div": f"bar{i}", "title": c, "x": xs, "y": ys, "plus": plus, "minus": minus})
+    radar = radar_traces(runs, columns)
+    bars = interval_charts(runs, columns)
     bar_divs = "".join(f'<div class="chart" id="{b["div"]}"></div>' for b in bars)
 
     # ---- provenance
@@ -495,8 +561,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     body.append(table)
     if flags:
         body.append('<div class="flags">' + "<br>".join(esc(f) for f in flags) + "</div>")
-    body.append('<h2>Charts</h2><div class="charts"><div class="chart" id="radar" style="width:620px;height:520px">'
-                f"</div>{bar_divs}</div>")
+    radar_div = '<div class="chart" id="radar" style="width:620px;height:520px"></div>' if radar else ""
+    body.append(f'<h2>Charts</h2><div class="charts">{radar_div}{bar_divs}</div>')
     if pub_rows:
         n_bad = sum(1 for p in pub_rows if p.inconsistent)
         body.append(f"<p class=\"meta\">{len(pub_rows)} published row(s) from {esc(str(published))}; "
@@ -504,7 +570,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     cat = _category_table(dbs, runs, columns)
     if cat:
         body.append("<h2>By category</h2><p class=\"meta\">Mean over the items whose prompt carries the suite's "
-                    "tag (a prompt with several tags counts in each).</p>" + cat)
+                    "tag (a prompt with several tags counts in each): one category × run grid per metric, darker is "
+                    "better.</p>" + cat)
     body.append("<h2>Provenance</h2>" + "".join(prov))
     data = {"rows": [r["run_id"] for r in runs], "radar": radar, "bars": bars}
     atomic_write_text(out / "index.html", _page(title, "\n".join(body), data, "plotly.min.js"))

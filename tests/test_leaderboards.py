@@ -185,7 +185,8 @@ def test_leaderboard_site_escapes_exports_and_renders(scored_runs, tmp_path, cli
         pytest.skip("headless Chromium not installed (apt-get install chromium): rendering not checked here; "
                     "`python -m leaderboards.check_site SITE` does it")
     r = check_site(site)
-    assert r["rows"] == 3 and r["rows_expected"] == 3 and r["radar_drawn"]
+    assert r["rows"] == 3 and r["rows_expected"] == 3 and r["radar_drawn"] == r["radar_expected"]
+    assert r["charts_drawn"] == r["charts_expected"] > 0
     assert r["js_errors"] == 0 and r["console_errors"] == [] and not r["alerted"]
     assert r["screenshot"] and (site / "screenshot.png").stat().st_size > 10_000
 

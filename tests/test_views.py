@@ -156,3 +156,45 @@ def test_a_scheme_over_a_subset_of_its_dimensions_warns(two_noise_runs, cli, tmp
                        "--scheme", "vbench", "--run", a)
     assert code == 0
     assert f"warning: noisy-shapes:2 ({a}): scheme vbench uses 16 dimensions, this run has 1" in err
+
+
+# ---- charts for looking --------------------------------------------------------------------------------------------
+def _runs(values: dict[str, list[float]], hib: bool = True) -> list[dict]:
+    """Leaderboard rows (as collect_runs makes them) with one column per metric."""
+    names = list(values)
+    n = len(next(iter(values.values())))
+    return [{"run_id": f"run{i:08d}", "model": f"a-rather-long-model-name-{i}:with-arguments",
+             "columns": {m: {"value": values[m][i], "ci": [values[m][i] - 0.001, values[m][i] + 0.001],
+                             "higher_is_better": hib} for m in names}} for i in range(n)]
+
+
+def test_radar_needs_three_metrics_and_charts_zoom_to_the_data():
+    from vgbench.leaderboards.site import interval_charts, radar_traces
+
+    one = _runs({"temporal_flickering/vbench": [0.96, 0.99]})
+    assert radar_traces(one, ["temporal_flickering/vbench"]) == []  # one spoke means nothing
+    three = _runs({"a": [0.1, 0.2], "b": [0.3, 0.1], "c": [0.5, 0.6]})
+    assert len(radar_traces(three, ["a", "b", "c"])) == 2
+    (chart,) = interval_charts(one, ["temporal_flickering/vbench"])
+    lo, hi = chart["range"]
+    assert 0.9 < lo < 0.959 and 0.991 < hi < 1.0 and not chart["zero_in_range"]  # 0.96 vs 0.99 visibly apart
+    assert chart["baseline"] == 0.96 and chart["baseline_label"].startswith("baseline: a-rather-long-model-name-0")
+    assert all("<br>" in x for x in chart["x"])  # long labels wrapped, not cut off
+    for i, x in enumerate(chart["x"]):  # nothing cut: the whole label and run id, only broken into lines
+        assert x.replace("<br>", "").replace(" ", "") == f"a-rather-long-model-name-{i}:with-arguments(run000)"
+
+
+def test_the_category_table_is_a_category_by_run_grid(tmp_path, cli):
+    out = tmp_path / "out"
+    for model in ("shapes", "noisy-shapes:8"):
+        code, _, err = cli("run", "--model", model, "--suite", "shapes", "--samples", "1", "--frames", "8",
+                           "--size", "32x32", "--out", out, "--metrics", "temporal_flickering", "--no-progress")
+        assert code == 0, err
+    code, _, err = cli("leaderboard", "build", "--db", out / "vgbench.sqlite", "--out", tmp_path / "site")
+    assert code == 0, err
+    page = (tmp_path / "site" / "index.html").read_text()
+    grid = page[page.index('<table class="sortable heatgrid">'):]
+    grid = grid[:grid.index("</table>")]
+    head = grid[:grid.index("</thead>")]
+    assert head.count("</th>") == 3 and "noisy-shapes:8" in head and "shapes" in head  # category + one column per run
+    assert grid.count("<tr>") >= 3 and 'class="heat"' in grid  # one row per category, shaded cells
