@@ -198,3 +198,23 @@ def test_the_category_table_is_a_category_by_run_grid(tmp_path, cli):
     head = grid[:grid.index("</thead>")]
     assert head.count("</th>") == 3 and "noisy-shapes:8" in head and "shapes" in head  # category + one column per run
     assert grid.count("<tr>") >= 3 and 'class="heat"' in grid  # one row per category, shaded cells
+
+
+# ---- docs kept true ------------------------------------------------------------------------------------------------
+def test_readme_tour_names_every_built_in_suite():
+    import re
+    from pathlib import Path
+
+    from vgbench.prompts import list_builtin_suites
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    listed = re.search(r"vgbench prompts list\s+# built-in suites: ([\w, -]+)", readme).group(1)
+    assert sorted(x.strip() for x in listed.split(",")) == list_builtin_suites()
+
+
+def test_weights_list_names_a_user_for_every_file_and_aligns(cli):
+    code, out, _ = cli("weights", "list")
+    assert code == 0 and "used by -;" not in out and "used by ;" not in out
+    rows = [ln for ln in out.splitlines()[1:] if ln and not ln.startswith(" ") and not ln.startswith("which")]
+    starts = {ln.index(ln.split()[1]) for ln in rows}  # the file-name column starts at one place
+    assert len(starts) == 1, starts

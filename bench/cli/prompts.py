@@ -21,9 +21,11 @@ def cmd_prompts(args) -> int:
         if args.json:
             emit_json(rows)
         else:
+            w = max(len(r["name"]) for r in rows) if rows else 10
             for r in rows:
-                print(f"{r['name']:<10} v{r['version']:<4} {r['prompts']:>4} prompts × {r['samples_per_prompt']} "
-                      f"samples  {r['description'].splitlines()[0] if r['description'] else ''}")
+                first = r["description"].split(". ")[0].splitlines()[0] if r["description"] else ""
+                print(f"{r['name']:<{w}}  v{r['version']:<4} {r['prompts']:>4} prompts × {r['samples_per_prompt']:<2} "
+                      f"samples  {first}")
         return EXIT_OK
     if args.prompts_cmd == "show":
         s = load_suite(args.suite)

@@ -108,10 +108,14 @@ def cmd_weights(args) -> int:
             emit_json({"cache": str(w.weights_dir()), "lock": str(w.lock_path()), "weights": rows})
         else:
             print(f"cache: {w.weights_dir()}   lock file: {w.lock_path()}")
+            nw = max((len(r["name"]) for r in rows), default=20)
+            fw = max((len(r["file"]) for r in rows), default=40)
             for r in rows:
                 state = f"present ({r['found_via']}: {r['present']})" if r["present"] else "MISSING"
-                print(f"{r['name']:<20} {r['file']:<40} {state}")
-                print(f"{'':<20} verified by {r['trust']}; used by {', '.join(r['used_by'])}; licence {r['license']}")
+                print(f"{r['name']:<{nw}}  {r['file']:<{fw}}  {state}")
+                print(f"{'':<{nw}}  verified by {r['trust']}; used by {', '.join(r['used_by']) or '-'}; "
+                      f"licence {r['license']}")
+            print("which metrics need which files: vgbench weights needed --metrics ... --dimensions ...")
         return EXIT_OK
     if args.weights_cmd == "path":
         for wf in files:
