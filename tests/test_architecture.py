@@ -107,7 +107,9 @@ def test_imports_run_one_way_between_floors(site):
 
 
 @pytest.mark.parametrize("args", [["-c", "import vgbench, vgbench.bench.errors"],
-                                  ["-m", "vgbench", "--help"], ["-m", "vgbench", "metrics", "list"]])
+                                  ["-m", "vgbench", "--help"], ["-m", "vgbench", "metrics", "list"],
+                                  ["-m", "vgbench", "models", "list"], ["-m", "vgbench", "weights", "list"],
+                                  ["-m", "vgbench", "prompts", "list"], ["-m", "vgbench", "prompts", "show", "shapes"]])
 def test_light_entry_points_do_not_import_torch(args, tmp_path):
     code = ("import runpy, sys; sys.argv = ['vgbench', *sys.argv[1:]]\n"
             "try:\n    runpy.run_module('vgbench', run_name='__main__')\nexcept SystemExit:\n    pass\n"
@@ -119,3 +121,25 @@ def test_light_entry_points_do_not_import_torch(args, tmp_path):
         argv = args[2:]
     r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_commands_that_read_results_do_not_import_torch(tmp_path, cli):
+    """results export, compare and leaderboard read the store: no torch, no model code (a fast CLI)."""
+    out = tmp_path / "out"
+    for seed in ("0", "1"):
+        assert cli("run", "--model", "shapes", "--suite", "smoke", "--samples", "2", "--frames", "6", "--size",
+                   "32x32", "--seed", seed, "--out", out, "--no-progress")[0] == 0
+    from vgbench.bench.store import ResultsStore
+
+    with ResultsStore(out / "vgbench.sqlite") as s:
+        a, b = [r["run_id"] for r in s.runs()]
+    db = str(out / "vgbench.sqlite")
+    code = ("import runpy, sys; sys.argv = ['vgbench', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('vgbench', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:5]\n")
+    for argv in (["results", "export", "--db", db, "--out", str(tmp_path / "x.csv")], ["compare", a, b, "--db", db],
+                 ["leaderboard", "table", "--db", db],
+                 ["leaderboard", "build", "--db", db, "--out", str(tmp_path / "site"), "--no-gallery"]):
+        r = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=tmp_path,
+                           timeout=600)
+        assert r.returncode == 0, (argv, r.stdout + r.stderr)
