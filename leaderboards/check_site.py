@@ -49,7 +49,7 @@ def check_site(site: str | Path, page: str = "index.html", timeout: float = 120)
             "rows_expected": int(attrs.get("data-rows", -1)), "radar_drawn": attrs.get("data-radar-drawn") == "1",
             "radar_expected": attrs.get("data-radar-expected") == "1",
             "charts_drawn": int(attrs.get("data-charts-drawn", 0)),
-            "charts_expected": len(re.findall(r'<div class="chart" id="bar\d+"', dom)),
+            "charts_expected": len(set(re.findall(r'<div[^>]* id="(bar\d+)"', dom))),
             "js_errors": int(attrs.get("data-js-errors", 0)), "console_errors": console,
             "alerted": attrs.get("data-alerted") == "1", "dom_bytes": len(dom)}
 

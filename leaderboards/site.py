@@ -275,7 +275,7 @@ _JS = """
   document.body.setAttribute('data-rows', String(D.rows.length));
   document.body.setAttribute('data-radar-expected', D.radar.length ? '1' : '0');
   if (D.radar.length && document.getElementById('radar')) {
-    Plotly.newPlot('radar', D.radar, {polar:{radialaxis:{range:[0,1]}}, margin:{t:30,b:30,l:60,r:60},
+    Plotly.newPlot('radar', D.radar, {polar:{radialaxis:{range:[0,1]}}, margin:{t:40,b:40,l:130,r:130},
       legend:{orientation:'h'}, title:{text:'Relative position per metric (1 = best run, 0 = worst)', font:{size:13}}},
       {displaylogo:false, responsive:true}).then(function(){ document.body.setAttribute('data-radar-drawn', '1'); });
   }
@@ -561,7 +561,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     body.append(table)
     if flags:
         body.append('<div class="flags">' + "<br>".join(esc(f) for f in flags) + "</div>")
-    radar_div = '<div class="chart" id="radar" style="width:620px;height:520px"></div>' if radar else ""
+    radar_div = '<div class="chart" id="radar" style="width:720px;height:540px"></div>' if radar else ""
     body.append(f'<h2>Charts</h2><div class="charts">{radar_div}{bar_divs}</div>')
     if pub_rows:
         n_bad = sum(1 for p in pub_rows if p.inconsistent)
