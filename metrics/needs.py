@@ -78,9 +78,11 @@ def missing_report(need: dict[str, Any]) -> str:
               f"  needed by: {', '.join(r['used_by'])}" for r in need["folders"] if not r["present"]]
     if not parts:
         return ""
-    n = len(parts)
-    head = (f"{n} weights file{'s' if n > 1 else ''}/folder{'s' if n > 1 else ''} missing for this selection "
-            "(all listed; `vgbench weights needed` shows the full table):")
+    nf = sum(1 for r in need["files"] if not r["present"])
+    nd = len(parts) - nf
+    what = " and ".join(x for x in (f"{nf} weights file{'s' if nf != 1 else ''}" if nf else "",
+                                    f"{nd} model folder{'s' if nd != 1 else ''}" if nd else "") if x)
+    head = f"{what} missing for this selection (all listed; `vgbench weights needed` shows the full table):"
     return head + "\n" + "\n".join(parts)
 
 
@@ -101,4 +103,6 @@ def check_present(metrics: list, user_weights: dict[str, str] | None = None, all
                 "folders": [r for r in need["folders"] if not r["present"] and offline]}
     msg = missing_report(blocking)
     if msg:
-        raise w.WeightsMissingError(msg)
+        why = ("this machine is offline (VGBENCH_OFFLINE or HF_HUB_OFFLINE is set), so nothing can be downloaded. "
+               if offline else "")
+        raise w.WeightsMissingError(why + msg)
