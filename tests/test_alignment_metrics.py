@@ -99,6 +99,7 @@ def test_viclip_transform_equals_torchvision_clip_transform(frames):
 
 
 # ---- CLIP score ----------------------------------------------------------------------------------------------------
+@pytest.mark.slow  # (default-run budget; CLIP score keeps its evalcrafter parity case in the default run)
 def test_clip_score_torchmetrics_formula_on_same_embeddings(frames):
     """The torchmetrics protocol's value equals torchmetrics' formula, max(mean(100·cos), 0), on the same embeddings."""
     from vgbench.metrics.backbones.clip import encode_images, encode_text, tokenize

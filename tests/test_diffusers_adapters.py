@@ -199,7 +199,8 @@ def _suite(tmp_path: Path, image: Path | None = None) -> Path:
     return p
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if n == "animatediff" else [])
+                                  for n in sorted(CASES)])  # animatediff: the slowest; slow tier
 def test_diffusers_adapter_end_to_end_with_declared_frames_and_fps(name, tmp_path, cli):
     from vgbench.reference_models.diffusers_adapters import SPECS
 

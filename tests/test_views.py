@@ -18,7 +18,7 @@ def two_noise_runs(tmp_path_factory):
     from vgbench.bench.cli import main
 
     out = tmp_path_factory.mktemp("views") / "out"
-    common = ["--suite", "smoke", "--samples", "2", "--frames", "8", "--size", "32x32", "--out", str(out),
+    common = ["--suite", "smoke", "--samples", "1", "--frames", "4", "--size", "16x16", "--out", str(out),
               "--metrics", "temporal_flickering", "--no-progress"]
     for args in (["--model", "noisy-shapes:2"], ["--model", "noisy-shapes:8"],
                  ["--model", "shapes", "--label", "baseline renderer"]):
