@@ -287,6 +287,10 @@ class EvalConfig(_ConfigIO):
             default one per GPU, else one per CPU). Results do not depend on it.
         label: a human name for the scored run in every view (see :class:`RunConfig`); given for a run folder, it
             relabels that run.
+        batch: clips per backbone forward pass across videos (cross-video batches of the distribution metrics'
+            video backbones: I3D, VideoMAE). None: 8 on CUDA, 1 on CPU. With 1, features are bitwise independent of
+            which videos are evaluated together (shards, resumes and any executor agree bit for bit); above 1 they
+            agree up to float rounding (the last bits can depend on a batch's composition).
 
     Raises:
         ConfigError: no metric and no dimension, or a malformed field.
@@ -306,11 +310,15 @@ class EvalConfig(_ConfigIO):
     executor: str = "local"
     workers: int | None = None
     label: str | None = None
+    batch: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "videos", _path(self.videos, "videos", optional=False))
         _executor_fields(self.executor, self.workers)
         _label_field(self.label)
+        _whole(self.batch, "batch")
+        if self.batch is not None and self.batch < 1:
+            raise ConfigError(f"batch must be at least 1, not {self.batch}")
         if self.shard is not None:
             self.shard_index()
         _flag(self.only_cached, "only_cached")
@@ -341,6 +349,14 @@ class EvalConfig(_ConfigIO):
         """
         return None if self.shard is None else parse_shard(self.shard)
 
+    def batch_size(self) -> int:
+        """:attr:`batch`, or its default: 8 where the backbones run on CUDA, else 1."""
+        if self.batch is not None:
+            return self.batch
+        from vgbench.metrics.backbones.registry import default_device
+
+        return 8 if str(default_device()).startswith("cuda") else 1
+
     def metric_specs(self) -> list[str]:
         """The metrics, then the dimensions' metric specs (duplicates once), checked against the registry.
 
@@ -364,7 +380,8 @@ class EvalConfig(_ConfigIO):
                  "allow_random_weights": True if args.allow_random_weights else None,
                  "weights": weights or None, "progress": False if args.no_progress else None,
                  "shard": getattr(args, "shard", None), "executor": getattr(args, "executor", None),
-                 "workers": getattr(args, "workers", None), "label": getattr(args, "label", None)}
+                 "workers": getattr(args, "workers", None), "label": getattr(args, "label", None),
+                 "batch": getattr(args, "batch", None)}
         if getattr(args, "config", None):
             return cls.from_file(args.config, **given)
         return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")

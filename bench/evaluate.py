@@ -448,7 +448,7 @@ def _score_row(ev: _Evaluation, m, key: str, sha: str, rsha: str, s: ItemScore, 
 def _execute(ev: _Evaluation, units: list[WorkUnit], executor: Any) -> None:
     """Run the units through the executor; one writer stores each result as it arrives (in unit order)."""
     from vgbench.bench.engine.executors import create_executor
-    from vgbench.bench.engine.units import RunnerSpec, UnitRunner
+    from vgbench.bench.engine.units import RunnerSpec, UnitGroup, UnitRunner, group_units
     from vgbench.bench.engine.writer import StoreWriter
     from vgbench.bench.progress import progress as progress_of
 
@@ -461,11 +461,21 @@ def _execute(ev: _Evaluation, units: list[WorkUnit], executor: Any) -> None:
     spec = RunnerSpec(tuple(ev.item_specs), tuple(ev.extractors), cfg.allow_random_weights,
                       tuple(sorted(cfg.weights.items())), torch.get_num_threads() if torch else None)
     desc = "evaluating" + (f" (shard {cfg.shard})" if ev.shard else "")
+    batch = cfg.batch_size()
+    work = group_units(units, batch) if any(e.batchable for e in ev.extractors.values()) else units
+
+    def members(stream):  # a group's result is its members' results, in order
+        for unit, res in stream:
+            if isinstance(unit, UnitGroup):
+                yield from zip(unit.members, res)
+            else:
+                yield unit, res
     with StoreWriter(ev.store) as writer:
-        for unit, res in progress_of(executor.run(units, runner, spec), total=len(units), desc=desc,
+        for unit, res in progress_of(members(executor.run(work, runner, spec)), total=len(units), desc=desc,
                                      enabled=cfg.progress):
             writer.add(_result_rows(ev, unit, res))
-    ev.report.executor = executor.describe() | ({"retried": executor.retried} if executor.retried else {})
+    ev.report.executor = executor.describe() | {"batch": batch} | (
+        {"retried": executor.retried} if executor.retried else {})
 
 
 def _result_rows(ev: _Evaluation, unit: WorkUnit, res: Any) -> list[dict[str, Any]]:

@@ -55,7 +55,7 @@ def test_work_units_cover_only_what_is_not_cached(baseline):
 def test_local_workers_give_identical_results(tmp_path, baseline):
     _, gen, ref, one, values_one = baseline
     three, values_three = _evaluate(tmp_path, gen, ref, "three", workers=3)
-    assert three.executor == {"executor": "local", "workers": 3, "prefetch": 6}
+    assert three.executor == {"executor": "local", "workers": 3, "prefetch": 6, "batch": 1}
     assert values_three == values_one
     assert [f["item"] for f in three.failures] == [f["item"] for f in one.failures] == ["v7.mp4"]
     assert {k: r.value for k, r in three.results.items()} == {k: r.value for k, r in one.results.items()}
@@ -259,3 +259,82 @@ def test_fvmd_flag_names_the_tracker():
 
     (flag,) = create_extractor("fvmd-lk").flags
     assert "Lucas–Kanade" in flag and "(none)" not in flag
+
+
+# ---- cross-video batches ---------------------------------------------------------------------------------------------
+def _tiny_extractor():
+    """A batchable extractor with a small seeded Conv3d network (the real ones are I3D/VideoMAE: same code path)."""
+    import torch
+
+    from vgbench.metrics.distribution.extractors import ClipSampling, FeatureExtractor, _clip_forward
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv3d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool3d(1),
+                              torch.nn.Flatten()).eval()
+
+    def prepare(model, frames):
+        return torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None].float() / 255.0
+
+    def network(model, x):
+        return model(x)
+
+    e = FeatureExtractor("tiny", "tiny", ClipSampling(4, "first", "first", 4), {}, _clip_forward(prepare, network), 8,
+                         prepare=prepare, network=network)
+    e.loaded = type("Loaded", (), {"model": net, "flags": [], "weights_sha256": "tiny"})()
+    return e
+
+
+def _video(seed: int, n: int = 6, size: int = 12):
+    from vgbench.bench.video import Video
+
+    return Video.from_numpy(np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8), 8.0)
+
+
+def test_cross_video_batches_equal_one_by_one_and_fail_only_the_bad_clip():
+    e = _tiny_extractor()
+    clips = [(_video(0), "generated", ""), (_video(1, size=16), "generated", ""), (_video(2, n=2), "generated", ""),
+             (_video(3), "generated", "")]
+    batched = e.extract_many(clips)
+    assert isinstance(batched[2], Exception) and "at least 4 frames" in str(batched[2])  # too short: only it fails
+    for (video, role, sha), got in zip(clips, batched):
+        if not isinstance(got, Exception):
+            np.testing.assert_allclose(got, e.extract(video, role, sha), rtol=1e-5, atol=1e-7)
+            assert got.shape == (1, 8) and got.dtype == np.float32
+
+
+def test_groups_run_on_every_executor_and_give_member_results_in_order():
+    """The engine's grouping: results per member, in plan order, equal for 1 and 3 local workers (the groups depend
+    on the plan only)."""
+    from vgbench.bench.engine import WorkUnit
+    from vgbench.bench.engine.local import LocalExecutor
+    from vgbench.bench.engine.units import UnitGroup, UnitRunner, group_units
+
+    e = _tiny_extractor()
+    runner = UnitRunner([], {"tiny": e})
+    videos = {f"v{i}": _video(10 + i, n=6 if i != 3 else 2) for i in range(7)}
+    runner.decode_one = lambda unit: (videos[unit.key], None)  # decoded in memory
+    units = [WorkUnit(i, f"v{i}", "generated", f"v{i}.mp4", "", extract=["tiny"]) for i in range(7)]
+    groups = group_units(units, 3)
+    assert [len(g.members) for g in groups] == [3, 3, 1] and all(isinstance(g, UnitGroup) for g in groups)
+    assert group_units(units, 1) == units
+    outs = []
+    for workers in (1, 3):
+        got = [(u, r) for g, res in LocalExecutor(workers).run(groups, runner) for u, r in zip(g.members, res)]
+        assert [u.key for u, _ in got] == [u.key for u in units]
+        outs.append([r.features["tiny"] for _, r in got])
+    for a, b in zip(*outs):
+        assert (a == b) if isinstance(a, str) else np.array_equal(a, b)
+    assert isinstance(outs[0][3], str) and "at least 4 frames" in outs[0][3]
+    for u, f in zip(units, outs[0]):
+        if not isinstance(f, str):
+            np.testing.assert_allclose(f, e.extract(videos[u.key], "generated", ""), rtol=1e-5, atol=1e-7)
+
+
+def test_batch_option_defaults_to_one_on_cpu(tmp_path):
+    from vgbench.bench.config import EvalConfig
+    from vgbench.bench.errors import ConfigError
+
+    assert EvalConfig(videos=str(tmp_path), metrics=["psnr"]).batch_size() == 1  # no CUDA here
+    assert EvalConfig(videos=str(tmp_path), metrics=["psnr"], batch=4).batch_size() == 4
+    with pytest.raises(ConfigError, match="batch must be at least 1"):
+        EvalConfig(videos=str(tmp_path), metrics=["psnr"], batch=0)

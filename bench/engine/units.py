@@ -51,6 +51,37 @@ class WorkUnit:
 
 
 @dataclass
+class UnitGroup:
+    """Consecutive work units run together so that their clips share each backbone's forward passes (cross-video
+    batches); every executor runs a group like a unit and gets back one :class:`UnitResult` per member, in order.
+
+    Attributes:
+        index: position in the plan of groups; ``members``: the units, in plan order."""
+
+    index: int
+    members: list[WorkUnit]
+
+    @property
+    def path(self) -> str:
+        """The members' files, for messages about the group."""
+        return ", ".join(u.path for u in self.members)
+
+    def __getstate__(self):
+        return self.__dict__
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+
+def group_units(units: list[WorkUnit], batch: int) -> list:
+    """``units`` in groups of ``batch`` consecutive units (plan order), or unchanged for ``batch`` ≤ 1. The groups
+    depend only on the plan, never on the executor or its workers."""
+    if batch <= 1:
+        return list(units)
+    return [UnitGroup(i, units[s:s + batch]) for i, s in enumerate(range(0, len(units), batch))]
+
+
+@dataclass
 class UnitResult:
     """What running a unit gave: per metric index an :class:`~vgbench.metrics.base.ItemScore` or an error message;
     per extractor name a float32 ``[rows, dim]`` array or an error message; whether the video was decoded."""
@@ -108,7 +139,13 @@ class UnitRunner:
         return cls(metrics, extractors)
 
     # ---- stage 1: decode ---------------------------------------------------------------------------------------
-    def decode(self, unit: WorkUnit) -> tuple[Any, Any]:
+    def decode(self, unit: WorkUnit | UnitGroup) -> Any:
+        """:meth:`decode_one` of a unit, or the list of its members' for a :class:`UnitGroup`."""
+        if isinstance(unit, UnitGroup):
+            return [self.decode_one(u) for u in unit.members]
+        return self.decode_one(unit)
+
+    def decode_one(self, unit: WorkUnit) -> tuple[Any, Any]:
         """(video or VideoError, reference video or VideoError or None). Only units with work are planned, so the
         video is always decoded; the reference only when a paired metric is to be scored."""
         from vgbench.bench.video import read_video
@@ -126,7 +163,26 @@ class UnitRunner:
         return video, ref
 
     # ---- stage 2: score and extract ----------------------------------------------------------------------------
-    def score(self, unit: WorkUnit, decoded: tuple[Any, Any]) -> UnitResult:
+    def score(self, unit: WorkUnit | UnitGroup, decoded: Any) -> Any:
+        """:meth:`score_one` of a unit; for a :class:`UnitGroup`, the list of its members' results, each member
+        scored alone and the features of all members extracted in shared batches (one per extractor and clip
+        shape)."""
+        if not isinstance(unit, UnitGroup):
+            return self.score_one(unit, decoded)
+        import numpy as np
+
+        results = [self.score_one(u, d, extract=False) for u, d in zip(unit.members, decoded)]
+        for name, extractor in self.extractors.items():
+            todo = [(k, u) for k, u in enumerate(unit.members) if name in u.extract and results[k].decoded]
+            if not todo:
+                continue
+            feats = extractor.extract_many([(decoded[k][0], u.role, u.sha256) for k, u in todo])
+            for (k, _), f in zip(todo, feats):
+                results[k].features[name] = _error(f) if isinstance(f, BaseException) else \
+                    np.ascontiguousarray(f, dtype=np.float32)
+        return results
+
+    def score_one(self, unit: WorkUnit, decoded: tuple[Any, Any], extract: bool = True) -> UnitResult:
         """Score ``unit``'s metrics and extract its features from ``decoded`` (see :meth:`decode`). Every failure is
         that metric's (or extractor's) error message in the result; nothing raises for bad input."""
         import numpy as np
@@ -151,7 +207,7 @@ class UnitRunner:
                                                           unit.aux, unit.key, unit.group))
             except (MetricError, ValueError, RuntimeError) as e:
                 out.scores[i] = _error(e)
-        for name in unit.extract:
+        for name in (unit.extract if extract else ()):
             try:
                 out.features[name] = np.ascontiguousarray(
                     self.extractors[name].extract(video, unit.role, unit.sha256), dtype=np.float32)
@@ -159,8 +215,8 @@ class UnitRunner:
                 out.features[name] = _error(e)
         return out
 
-    def run(self, unit: WorkUnit) -> UnitResult:
-        """Both stages for one unit (what a remote worker does)."""
+    def run(self, unit: WorkUnit | UnitGroup) -> Any:
+        """Both stages for one unit or group (what a remote worker does)."""
         from vgbench.bench import features
 
         try:

@@ -12,11 +12,11 @@ Clip sampling (``role`` is ``"generated"`` or ``"reference"``): ``first`` takes 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from vgbench.bench.errors import ConfigError, MetricError
+from vgbench.bench.errors import ConfigError, MetricError, VgbenchError
 from vgbench.bench.provenance import stable_hash
 from vgbench.bench.registry import Registry
 from vgbench.bench.video import Video
@@ -77,6 +77,10 @@ class FeatureExtractor:
     standard: bool = True
     loaded: object = field(default=None, repr=False)
     label: str | None = None  # what makes the features non-standard, for the flag (default: the backbone's name)
+    #: batchable extractors split ``forward`` into ``prepare(model, frames) -> x [1, ...]`` (one clip, on the model's
+    #: device) and ``network(model, x [B, ...]) -> features [B, d]``, so clips of several videos share a forward pass
+    prepare: Callable | None = field(default=None, repr=False)
+    network: Callable | None = field(default=None, repr=False)
     device: str = "cpu"  # where the backbone runs (set by :meth:`load`); features come back as CPU float32
 
     def load(self, allow_random: bool | None = None, weights=None, device: str | None = None):
@@ -137,6 +141,51 @@ class FeatureExtractor:
         return out
 
 
+    @property
+    def batchable(self) -> bool:
+        return self.prepare is not None and self.network is not None
+
+    def extract_many(self, clips: list[tuple[Video, str, str]]) -> list:
+        """Features of several videos, ``clips`` = ``[(video, role, video_sha256), ...]``: per clip a float32
+        ``[k, d]`` array, or the exception that clip raised (bad input fails its clip only).
+
+        A batchable extractor stacks the prepared clips of one shape into one forward pass (the caller bounds how many
+        by the batch size); the others extract one by one. Batched features equal one-by-one features up to float
+        rounding (the last bits can depend on the batch's composition: with batch 1, as on CPU by default, they are
+        bitwise those of :meth:`extract`)."""
+        import torch
+
+        out: list = [None] * len(clips)
+        if not self.batchable or len(clips) == 1:
+            for i, (video, role, sha) in enumerate(clips):
+                try:
+                    out[i] = self.extract(video, role, sha)
+                except (VgbenchError, ValueError, RuntimeError) as e:
+                    out[i] = e
+            return out
+        model = self.load().model
+        prepared: dict[tuple, list[tuple[int, Any]]] = {}
+        with torch.inference_mode():
+            for i, (video, role, sha) in enumerate(clips):
+                try:
+                    x = self.prepare(model, video.frames[self.sampling.indices(video.num_frames, role, sha)])
+                    prepared.setdefault((tuple(x.shape), x.dtype), []).append((i, x))
+                except (VgbenchError, ValueError, RuntimeError) as e:
+                    out[i] = e
+            for group in prepared.values():
+                try:
+                    feats = _cpu(self.network(model, torch.cat([x for _, x in group])))
+                except RuntimeError as e:  # e.g. out of memory: the clips of this group fail, not the run
+                    for i, _ in group:
+                        out[i] = e
+                    continue
+                for row, (i, _) in enumerate(group):
+                    f = np.asarray(feats[row:row + 1], dtype=np.float32)
+                    out[i] = f if f.shape[1] == self.feature_dim else MetricError(
+                        f"{self.name}: unexpected feature shape {f.shape}")
+        return out
+
+
 # ---- forwards -----------------------------------------------------------------------------------------------------
 # Each forward takes uint8 THWC frames on the CPU, moves them to the model's device as uint8 (4× less to copy than
 # float32), preprocesses there and returns CPU float32 features.
@@ -161,38 +210,60 @@ def _frames_tchw01(frames: np.ndarray, model=None):
     return _uint8_thwc(frames, model).permute(0, 3, 1, 2).float() / 255.0
 
 
-def _fwd_styleganv(model, frames):
+def _clip_forward(prepare: Callable, network: Callable) -> Callable:
+    """``forward(model, frames)`` of a batchable extractor: one clip prepared, one forward pass, CPU features."""
+    def forward(model, frames):
+        return _cpu(network(model, prepare(model, frames)))
+    return forward
+
+
+def _net_scripted_rescale(model, x):
+    return model(x, rescale=True, resize=True)
+
+
+def _net_scripted(model, x):
+    return model(x, rescale=False, resize=False)
+
+
+def _net_features(model, x):
+    return model.features(x)
+
+
+def _net_forward_features(model, x):
+    return model.forward_features(x)
+
+
+def _prep_styleganv(model, frames):
     """StyleGAN-V (universome/stylegan-v@3fecd69c602e ``src/metrics/metric_utils.py::
     compute_feature_stats_for_dataset``): the dataset's **uint8** frames as ``[B, C, T, H, W]``; the TorchScript
     rescales them to [-1, 1] and resizes to 224×224 itself (``rescale=True, resize=True``)."""
-    x = _uint8_thwc(frames, model).permute(3, 0, 1, 2)[None]
-    return _cpu(model(x, rescale=True, resize=True))
+    return _uint8_thwc(frames, model).permute(3, 0, 1, 2)[None]
 
 
-def _fwd_common_metrics(model, frames):
+def _prep_common_metrics(model, frames):
+    """common_metrics_on_video_quality: shorter side 224 bilinear (no antialias), centre crop, [-1, 1];
+    ``[1, 3, T, 224, 224]`` (the TorchScript called with ``rescale=False, resize=False``)."""
     from vgbench.metrics.distribution.preprocess import short_side_resize_crop
 
     x = short_side_resize_crop(_frames_tchw01(frames, model), 224)  # [T,3,224,224] in [0,1]
-    x = ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
-    return _cpu(model(x, rescale=False, resize=False))
+    return ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
 
 
-def _fwd_videogpt(model, frames):
+def _prep_videogpt(model, frames):
     """VideoGPT ``videogpt/data.py::preprocess`` (shorter side 224 bilinear, centre crop, ``x/255 − 0.5``) then
     ``videogpt/fvd/fvd.py::preprocess``'s ×2 → [-1, 1] (wilson1yan/VideoGPT@733d2b1541e1; the ×2 since ce18ae8)."""
     from vgbench.metrics.distribution.preprocess import short_side_resize_crop
 
     x = short_side_resize_crop(_frames_tchw01(frames, model), 224)
-    x = ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
-    return _cpu(model.features(x))
+    return ((x - 0.5) * 2).permute(1, 0, 2, 3)[None]
 
 
-def _fwd_tf(model, frames):
+def _prep_tf(model, frames):
+    """The TF-Hub FVD preprocessing: TF1 ``resize_bilinear`` to 224×224 (aspect not kept), [-1, 1]."""
     from vgbench.metrics.distribution.preprocess import tf1_resize_bilinear
 
     x = tf1_resize_bilinear(_frames_tchw01(frames, model) * 255.0, (224, 224))
-    x = (2 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
-    return _cpu(model(x, rescale=False, resize=False))
+    return (2 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
 
 
 def _frames_tchw255(frames: np.ndarray, model=None):
@@ -200,25 +271,24 @@ def _frames_tchw255(frames: np.ndarray, model=None):
     return _uint8_thwc(frames, model).permute(0, 3, 1, 2).float()
 
 
-def _fwd_tats(model, frames):
+def _prep_tats(model, frames):
     """TATS ``tats/fvd/fvd.py::preprocess`` (songweige/TATS@03bbce1daa3d): every frame bilinear to 224×224 on 0..255
     floats (aspect not kept), ``2·x/255 − 1``."""
     from vgbench.metrics.distribution.preprocess import squash_resize
 
     x = squash_resize(_frames_tchw255(frames, model), 224)
-    x = (2.0 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
-    return _cpu(model.features(x))
+    return (2.0 * x / 255.0 - 1).permute(1, 0, 2, 3)[None]
 
 
-def _fwd_cdfvd_videomae(model, frames):
+def _prep_cdfvd_videomae(model, frames):
+    """cd-fvd's VideoMAE-v2 input: shorter side 128 (antialias) + crop, a uint8 round trip, squash to 224, [0, 1]."""
     import torch
 
     from vgbench.metrics.distribution.preprocess import short_side_resize_crop, squash_resize
 
     x = short_side_resize_crop(_frames_tchw01(frames, model), 128, antialias=True)
     x = (x * 255).clamp(0, 255).to(torch.uint8).float() / 255.0  # cd-fvd's uint8 round trip
-    x = squash_resize(x, 224).permute(1, 0, 2, 3)[None]
-    return _cpu(model.forward_features(x))
+    return squash_resize(x, 224).permute(1, 0, 2, 3)[None]
 
 
 def _per_frame(model, x, batch: int = 32):
@@ -258,26 +328,33 @@ EXTRACTORS: Registry[Callable[[], FeatureExtractor]] = Registry("feature extract
 _BUILTIN_EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
     "i3d-styleganv": lambda: FeatureExtractor(
         "i3d-styleganv", "i3d_torchscript", ClipSampling(16, "first", "random", 16),
-        {"input": "uint8 BCTHW (uint8 dtype)", "torchscript": "rescale=True, resize=True"}, _fwd_styleganv, 400),
+        {"input": "uint8 BCTHW (uint8 dtype)", "torchscript": "rescale=True, resize=True"},
+        _clip_forward(_prep_styleganv, _net_scripted_rescale), 400, prepare=_prep_styleganv,
+        network=_net_scripted_rescale),
     "i3d-common_metrics": lambda: FeatureExtractor(
         "i3d-common_metrics", "i3d_torchscript", ClipSampling(None, "first", "first", 10),
         {"resize": "short side 224 bilinear (no antialias) + centre crop", "range": _I3D_RANGE,
-         "torchscript": "rescale=False, resize=False"}, _fwd_common_metrics, 400),
+         "torchscript": "rescale=False, resize=False"}, _clip_forward(_prep_common_metrics, _net_scripted), 400,
+        prepare=_prep_common_metrics, network=_net_scripted),
     "i3d-videogpt": lambda: FeatureExtractor(
         "i3d-videogpt", "i3d_pretrained_400", ClipSampling(16, "first", "random", 16),
         {"resize": "short side 224 bilinear + centre crop", "range": "[-1,1] ((x/255-0.5)*2, as VideoGPT)",
-         "bn_eps": 1e-5}, _fwd_videogpt, 400),
+         "bn_eps": 1e-5}, _clip_forward(_prep_videogpt, _net_features), 400, prepare=_prep_videogpt,
+        network=_net_features),
     "i3d-tf": lambda: FeatureExtractor(
         "i3d-tf", "i3d_torchscript", ClipSampling(16, "first", "first", 16),
         {"resize": "squash 224x224, TF1 resize_bilinear (align_corners=False)", "range": _I3D_RANGE,
-         "torchscript": "rescale=False, resize=False"}, _fwd_tf, 400),
+         "torchscript": "rescale=False, resize=False"}, _clip_forward(_prep_tf, _net_scripted), 400,
+        prepare=_prep_tf, network=_net_scripted),
     "i3d-tats": lambda: FeatureExtractor(
         "i3d-tats", "i3d_pretrained_400", ClipSampling(16, "first", "random", 16),
-        {"resize": "squash 224x224 torch bilinear", "range": _I3D_RANGE, "bn_eps": 1e-5}, _fwd_tats, 400),
+        {"resize": "squash 224x224 torch bilinear", "range": _I3D_RANGE, "bn_eps": 1e-5},
+        _clip_forward(_prep_tats, _net_features), 400, prepare=_prep_tats, network=_net_features),
     "videomae-cdfvd": lambda: FeatureExtractor(
         "videomae-cdfvd", "videomaev2_g_ssv2", ClipSampling(16, "random", "random", 16),
         {"resize": "short side 128 bilinear antialias + crop, uint8, squash 224", "range": "[0,1]"},
-        _fwd_cdfvd_videomae, 1408),
+        _clip_forward(_prep_cdfvd_videomae, _net_forward_features), 1408, prepare=_prep_cdfvd_videomae,
+        network=_net_forward_features),
     "inception-frames": lambda: FeatureExtractor(
         "inception-frames", "inception_v3_fid", ClipSampling(None, "first", "first", 1),
         {"resize": "299 bilinear", "range": "[-1,1]", "frames": "all"}, _fwd_inception, 2048, per="frame"),
