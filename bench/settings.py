@@ -21,6 +21,8 @@ VARIABLES: dict[str, str] = {
     "VGBENCH_PROGRESS_INTERVAL": "seconds between plain progress lines when stderr is not a terminal (CI, Slurm "
                                  "logs); default 30, 0 = every item",
     "VGBENCH_DEVICE": "cpu, cuda or cuda:N for the metrics' networks; default cuda when a GPU is visible",
+    "VGBENCH_DECODED_MB": "most decoded frames (MB) the local executor keeps waiting to be scored; default 2048 (one "
+                          "video larger than that is still decoded, alone)",
     "VGBENCH_FFMPEG": "an ffmpeg binary with libvmaf for VMAF; default imageio-ffmpeg's",
     "VGBENCH_OWLV2": "local Hugging Face folder of the OWLv2 detector (VBench object/colour/spatial dimensions)",
     "VGBENCH_BLIP": "local Hugging Face folder of the BLIP captioner (VBench scene dimension)",
@@ -75,6 +77,14 @@ def offline() -> bool:
 
 def allow_random_weights() -> bool:
     return flag("VGBENCH_ALLOW_RANDOM_WEIGHTS")
+
+
+def decoded_budget_mb() -> float:
+    """``VGBENCH_DECODED_MB`` (default 2048; a bad value is the default)."""
+    try:
+        return max(1.0, float(get("VGBENCH_DECODED_MB") or 2048))
+    except ValueError:
+        return 2048.0
 
 
 def progress_interval() -> float:

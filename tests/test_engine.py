@@ -338,3 +338,33 @@ def test_batch_option_defaults_to_one_on_cpu(tmp_path):
     assert EvalConfig(videos=str(tmp_path), metrics=["psnr"], batch=4).batch_size() == 4
     with pytest.raises(ConfigError, match="batch must be at least 1"):
         EvalConfig(videos=str(tmp_path), metrics=["psnr"], batch=0)
+
+
+def test_the_decode_thread_pauses_at_the_decoded_frames_budget():
+    """Large decoded videos do not pile up: with a 1 MB budget and 2 MB per video, at most one decoded video waits
+    while another is scored (the window of 6 would otherwise let 6 wait)."""
+    from types import SimpleNamespace
+
+    from vgbench.bench.engine import WorkUnit
+    from vgbench.bench.engine.local import LocalExecutor
+    from vgbench.bench.engine.units import UnitResult
+
+    state = {"decoded": 0, "scored": 0, "most_waiting": 0}
+
+    class Runner:
+        def decode(self, unit):
+            state["decoded"] += 1
+            return SimpleNamespace(frames=np.zeros(2 * 2**20, np.uint8)), None
+
+        def score(self, unit, decoded):
+            state["most_waiting"] = max(state["most_waiting"], state["decoded"] - state["scored"] - 1)
+            time.sleep(0.05)  # scoring is slower than decoding: an unbounded decoder would run ahead
+            state["scored"] += 1
+            return UnitResult(unit.index)
+
+    units = [WorkUnit(i, f"v{i}", "generated", f"v{i}.mp4", "") for i in range(8)]
+    got = [u.index for u, _ in LocalExecutor(1, prefetch=6, decoded_mb=1).run(units, Runner())]
+    assert got == list(range(8)) and state["most_waiting"] <= 1
+    state.update(decoded=0, scored=0, most_waiting=0)
+    list(LocalExecutor(1, prefetch=6, decoded_mb=1024).run(units, Runner()))
+    assert state["most_waiting"] >= 3  # without the budget the window lets the decoder run ahead
