@@ -614,7 +614,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
 
     recs = []
     for r in runs:
-        rec = {"model": r["model"], "run_id": r["run_id"], "source": "measured", "videos": r["items_ok"]}  # model: the label
+        # "model" is the run's label (model with its arguments, or --label), beside its run id
+        rec = {"model": r["model"], "run_id": r["run_id"], "source": "measured", "videos": r["items_ok"]}
         if sch and r.get("scheme") and not r.get("scheme_missing"):
             for k in scheme_keys:
                 rec[k] = 100 * r["scheme"][k]

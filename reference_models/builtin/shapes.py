@@ -163,7 +163,8 @@ class NoisyShapesGenerator(ShapesGenerator):
         changed = erfc(0.5 / (self.sigma * sqrt(2))) if self.sigma > 0 else 0.0  # P(|N(0, σ)| ≥ 0.5)
         if changed >= 1e-3:
             return []
-        hint = f" (for {self.sigma:g} on a 0–1 scale use noisy-shapes:{self.sigma * 255:g})" if self.sigma <= 1 else ""
+        hint = (f" (for {self.sigma:g} on a 0–1 scale use noisy-shapes:{self.sigma * 255:g})"
+                if self.sigma <= 1 else "")
         return [f"noisy-shapes:{self.sigma:g}: SIGMA is in 0–255 pixel units; at {self.sigma:g} rounding to whole "
                 f"pixel values removes the noise from all but {changed:.1g} of the pixels, so the videos equal "
                 f"`shapes`'{hint}"]
