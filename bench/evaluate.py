@@ -99,9 +99,7 @@ def _register_source(store: ResultsStore, src: VideoSource, metric_specs: list[s
     """Record the source in the store: a folder as an evaluation run with its items; a run folder (whose run and
     items `vgbench run` records) only when this database has not seen it (e.g. evaluated with another --db).
     ``label``: the run's human name (relabels a known run)."""
-    if src.kind == "folder":
-        known = store.query("SELECT config_json FROM runs WHERE run_id=?", (src.source_id,))
-        label = label or (json.loads(known[0]["config_json"] or "{}").get("label") if known else None)
+    if src.kind == "folder":  # (a label given before is kept by upsert_run)
         store.upsert_run(src.source_id, "evaluation", src.model, None, None, str(src.root),
                          {"videos": str(src.root), "metrics": metric_specs} | ({"label": label} if label else {}),
                          provenance.collect())

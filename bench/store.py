@@ -183,7 +183,14 @@ class ResultsStore:
     # ---- writes ------------------------------------------------------------------------------------------------
     def upsert_run(self, run_id: str, kind: str, model: str | None, suite: str | None, suite_sha256: str | None,
                    run_dir: str | None, config: dict, provenance: dict) -> None:
+        """Record a run (replacing its record); a label the run was given before is kept unless ``config`` sets
+        another."""
         now = time.time()
+        if not config.get("label"):
+            old = self.query("SELECT config_json FROM runs WHERE run_id=?", (run_id,))
+            label = json.loads(old[0]["config_json"] or "{}").get("label") if old else None
+            if label:
+                config = {**config, "label": label}
         with self.transaction() as c:
             c.execute("""INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?)
                          ON CONFLICT(run_id) DO UPDATE SET kind=excluded.kind, model=excluded.model,
@@ -307,6 +314,28 @@ class ResultsStore:
     def labels(self) -> dict[str, str]:
         """run id → :func:`run_label` of every run."""
         return {r["run_id"]: run_label(r) for r in self.runs()}
+
+    def resolve_runs(self, names: list[str] | None) -> list[str] | None:
+        """Run ids for ``names`` (each a run id, a run's label, or a unique prefix of a run id); None stays None.
+
+        Raises:
+            UnknownNameError: a name that matches no run or several (the message lists the runs)."""
+        if not names:
+            return names
+        from vgbench.bench.errors import UnknownNameError, unknown_name
+
+        labels = self.labels()
+        out = []
+        for name in names:
+            hits = [rid for rid in labels if rid == name] or [rid for rid, lab in labels.items() if lab == name] \
+                or [rid for rid in labels if rid.startswith(name)]
+            if len(hits) != 1:
+                if hits:
+                    raise UnknownNameError(f"run {name!r} matches {len(hits)} runs: "
+                                           + ", ".join(f"{r} ({labels[r]})" for r in hits) + "; give a run id")
+                raise unknown_name("run", name, [f"{r} ({lab})" for r, lab in labels.items()])
+            out.append(hits[0])
+        return out
 
     def set_label(self, run_id: str, label: str) -> None:
         """Give run ``run_id`` the human name ``label`` (kept in its configuration; the run id does not change)."""

@@ -22,6 +22,7 @@ def item_table(store: ResultsStore, run_ids: list[str] | None = None) -> pd.Data
     df = store.dataframe("item_metrics", run_ids)
     df = df[df["status"] == "ok"].copy()
     df["prompt_key"] = df["prompt_id"].fillna(df["item_key"])
+    df["model"] = df["label"]  # runs are shown by their label (model with its arguments, or --label)
     return df
 
 

@@ -187,6 +187,13 @@ def compare_runs(store: ResultsStore, base: str, candidate: str, metrics: list[s
                                                               if (protocol, ref) in sets_b else {}))
         report.metrics.append(MetricComparison(protocol, ref, directions.get(protocol, True), cmp, tolerance=tol,
                                                resolution=res, tie=bool(abs(cmp.delta) <= res)))
+    for m in report.metrics:  # a sign-flip test over n prompts cannot go below p = 2 / 2^n
+        n = m.comparison.n_prompts
+        if 0 < n <= 16 and 2.0 / 2 ** n > alpha:
+            report.warnings.append(f"{m.protocol}: {n} common prompts: the smallest p-value a sign-flip test can "
+                                   f"give is 2/2^{n} = {2.0 / 2 ** n:.3g} > alpha {alpha:g}, so no change can be "
+                                   f"significant and the gate cannot fail; compare on at least "
+                                   f"{math.ceil(math.log2(2 / alpha))} prompts")
     adjusted = holm([m.comparison.p_value for m in report.metrics])
     for m, p in zip(report.metrics, adjusted):
         m.p_adjusted = p

@@ -37,7 +37,7 @@ from vgbench.leaderboards.schemes import VBENCH_PROTOCOLS
 from vgbench.metrics.protocol_id import split_revision
 from vgbench.metrics.registry import revision_status
 from vgbench.leaderboards.statistics import expanded_alpha, nested_bootstrap_means
-from vgbench.leaderboards.summary import INTERVAL_NOTE
+from vgbench.leaderboards.summary import INTERVAL_NOTE, format_value
 from vgbench.metrics.intervals import numerical_resolution
 
 def esc(text, quote: bool = True) -> str:
@@ -186,13 +186,7 @@ def _source_html(source: str) -> str:
 
 
 def _fmt(v: float | None, ci: list | None = None) -> str:
-    if v is None:
-        return "n/a"
-    digits = 2 if abs(v) >= 10 else 4
-    s = f"{v:.{digits}f}"
-    if ci and ci[0] is not None and ci[1] is not None:
-        s += f" ± {(ci[1] - ci[0]) / 2:.{digits}f}"
-    return s
+    return format_value(v, ci)
 
 
 def _gallery(run: dict, out: Path, limit: int) -> list[dict]:
@@ -238,7 +232,7 @@ h1{margin:0 0 4px}h2{margin-top:32px;border-bottom:1px solid #dde2ea;padding-bot
 .meta{color:#5b6475;font-size:14px}table{border-collapse:collapse;background:#fff;font-size:14px;margin:8px 0}
 th,td{border:1px solid #dde2ea;padding:6px 10px;text-align:right;white-space:nowrap}
 th{background:#eef1f6;cursor:pointer;position:sticky;top:0}th.sorted-asc::after{content:" ▲"}th.sorted-desc::after{content:" ▼"}
-td.text,th.text{text-align:left;white-space:normal;max-width:420px}.badge{display:inline-block;font-size:11px;padding:1px 6px;
+td.text,th.text{text-align:left;white-space:normal;max-width:420px;overflow-wrap:anywhere}summary{overflow-wrap:anywhere}.badge{display:inline-block;font-size:11px;padding:1px 6px;
 border-radius:8px;margin-left:6px;background:#e3e8f0;color:#394150}.badge.pub{background:#fff2cc;color:#7a5b00}
 .badge.warn{background:#fde2e1;color:#8a1c14}.best{font-weight:700}.charts{display:flex;flex-wrap:wrap;gap:16px}
 .chart{background:#fff;border:1px solid #dde2ea;border-radius:6px}.gallery{display:flex;flex-wrap:wrap;gap:10px}
@@ -357,12 +351,26 @@ def _category_table(dbs: list[Path], runs: list[dict], columns: list[str]) -> st
     return "".join(out)
 
 
-def _wrap_label(text: str, width: int = 18) -> str:
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def _plotly_text(text: str) -> str:
+    """User text for a plotly label: plotly renders a subset of HTML in labels, so ``&``, ``<`` and ``>`` are
+    escaped (a run label ``<b>x</b>`` is shown as typed)."""
+    return esc(text)
+
+
+def _wrap_label(text: str, width: int = 18, max_lines: int = 4) -> str:
     """A chart tick label broken into lines of about ``width`` characters (plotly draws ``<br>`` as a line break),
-    so long run labels are shown whole instead of cut off."""
+    so run labels are shown whole instead of cut off; beyond ``max_lines`` lines the rest is elided (…), the full
+    label being in the table above. Escaped for plotly."""
     import textwrap
 
-    return "<br>".join(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)) or text
+    lines = textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [text]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [lines[max_lines - 1][:width - 1] + "…"]
+    return "<br>".join(_plotly_text(x) for x in lines)
 
 
 def radar_traces(runs: list[dict], columns: list[str]) -> list[dict]:
@@ -386,8 +394,9 @@ def radar_traces(runs: list[dict], columns: list[str]) -> list[dict]:
             rr.append(t if col["higher_is_better"] else 1.0 - t)
             th.append(c)
         if rr:
-            traces.append({"type": "scatterpolar", "r": rr + rr[:1], "theta": th + th[:1], "fill": "toself",
-                           "name": f"{r['model']} ({r['run_id'][:8]})", "opacity": 0.6})
+            traces.append({"type": "scatterpolar", "r": rr + rr[:1], "theta": [_plotly_text(t) for t in th + th[:1]],
+                           "fill": "toself", "name": _plotly_text(_short(f"{r['model']} ({r['run_id']})", 60)),
+                           "opacity": 0.6})
     return traces
 
 
@@ -404,7 +413,7 @@ def interval_charts(runs: list[dict], columns: list[str]) -> list[dict]:
             col = r["columns"].get(c)
             if col is None or col["value"] is None:
                 continue
-            names.append(f"{r['model']} ({r['run_id'][:6]})")
+            names.append(f"{r['model']} ({r['run_id']})")
             xs.append(_wrap_label(names[-1]))
             ys.append(col["value"])
             ci = col["ci"]
@@ -416,9 +425,9 @@ def interval_charts(runs: list[dict], columns: list[str]) -> list[dict]:
         hi = max(y + p for y, p in zip(ys, plus))
         pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi) * 0.01, 1e-6)
         hib = next(r["columns"][c]["higher_is_better"] for r in runs if c in r["columns"])
-        charts.append({"div": f"bar{i}", "title": f"{c} {'↑' if hib else '↓'}", "x": xs, "y": ys, "plus": plus,
+        charts.append({"div": f"bar{i}", "title": _plotly_text(f"{c} {'↑' if hib else '↓'}"), "x": xs, "y": ys, "plus": plus,
                        "minus": minus, "range": [lo - pad, hi + pad], "baseline": ys[0],
-                       "baseline_label": "baseline: " + names[0],
+                       "baseline_label": _plotly_text("baseline: " + _short(names[0], 60)),
                        "zero_in_range": lo - pad <= 0 <= hi + pad})
     return charts
 
@@ -453,11 +462,14 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             for r in runs:
                 if c in r["columns"]:
                     r["columns"][c].setdefault("flags", []).append("weights differ from other runs in this column")
-    best = {}  # column → the best run, unless the best are tied within the numerical resolution
+    best = {}  # column → the best run: among runs scored on all of the column's items (a run with failed items
+    # is not compared on the same prompts), with at least two such runs, unless the best are tied
     for c in columns:
+        full = max((r["columns"][c]["n"] or 0 for r in runs if c in r["columns"]), default=0)
         vals = [(r["columns"][c]["value"], r["run_id"], r["columns"][c]) for r in runs if c in r["columns"]
-                and r["columns"][c]["value"] is not None]
-        if vals:
+                and r["columns"][c]["value"] is not None and (r["columns"][c]["n"] or 0) == full
+                and not r["columns"][c].get("failed")]
+        if len(vals) >= 2:
             hib = vals[0][2]["higher_is_better"]
             vals.sort(key=lambda v: -v[0] if hib else v[0])
             top = vals[0]

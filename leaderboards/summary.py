@@ -35,15 +35,30 @@ def _short_ref(ref: str) -> str:
     return ref.split("__")[0] if ref else ""
 
 
+def format_value(v: float | None, ci=None, compact: bool = False) -> str:
+    """A value with its 95 % interval for tables: ``v ± h`` (``v ±h`` when ``compact``) when the interval is about
+    symmetric around ``v`` (neither side over twice the other), else ``v [lo, hi]`` (a bootstrap interval of FVD/FID can be lopsided or even exclude the
+    value: ± would hide that). Decimals: 2 from 10 up, else 4, more when the half-width needs them (two significant
+    digits, at most 6)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    digits = 2 if abs(v) >= 10 else 4
+    if not ci or ci[0] is None or ci[1] is None or not all(math.isfinite(x) for x in ci):
+        return f"{v:.{digits}f}"
+    lo, hi = float(ci[0]), float(ci[1])
+    half = (hi - lo) / 2
+    if half > 0:
+        digits = min(6, max(digits, 1 - math.floor(math.log10(half))))
+    if not (lo <= v <= hi) or max(hi - v, v - lo) > 2 * min(hi - v, v - lo):  # one side over twice the other
+        return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    return f"{v:.{digits}f} ±{'' if compact else ' '}{half:.{digits}f}"
+
+
 def _fmt(m: dict) -> str:
     v = m["value"]
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
-    digits = 2 if abs(v) >= 10 else 4
-    s = f"{v:.{digits}f}"
-    if m.get("ci95"):
-        lo, hi = m["ci95"]
-        s += f" ±{(hi - lo) / 2:.{digits}f}"
+    s = format_value(v, m.get("ci95"), compact=True)
     if m.get("failed"):
         s += f" ({m['failed']} failed)"
     if m.get("flags"):
@@ -53,7 +68,8 @@ def _fmt(m: dict) -> str:
 
 #: how the ± of every view is obtained (the same words on the site, in Markdown and in the text tables)
 INTERVAL_NOTE = ("per-item metrics by a nested bootstrap over prompts (seeds within prompts, expanded percentile); "
-                 "distribution metrics by the metric's bootstrap over videos")
+                 "distribution metrics by the metric's bootstrap over videos; [lo, hi] where the interval is "
+                 "lopsided")
 
 
 def format_summary(rows: list[dict]) -> str:
@@ -81,6 +97,7 @@ def format_summary(rows: list[dict]) -> str:
             line[k + arrows[k]] = _fmt(m) if m else "-"
         table.append(line)
     df = pd.DataFrame(table).fillna("-")
+    pd.set_option("display.unicode.east_asian_width", True)  # CJK labels keep the columns aligned
     notes = sorted({f"{k}: {f}" for r in rows for k, m in r["metrics"].items() for f in m.get("flags", [])
                     if not f.startswith(("N=", "protocol expects"))})
     text = df.to_string(index=False)

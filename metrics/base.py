@@ -183,8 +183,14 @@ class Metric:
         if protocol is None:
             protocol = next(iter(self.protocols))
         if protocol not in self.protocols:
-            raise ConfigError(f"metric {self.name!r} has no protocol {protocol!r}; protocols: "
-                              + ", ".join(f"{p} ({d})" for p, d in self.protocols.items()))
+            import difflib
+
+            from vgbench.bench.errors import UnknownNameError
+
+            close = difflib.get_close_matches(protocol, list(self.protocols), n=1, cutoff=0.6)
+            raise UnknownNameError(f"metric {self.name!r} has no protocol {protocol!r}"
+                                   + (f" (did you mean {self.name}/{close[0]}?)" if close else "") + "; protocols: "
+                                   + ", ".join(f"{p} ({d})" for p, d in self.protocols.items()))
         self.protocol = protocol
         options = dict(options or {})
         if "rev" in options:  # a stored protocol id pasted back: only the current revision can be computed

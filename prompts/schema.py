@@ -255,7 +255,11 @@ def load_suite(name_or_path: str | Path) -> Suite:
         return Suite(suite.name, suite.prompts, suite.version, suite.description, suite.samples_per_prompt,
                      f"builtin:{s}")
     if not path.exists():
-        raise ConfigError(f"no suite named {s!r}: built-in suites are {', '.join(list_builtin_suites())}; "
+        import difflib
+
+        close = difflib.get_close_matches(s, list_builtin_suites(), n=1, cutoff=0.6)
+        raise ConfigError(f"no suite named {s!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                          + f": built-in suites are {', '.join(list_builtin_suites())}; "
                           "or give the path of a .yaml/.jsonl suite file (see `vgbench prompts --help`)")
     if path.suffix in (".yaml", ".yml"):
         return _load_yaml(path)

@@ -182,7 +182,8 @@ def check_folder(folder: str | Path, suite=None, samples: int | None = None, fra
     if infos:
         def majority(k, i):
             value, count = Counter(v[i] for v in infos.values()).most_common(1)[0]
-            source[k] = f"inferred: the majority, {count} of {len(infos)} videos"
+            how = "the majority" if 2 * count > len(infos) else "the most common value (no majority)"
+            source[k] = f"inferred: {how}, {count} of {len(infos)} videos"
             return value
         want_frames = want_frames or majority("frames", 0)
         want_fps = want_fps or majority("fps", 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vgbench.bench.errors import ConfigError
+from vgbench.bench.errors import ConfigError, UsageError
 from vgbench.bench.registry import Registry
 
 def _check_generator(cls: Any) -> str | None:
@@ -72,16 +72,38 @@ def create_generator(spec: str, **kwargs: Any):
     """Build the generator for ``spec`` (``NAME`` or ``NAME:ARG``); ``kwargs`` are the generator's options.
 
     Raises:
-        ConfigError: unknown name, a missing or unexpected ``:ARG``.
+        UnknownNameError: unknown model name or ``--model-arg`` name (usage errors, with the closest name).
+        UsageError: a missing or unexpected ``:ARG``, or the ``:ARG`` parameter given twice.
     """
     name, sep, arg = spec.partition(":")
     cls, _, argument, preset = _declared(name)
+    import inspect
+
+    params = [p["name"] for p in _parameters(cls, preset)]
+    try:
+        open_ended = cls.__init__ is not object.__init__ and any(
+            p.kind == p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+    except (TypeError, ValueError):
+        open_ended = True
+    unknown = [] if open_ended else [k for k in kwargs if k not in params]
+    if unknown:
+        from vgbench.bench.errors import unknown_name
+
+        if not params:
+            raise UsageError(f"model {name!r} takes no --model-arg (got {', '.join(unknown)})")
+        raise unknown_name(f"--model-arg of {name}", unknown, params, f"vgbench models show {name}")
     if argument:
+        first = params[0] if params else None
+        if first in kwargs:
+            if arg:
+                raise UsageError(f"model {name!r}: {first} is given twice (--model {name}:{arg} and --model-arg "
+                                 f"{first}={kwargs[first]}); give it once")
+            arg = str(kwargs.pop(first))
         if not arg:
-            raise ConfigError(f"model {name!r} needs {argument}: use --model {name}:{argument}")
+            raise UsageError(f"model {name!r} needs {argument}: use --model {name}:{argument}")
         return cls(arg, **kwargs)
     if sep:
-        raise ConfigError(f"model {name!r} takes no ':' argument")
+        raise UsageError(f"model {name!r} takes no ':' argument")
     if preset is not None:
         return cls(preset, **kwargs)
     return cls(**kwargs)
@@ -107,6 +129,8 @@ def _parameters(cls: type, preset: str | None) -> list[dict[str, Any]]:
     import inspect
 
     helps = getattr(cls, "parameters", {}) or {}
+    if cls.__init__ is object.__init__:
+        return []
     try:
         sig = inspect.signature(cls.__init__)
     except (TypeError, ValueError):
@@ -127,5 +151,12 @@ def generator_doc(name: str) -> str:
     """The module docstring of generator ``name``'s class (``vgbench models show``)."""
     import sys
 
-    mod = sys.modules.get(GENERATORS.get(name).__module__)
-    return (mod.__doc__ or "").strip() if mod is not None else ""
+    cls = GENERATORS.get(name)
+    mod = sys.modules.get(cls.__module__)
+    doc = (mod.__doc__ or "").strip() if mod is not None else ""
+    own = (cls.__dict__.get("__doc__") or "").strip()  # a variant's own docstring first (noisy-shapes in shapes.py)
+    if own and name != getattr(mod, "__name__", "").rsplit(".", 1)[-1] and own not in doc:
+        import inspect
+
+        doc = inspect.cleandoc(own) + ("\n\n" + doc if doc else "")
+    return doc

@@ -60,11 +60,13 @@ def test_every_view_shows_the_same_interval_and_names_its_method(two_noise_runs,
     result = json.loads(js)["metrics"]["temporal_flickering"]
     lo, hi = result["ci95"]
     assert result["ci_method"].startswith("nested bootstrap over prompts")
-    half = f"{(hi - lo) / 2:.4f}"
+    from vgbench.leaderboards.summary import format_value
+
+    shown = format_value(result["value"], [lo, hi])
     cli("leaderboard", "build", "--db", db, "--out", tmp_path / "site")
     md = (tmp_path / "site" / "leaderboard.md").read_text()
     row = next(line for line in md.splitlines() if f"| {a} |" in line)
-    assert f"± {half}" in row and "nested bootstrap over prompts" in md
+    assert shown in row and "nested bootstrap over prompts" in md
     assert "nested bootstrap over prompts" in (tmp_path / "site" / "index.html").read_text()
     from vgbench.leaderboards.aggregate import per_run
     from vgbench.leaderboards.summary import format_summary, summary_rows
@@ -72,7 +74,7 @@ def test_every_view_shows_the_same_interval_and_names_its_method(two_noise_runs,
     with ResultsStore(db) as s:
         text = format_summary(summary_rows(s, [a]))
         pr = per_run(s, [a]).iloc[0]
-    assert f"±{half}" in text and "nested bootstrap over prompts" in text
+    assert format_value(result["value"], [lo, hi], compact=True) in text and "nested bootstrap over prompts" in text
     assert (pr["ci_low"], pr["ci_high"]) == (lo, hi) and pr["ci_method"] == result["ci_method"]
 
 
@@ -181,7 +183,7 @@ def test_radar_needs_three_metrics_and_charts_zoom_to_the_data():
     assert chart["baseline"] == 0.96 and chart["baseline_label"].startswith("baseline: a-rather-long-model-name-0")
     assert all("<br>" in x for x in chart["x"])  # long labels wrapped, not cut off
     for i, x in enumerate(chart["x"]):  # nothing cut: the whole label and run id, only broken into lines
-        assert x.replace("<br>", "").replace(" ", "") == f"a-rather-long-model-name-{i}:with-arguments(run000)"
+        assert x.replace("<br>", "").replace(" ", "") == f"a-rather-long-model-name-{i}:with-arguments(run0000000{i})"
 
 
 def test_the_category_table_is_a_category_by_run_grid(tmp_path, cli):
@@ -218,3 +220,108 @@ def test_weights_list_names_a_user_for_every_file_and_aligns(cli):
     rows = [ln for ln in out.splitlines()[1:] if ln and not ln.startswith(" ") and not ln.startswith("which")]
     starts = {ln.index(ln.split()[1]) for ln in rows}  # the file-name column starts at one place
     assert len(starts) == 1, starts
+
+
+# ---- found by a new user trying the above --------------------------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["--model", "noisy-shapes:8", "--model-arg", "sigma=2"], "sigma is given twice"),
+    (["--model", "noisy-shapes:8", "--model-arg", "sigm=2"], "did you mean 'sigma'"),
+    (["--model", "shapes", "--model-arg", "foo=1"], "model 'shapes' takes no --model-arg"),
+])
+def test_bad_model_args_are_usage_errors_not_crashes(tmp_path, cli, args, message):
+    code, _, err = cli("generate", *args, "--suite", "smoke", "--out", tmp_path / "o", "--no-progress")
+    assert code == 2 and message in err and "internal error" not in err
+
+
+def test_model_arg_can_give_the_colon_argument(tmp_path, cli):
+    code, _, err = cli("generate", "--model", "noisy-shapes", "--model-arg", "sigma=2", "--suite", "smoke",
+                       "--samples", "1", "--frames", "4", "--size", "16x16", "--out", tmp_path / "o", "--no-progress")
+    assert code == 0, err
+
+
+def test_the_gate_warns_when_too_few_prompts_can_never_fail(tmp_path, cli):
+    db = tmp_path / "db.sqlite"
+    prompts = [f"p{k}" for k in range(5)]
+    with ResultsStore(db) as s:
+        _store_run(s, "base", np.full(5, 0.99), prompts)
+        _store_run(s, "worse", np.full(5, 0.95) + np.arange(5) * 1e-3, prompts)
+    code, out, err = cli("compare", "base", "worse", "--db", db, "--fail-on-regression")
+    assert code == 0 and "smallest p-value a sign-flip test can give is 2/2^5 = 0.0625 > alpha 0.05" in out
+    assert "at least 6 prompts" in out
+    for bad in ("nan", "inf", "-0.1"):
+        code, _, err = cli("compare", "base", "worse", "--db", db, "--tolerance", f"ssim={bad}")
+        assert code == 2 and "finite number >= 0" in err
+
+
+def test_lopsided_intervals_are_shown_as_brackets():
+    from vgbench.leaderboards.summary import format_value
+
+    assert format_value(1.6475, [1.9386, 55.73]) == "1.6475 [1.9386, 55.7300]"  # the value outside its interval
+    assert format_value(97.04, [91.98, 157.33]) == "97.04 [91.98, 157.33]"
+    assert format_value(0.9938, [0.9896, 0.998]) == "0.9938 ± 0.0042"
+    assert format_value(42.06, [42.0567, 42.0633]) == "42.0600 ± 0.0033"  # not "± 0.00"
+
+
+def test_best_needs_two_runs_scored_on_the_same_items(tmp_path, cli):
+    db = tmp_path / "db.sqlite"
+    prompts = [f"p{k}" for k in range(4)]
+    with ResultsStore(db) as s:
+        _store_run(s, "full", np.full(4, 0.95), prompts)
+        _store_run(s, "partial", np.full(3, 0.99), prompts[:3])  # one prompt not scored
+    code, _, err = cli("leaderboard", "build", "--db", db, "--out", tmp_path / "a")
+    assert code == 0, err
+    assert 'class="best"' not in (tmp_path / "a" / "index.html").read_text()  # partial is not "best" of one
+    code, _, err = cli("leaderboard", "build", "--db", db, "--out", tmp_path / "b", "--run", "full")
+    assert 'class="best"' not in (tmp_path / "b" / "index.html").read_text()  # a single run is not "best"
+
+
+def test_labels_in_every_table_and_kept_when_a_run_is_resumed(two_noise_runs, cli, tmp_path):
+    out, (a, b, c) = two_noise_runs
+    db = out / "vgbench.sqlite"
+    from vgbench.leaderboards.aggregate import per_prompt
+
+    with ResultsStore(db) as s:
+        assert set(per_prompt(s)["model"]) == {"noisy-shapes:2", "noisy-shapes:8", "baseline renderer"}
+    # resuming the labelled run without --label keeps its label
+    code, _, err = cli("run", "--model", "shapes", "--suite", "smoke", "--samples", "1", "--frames", "4", "--size",
+                       "16x16", "--out", out, "--metrics", "temporal_flickering", "--no-progress")
+    assert code == 0, err
+    with ResultsStore(db) as s:
+        assert s.labels()[c] == "baseline renderer"
+    code, _, err = cli("results", "export", "--db", db, "--out", tmp_path / "x.csv", "--run", "doesnotexist")
+    assert code == 2 and "unknown run 'doesnotexist'" in err
+    code, _, err = cli("results", "export", "--db", db, "--out", tmp_path / "x.csv", "--run", "noisy-shapes:8")
+    assert code == 0 and {r["run_id"] for r in csv.DictReader(open(tmp_path / "x.csv"))} == {b}
+
+
+def test_chart_labels_are_escaped_for_plotly():
+    from vgbench.leaderboards.site import interval_charts, radar_traces
+
+    runs = _runs({"a": [0.1, 0.2], "b": [0.3, 0.1], "c": [0.5, 0.6]})
+    runs[0]["model"] = "<b>x</b> & co"
+    blob = json.dumps([interval_charts(runs, ["a"]), radar_traces(runs, ["a", "b", "c"])])
+    assert "<b>x</b>" not in blob and "&lt;b&gt;x&lt;/b&gt; &amp; co" in blob
+
+
+def test_more_typos_get_suggestions(tmp_path, cli):
+    code, _, err = cli("evaluate", tmp_path, "--metrics", "psnr/common_metric")
+    assert code == 2 and "did you mean psnr/common_metrics" in err
+    code, _, err = cli("evaluate", tmp_path, "--dimensions", "al")
+    assert code == 2 and "did you mean 'all'" in err
+    code, _, err = cli("run", "--model", "shapes", "--suite", "smok", "--out", tmp_path / "o")
+    assert "did you mean 'smoke'" in err
+
+
+def test_small_sayings(tmp_path, cli):
+    code, _, err = cli("generate", "--model", "noisy-shapes:0", "--suite", "smoke", "--samples", "1", "--frames", "4",
+                       "--size", "16x16", "--out", tmp_path / "o", "--no-progress")
+    assert "noisy-shapes:0 adds no noise" in err and "all but 0" not in err
+    code, out, _ = cli("models", "show", "noisy-shapes:8")
+    assert code == 0 and "0–255 units" in out
+    from tests.conftest import write_clip
+
+    (tmp_path / "v").mkdir()
+    for i, n in enumerate((8, 8, 6, 6)):
+        write_clip(tmp_path / "v" / f"c{i}.mp4", np.zeros((n, 16, 16, 3), np.uint8))
+    code, out, _ = cli("check", tmp_path / "v", "--no-progress")
+    assert "the most common value (no majority), 2 of 4 videos" in out

@@ -301,6 +301,8 @@ def test_weights_needed_lists_every_file_of_the_16_dimensions(cli, no_model_fold
     assert code == 0 and "present (package" in out and "used by: fid/efficientnet-lite0" in out
     assert "2 metrics need 3 weights files and 0 model folders; 1 missing" in out
     assert "alexnet_torchvision  alexnet-owt-7be5be79.pth" in out and "MISSING →" in out
+    code, out, _ = cli("weights", "needed", "--metrics", "fid/efficientnet-lite0")
+    assert out.startswith("1 metric needs 1 weights file and 0 model folders; 0 missing")
 
 
 def test_offline_evaluation_names_every_missing_file_in_one_error(tmp_path, cli, no_model_folders):

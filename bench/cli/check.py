@@ -13,9 +13,23 @@ def cmd_check(args) -> int:
 
     suite = load_suite(args.suite) if args.suite else None
     folder = Path(args.folder)
-    if (folder / "run.json").is_file():
+    frames, fps, size, stated = args.frames, args.fps, args.size, False
+    if (folder / "run.json").is_file():  # a run folder states what it generated: check against that
+        from vgbench.bench.fileio import read_state_json
+        from vgbench.bench.sources import RUN_JSON_REPAIR
+
+        settings = read_state_json(folder / "run.json", RUN_JSON_REPAIR, keys=("settings",))["settings"]
+        frames = frames or settings.get("frames")
+        fps = fps or settings.get("fps")
+        if not size and settings.get("width") and settings.get("height"):
+            size, stated = (settings["width"], settings["height"]), True
+        stated = stated or bool(settings.get("frames"))
         folder = folder / "videos"
-    rep = check_folder(folder, suite, args.samples, args.frames, args.fps, args.size, progress=not args.no_progress)
+    rep = check_folder(folder, suite, args.samples, frames, fps, size, progress=not args.no_progress)
+    if stated:  # the run's own settings, not the user's options
+        for k, given in (("frames", args.frames), ("fps", args.fps), ("size", args.size)):
+            if not given and rep.expected_source.get(k) == "given":
+                rep.expected_source[k] = "run.json"
     if args.json:
         emit_json(rep.to_dict())
     else:

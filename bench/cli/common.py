@@ -121,9 +121,9 @@ def add_generation_args(p: argparse.ArgumentParser) -> None:
                                                   "shared storage); records go to OUT/vgbench.shard-I-of-N.sqlite: "
                                                   "`vgbench merge` them when every shard is done")
     p.add_argument("--executor", metavar="NAME",
-                   help="'local' (this process; default) or 'ray': generator actors, one per GPU (each loads the "
-                        "model once) on the cluster at RAY_ADDRESS or a local Ray; --out must be on storage the "
-                        "workers share. pip install 'vgbench[ray]'")
+                   help="'local' (this process; default), 'processes' (scoring in worker processes) or 'ray': "
+                        "generator actors, one per GPU (each loads the model once) on the cluster at RAY_ADDRESS or a "
+                        "local Ray; --out must be on storage the workers share. pip install 'vgbench[ray]'")
     p.add_argument("--workers", type=int, metavar="N", help="generator actors with --executor ray (default: one "
                                                            "per GPU, else per CPU); scoring workers")
     p.add_argument("--label", help="a human name for the run in the leaderboard, exports and compare (default: the "

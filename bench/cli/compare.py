@@ -17,6 +17,9 @@ def _parse_tolerances(items: list[str] | None) -> dict[str, float]:
             eq = ""
         if not eq or not k.strip():
             raise UsageError(f"--tolerance {it!r}: use METRIC=VALUE, e.g. temporal_flickering=0.005")
+        if not (0 <= out[k.strip()] < float("inf")):  # nan, inf or a negative value would disarm or invert the gate
+            raise UsageError(f"--tolerance {it!r}: the allowed worsening must be a finite number >= 0, in the "
+                             "metric's units")
     return out
 
 

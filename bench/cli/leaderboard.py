@@ -35,7 +35,7 @@ def _leaderboard_table(args) -> int:
         raise ConfigError(f"no results database at {db}")
     with ResultsStore(db) as store:
         fn = {"run": aggregate.per_run, "prompt": aggregate.per_prompt, "category": aggregate.per_category}[args.by]
-        df = fn(store, args.run or None)
+        df = fn(store, store.resolve_runs(args.run) or None)
     if args.output:
         out = Path(args.output)
         from vgbench.bench.fileio import atomic_path, safe_frame
@@ -80,7 +80,7 @@ def register(sub) -> None:
     q.add_argument("--by", choices=["run", "prompt", "category"], default="run",
                    help="run: mean and 95%% CI per run and protocol; prompt: mean over samples per prompt; "
                         "category: mean per prompt tag of the suite")
-    q.add_argument("--run", action="append", help="run id to include (repeatable; default all)")
+    q.add_argument("--run", action="append", help="run to include: id, unique id prefix or label (repeatable; default all)")
     q.add_argument("--output", "-o", help="write .csv or .json instead of printing")
     q.add_argument("--json", action="store_true", help="print JSON records on stdout")
     q.set_defaults(func=cmd_leaderboard)

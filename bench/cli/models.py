@@ -10,6 +10,8 @@ from vgbench.bench.errors import EXIT_OK
 def cmd_models(args) -> int:
     from vgbench.reference_models.registry import describe, model_names
 
+    if args.models_cmd == "show":
+        args.name = args.name.partition(":")[0]  # `models show noisy-shapes:8` shows noisy-shapes
     rows = [describe(args.name)] if args.models_cmd == "show" else describe_all(model_names(), describe)
     if args.json:
         emit_json(rows if args.models_cmd == "list" else rows[0])

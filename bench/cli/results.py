@@ -14,8 +14,9 @@ def cmd_results(args) -> int:
     if not db.exists():
         raise ConfigError(f"no results database at {db}; pass --db (it is <out>/vgbench.sqlite)")
     with ResultsStore(db) as store:
-        dest = store.export(args.output, args.format, args.table, args.run)
-        n = len(store.dataframe(args.table, args.run))
+        runs = store.resolve_runs(args.run)  # ids, labels or id prefixes; an unknown one is an error, not 0 rows
+        dest = store.export(args.output, args.format, args.table, runs)
+        n = len(store.dataframe(args.table, runs))
     say(f"wrote {n} rows of {args.table} to {dest}")
     return EXIT_OK
 
@@ -33,6 +34,6 @@ def register(sub) -> None:
     q.add_argument("--table", default="item_metrics", choices=["item_metrics", "set_metrics", "items", "runs"],
                    help="item_metrics: one row per video and metric, with prompt, seed and model (default); "
                         "set_metrics: one row per run and metric with its CI; items; runs (config, provenance)")
-    q.add_argument("--run", action="append", help="only this run id (repeatable)")
+    q.add_argument("--run", action="append", help="only this run: its id, a unique id prefix or its label (repeatable)")
     p.set_defaults(func=cmd_results)
 

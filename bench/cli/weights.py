@@ -37,8 +37,10 @@ def cmd_needed(args) -> int:
         emit_json({"metrics": specs, **need})
         return EXIT_OK
     files, folders = need["files"], need["folders"]
-    print(f"{len(specs)} metrics need {len(files)} weights files and {len(folders)} model folders; "
-          f"{len(need['missing'])} missing")
+    def n(k: int, what: str) -> str:
+        return f"{k} {what}{'' if k == 1 else 's'}"
+    print(f"{n(len(specs), 'metric')} need{'s' if len(specs) == 1 else ''} {n(len(files), 'weights file')} and "
+          f"{n(len(folders), 'model folder')}; {len(need['missing'])} missing")
     for r in files:
         state = f"present ({r['found_via']}: {r['present']})" if r["present"] else f"MISSING → {r['place_at']}"
         print(f"\n{r['name']}  {r['file']}  {_size(r['size_bytes'])}  {state}")

@@ -95,5 +95,5 @@ def dimension_specs(text: str) -> list[str]:
     names = [d.name for d in DIMENSIONS] if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
-        raise unknown_name("VBench dimension", unknown, [d.name for d in DIMENSIONS], "vgbench metrics list")
+        raise unknown_name("VBench dimension", unknown, ["all", *(d.name for d in DIMENSIONS)], "vgbench metrics list")
     return [BY_NAME[n].metric for n in names]

@@ -160,7 +160,9 @@ class NoisyShapesGenerator(ShapesGenerator):
         """A noise level that rounds away (the videos would equal ``shapes``'), said before generating."""
         from math import erfc, sqrt
 
-        changed = erfc(0.5 / (self.sigma * sqrt(2))) if self.sigma > 0 else 0.0  # P(|N(0, σ)| ≥ 0.5)
+        if self.sigma == 0:
+            return ["noisy-shapes:0 adds no noise: the videos equal `shapes`'"]
+        changed = erfc(0.5 / (self.sigma * sqrt(2)))  # P(|N(0, σ)| ≥ 0.5)
         if changed >= 1e-3:
             return []
         hint = (f" (for {self.sigma:g} on a 0–1 scale use noisy-shapes:{self.sigma * 255:g})"
