@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vgbench.bench.errors import ConfigError
+from vgbench.bench.errors import ConfigError, UsageError
 from vgbench.bench.store import ResultsStore, run_label
 from vgbench.leaderboards.statistics import Comparison, holm, paired_comparison
 from vgbench.metrics.intervals import numerical_resolution, value_dtype
@@ -97,9 +97,17 @@ def resolve_run(store: ResultsStore, spec: str) -> dict[str, Any]:
     by_model = [r for r in runs if r["label"] == spec] or [r for r in runs if r["model"] == spec]
     if len(by_model) == 1:
         return by_model[0]
-    known = ", ".join(f"{r['run_id']} ({r['label']})" for r in runs) or "none"
-    why = "matches several runs" if (len(pref) > 1 or len(by_model) > 1) else "matches no run"
-    raise ConfigError(f"{spec!r} {why} in {store.path}; runs: {known}")
+    several = by_model if len(by_model) > 1 else pref if len(pref) > 1 else []
+    listed = several or runs
+    known = ", ".join(f"{r['run_id']} ({r['label']})" for r in listed) or "none"
+    if several:
+        raise UsageError(f"{spec!r} matches {len(several)} runs in {store.path}: {known}; give a run id")
+    import difflib
+
+    names = [r["label"] for r in runs] + [r["run_id"] for r in runs]
+    close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
+    raise UsageError(f"{spec!r} matches no run in {store.path}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                     + f"; runs: {known}")
 
 
 def _items(store: ResultsStore, run_id: str):

@@ -627,7 +627,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     recs = []
     for r in runs:
         # "model" is the run's label (model with its arguments, or --label), beside its run id
-        rec = {"model": r["model"], "run_id": r["run_id"], "source": "measured", "videos": r["items_ok"]}
+        rec = {"model": r["model"], "run_id": r["run_id"], "source": "measured", "videos": r["items_ok"],
+               "failed": r["items_failed"]}
         if sch and r.get("scheme") and not r.get("scheme_missing"):
             for k in scheme_keys:
                 rec[k] = 100 * r["scheme"][k]
@@ -653,7 +654,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         return printable(s).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
     for r in runs:
-        cells = [md_esc(r["model"]), md_esc(r["run_id"]), "measured"]
+        cells = [md_esc(r["model"]), md_esc(r["run_id"]),
+                 "measured" + (f" ({r['items_failed']} failed)" if r["items_failed"] else "")]
         if show_scheme:
             ok = r.get("scheme") and not r.get("scheme_missing")
             cells += [_fmt(100 * r["scheme"][k], [100 * x for x in r["scheme_ci"][k]] if r.get("scheme_ci") else None)
