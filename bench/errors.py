@@ -39,11 +39,16 @@ class ConfigError(VgbenchError):
     """An unknown model, suite or metric name, or inconsistent settings."""
 
 
-class UnknownNameError(ConfigError):
-    """A name that is not in its registry (a typo in ``--metrics``, ``--dimensions``, a model or suite name...): a
-    usage error (exit 2). Build it with :func:`unknown_name`."""
+class BadArgumentError(ConfigError):
+    """A configuration error that is the command line's (a missing ``:ARG``, an option given twice): a usage error
+    (exit 2) that is still a :class:`ConfigError` for API callers."""
 
     exit_code = EXIT_USAGE
+
+
+class UnknownNameError(BadArgumentError):
+    """A name that is not in its registry (a typo in ``--metrics``, ``--dimensions``, a model or suite name...): a
+    usage error (exit 2). Build it with :func:`unknown_name`."""
 
 
 def unknown_name(kind: str, names, valid, see: str = "") -> UnknownNameError:

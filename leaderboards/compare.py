@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vgbench.bench.errors import ConfigError, UsageError
+from vgbench.bench.errors import BadArgumentError, ConfigError
 from vgbench.bench.store import ResultsStore, run_label
 from vgbench.leaderboards.statistics import Comparison, holm, paired_comparison
 from vgbench.metrics.intervals import numerical_resolution, value_dtype
@@ -101,12 +101,12 @@ def resolve_run(store: ResultsStore, spec: str) -> dict[str, Any]:
     listed = several or runs
     known = ", ".join(f"{r['run_id']} ({r['label']})" for r in listed) or "none"
     if several:
-        raise UsageError(f"{spec!r} matches {len(several)} runs in {store.path}: {known}; give a run id")
+        raise BadArgumentError(f"{spec!r} matches {len(several)} runs in {store.path}: {known}; give a run id")
     import difflib
 
     names = [r["label"] for r in runs] + [r["run_id"] for r in runs]
     close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
-    raise UsageError(f"{spec!r} matches no run in {store.path}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    raise BadArgumentError(f"{spec!r} matches no run in {store.path}" + (f" (did you mean {close[0]!r}?)" if close else "")
                      + f"; runs: {known}")
 
 

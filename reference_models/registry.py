@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vgbench.bench.errors import ConfigError, UsageError
+from vgbench.bench.errors import BadArgumentError, ConfigError
 from vgbench.bench.registry import Registry
 
 def _check_generator(cls: Any) -> str | None:
@@ -73,7 +73,7 @@ def create_generator(spec: str, **kwargs: Any):
 
     Raises:
         UnknownNameError: unknown model name or ``--model-arg`` name (usage errors, with the closest name).
-        UsageError: a missing or unexpected ``:ARG``, or the ``:ARG`` parameter given twice.
+        BadArgumentError: a missing or unexpected ``:ARG``, or the ``:ARG`` parameter given twice.
     """
     name, sep, arg = spec.partition(":")
     cls, _, argument, preset = _declared(name)
@@ -90,20 +90,20 @@ def create_generator(spec: str, **kwargs: Any):
         from vgbench.bench.errors import unknown_name
 
         if not params:
-            raise UsageError(f"model {name!r} takes no --model-arg (got {', '.join(unknown)})")
+            raise BadArgumentError(f"model {name!r} takes no --model-arg (got {', '.join(unknown)})")
         raise unknown_name(f"--model-arg of {name}", unknown, params, f"vgbench models show {name}")
     if argument:
         first = params[0] if params else None
         if first in kwargs:
             if arg:
-                raise UsageError(f"model {name!r}: {first} is given twice (--model {name}:{arg} and --model-arg "
+                raise BadArgumentError(f"model {name!r}: {first} is given twice (--model {name}:{arg} and --model-arg "
                                  f"{first}={kwargs[first]}); give it once")
             arg = str(kwargs.pop(first))
         if not arg:
-            raise UsageError(f"model {name!r} needs {argument}: use --model {name}:{argument}")
+            raise BadArgumentError(f"model {name!r} needs {argument}: use --model {name}:{argument}")
         return cls(arg, **kwargs)
     if sep:
-        raise UsageError(f"model {name!r} takes no ':' argument")
+        raise BadArgumentError(f"model {name!r} takes no ':' argument")
     if preset is not None:
         return cls(preset, **kwargs)
     return cls(**kwargs)
