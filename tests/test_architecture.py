@@ -34,6 +34,8 @@ def wheel(tmp_path_factory) -> Path:
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
                         str(out), str(src)], capture_output=True, text=True, timeout=3600)
     assert r.returncode == 0, r.stdout + r.stderr
+    # the build is quiet: no package-discovery or licence-format warning from setuptools
+    assert "absent from the `packages`" not in r.stderr and "project.license" not in r.stderr, r.stderr
     (whl,) = out.glob("vgbench-*.whl")
     return whl
 
