@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from vgbench.bench.errors import ConfigError
+from vgbench.bench.errors import BadArgumentError, ConfigError
 from vgbench.bench.video.encode import QUALITY_PRESETS
 
 
@@ -252,7 +252,7 @@ class RunConfig(_ConfigIO):
 
 def _label_field(label) -> None:
     if label is not None and (not isinstance(label, str) or not label.strip() or len(label) > 200):
-        raise ConfigError(f"label must be a short non-empty name (at most 200 characters), not {label!r}")
+        raise BadArgumentError(f"label must be a short non-empty name (at most 200 characters), not {label!r}")
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ class EvalConfig(_ConfigIO):
         _label_field(self.label)
         _whole(self.batch, "batch")
         if self.batch is not None and self.batch < 1:
-            raise ConfigError(f"batch must be at least 1, not {self.batch}")
+            raise BadArgumentError(f"batch must be at least 1, not {self.batch}")
         if self.shard is not None:
             self.shard_index()
         _flag(self.only_cached, "only_cached")

@@ -325,3 +325,10 @@ def test_small_sayings(tmp_path, cli):
         write_clip(tmp_path / "v" / f"c{i}.mp4", np.zeros((n, 16, 16, 3), np.uint8))
     code, out, _ = cli("check", tmp_path / "v", "--no-progress")
     assert "the most common value (no majority), 2 of 4 videos" in out
+
+
+def test_empty_label_and_zero_batch_are_usage_errors(tmp_path, cli):
+    code, _, err = cli("evaluate", tmp_path, "--metrics", "psnr", "--label", "")
+    assert code == 2 and "label must be a short non-empty name" in err
+    code, _, err = cli("evaluate", tmp_path, "--metrics", "psnr", "--batch", "0")
+    assert code == 2 and "batch must be at least 1" in err
