@@ -288,9 +288,11 @@ class EvalConfig(_ConfigIO):
         label: a human name for the scored run in every view (see :class:`RunConfig`); given for a run folder, it
             relabels that run.
         batch: clips per backbone forward pass across videos (cross-video batches of the distribution metrics'
-            video backbones: I3D, VideoMAE). None: 8 on CUDA, 1 on CPU. With 1, features are bitwise independent of
-            which videos are evaluated together (shards, resumes and any executor agree bit for bit); above 1 they
-            agree up to float rounding (the last bits can depend on a batch's composition).
+            video backbones: I3D, VideoMAE), for GPU throughput; default 1. With 1, features are bitwise independent
+            of which videos are evaluated together (shards, resumes and any executor agree bit for bit). Above 1 the
+            features agree to float rounding (~1e-6 relative), but a distance over fewer videos than feature
+            dimensions can amplify that to percent, and shards or a resumed run group videos differently: features
+            of a batch > 1 are cached apart (their own cache key), and the batch is recorded in the result.
 
     Raises:
         ConfigError: no metric and no dimension, or a malformed field.
@@ -350,12 +352,8 @@ class EvalConfig(_ConfigIO):
         return None if self.shard is None else parse_shard(self.shard)
 
     def batch_size(self) -> int:
-        """:attr:`batch`, or its default: 8 where the backbones run on CUDA, else 1."""
-        if self.batch is not None:
-            return self.batch
-        from vgbench.metrics.backbones.registry import default_device
-
-        return 8 if str(default_device()).startswith("cuda") else 1
+        """:attr:`batch`, default 1 (opt in to cross-video batches on a GPU)."""
+        return self.batch or 1
 
     def metric_specs(self) -> list[str]:
         """The metrics, then the dimensions' metric specs (duplicates once), checked against the registry.

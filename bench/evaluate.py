@@ -250,6 +250,7 @@ def _prepare(config: EvalConfig, store: ResultsStore | None) -> tuple[_Evaluatio
         for _, m in dist:
             if m.extractor_name not in extractors:
                 extractors[m.extractor_name] = create_extractor(m.extractor_name)
+                extractors[m.extractor_name].batch = config.batch_size()  # part of a batchable one's cache key
                 extractors[m.extractor_name].load(allow_random=config.allow_random_weights, weights=user_weights)
             m.use_extractor(extractors[m.extractor_name])
     except WeightsMissingError as e:  # a download failed: name everything else that is missing too
@@ -459,8 +460,8 @@ def _execute(ev: _Evaluation, units: list[WorkUnit], executor: Any) -> None:
     spec = RunnerSpec(tuple(ev.item_specs), tuple(ev.extractors), cfg.allow_random_weights,
                       tuple(sorted(cfg.weights.items())), torch.get_num_threads() if torch else None)
     desc = "evaluating" + (f" (shard {cfg.shard})" if ev.shard else "")
-    batch = cfg.batch_size()
-    work = group_units(units, batch) if any(e.batchable for e in ev.extractors.values()) else units
+    batch = cfg.batch_size() if any(e.batchable for e in ev.extractors.values()) else 1
+    work = group_units(units, batch)
 
     def members(stream):  # a group's result is its members' results, in order
         for unit, res in stream:

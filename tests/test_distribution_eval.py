@@ -212,3 +212,22 @@ def test_cross_video_batches_give_the_same_fvd(tmp_path):
     # the features agree to a few float32 ulps (~6e-7 relative, measured); FVD ≈ 1 here is a difference of terms of
     # order |f|²·d ≈ 1e4, so float rounding shows at ~1e-4 absolute
     assert three.value == pytest.approx(one.value, abs=1e-3)
+
+
+@pytest.mark.slow  # worker processes load I3D
+def test_cross_video_batches_run_in_worker_processes(tmp_path):
+    """Found: the process (and Ray) executors crashed on groups. With the same batch, worker processes give exactly the
+    local executor's FVD (the groups depend on the plan only)."""
+    from vgbench.bench.config import EvalConfig
+    from vgbench.bench.evaluate import evaluate
+
+    gen, ref = _folder(tmp_path / "gen", 4, 7, frames=16), _folder(tmp_path / "ref", 3, 8, frames=16)
+    values = {}
+    for executor in ("local", "processes"):
+        r = evaluate(EvalConfig(videos=str(gen), reference=str(ref), metrics=["fvd/videogpt"], batch=3,
+                                db=str(tmp_path / f"{executor}.sqlite"), allow_random_weights=True, executor=executor,
+                                workers=2 if executor == "processes" else 1, progress=False,
+                                feature_cache=str(tmp_path / f"features-{executor}")))
+        values[executor] = r.results["fvd/videogpt"].value
+        assert r.executor["batch"] == 3
+    assert values["processes"] == values["local"]

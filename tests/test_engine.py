@@ -330,11 +330,22 @@ def test_groups_run_on_every_executor_and_give_member_results_in_order():
             np.testing.assert_allclose(f, e.extract(videos[u.key], "generated", ""), rtol=1e-5, atol=1e-7)
 
 
-def test_batch_option_defaults_to_one_on_cpu(tmp_path):
+def test_batch_option_defaults_to_one_and_batched_features_are_cached_apart(tmp_path):
     from vgbench.bench.config import EvalConfig
     from vgbench.bench.errors import ConfigError
+    from vgbench.metrics.distribution.extractors import create_extractor
 
-    assert EvalConfig(videos=str(tmp_path), metrics=["psnr"]).batch_size() == 1  # no CUDA here
+    assert EvalConfig(videos=str(tmp_path), metrics=["psnr"]).batch_size() == 1
+    e = create_extractor("i3d-videogpt")
+    e.load(allow_random=True)
+    one = e.cache_key()
+    e.batch = 3
+    assert e.cache_key() != one and e.describe()["batch"] == 3  # batch-3 features never answer a batch-1 run
+    f = create_extractor("efficientnet-frames")
+    f.load(allow_random=True)
+    key = f.cache_key()
+    f.batch = 3
+    assert f.cache_key() == key  # not batchable: unchanged
     assert EvalConfig(videos=str(tmp_path), metrics=["psnr"], batch=4).batch_size() == 4
     with pytest.raises(ConfigError, match="batch must be at least 1"):
         EvalConfig(videos=str(tmp_path), metrics=["psnr"], batch=0)
@@ -368,3 +379,16 @@ def test_the_decode_thread_pauses_at_the_decoded_frames_budget():
     state.update(decoded=0, scored=0, most_waiting=0)
     list(LocalExecutor(1, prefetch=6, decoded_mb=1024).run(units, Runner()))
     assert state["most_waiting"] >= 3  # without the budget the window lets the decoder run ahead
+
+
+def test_worker_marks_reach_every_member_of_a_group():
+    """Process and Ray workers mark a group's member results (found: they set ``.worker`` on the group's list and
+    crashed); the real executors run groups in the slow test of test_distribution_eval.py."""
+    from vgbench.bench.engine import WorkUnit
+    from vgbench.bench.engine.units import UnitGroup, mark_worker
+    from vgbench.bench.engine.units import UnitResult
+
+    group = UnitGroup(0, [WorkUnit(i, f"v{i}", "generated", f"v{i}.mp4", "") for i in range(3)])
+    results = mark_worker([UnitResult(i) for i in range(3)], "pid 1")
+    assert [r.worker for r in results] == ["pid 1"] * 3 and mark_worker(UnitResult(0), "w").worker == "w"
+    assert len(group.members) == 3 and "v0.mp4" in group.path

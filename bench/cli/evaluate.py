@@ -84,9 +84,9 @@ def register(sub) -> None:
                         "processes: default one per core; ray: actors, default one per GPU, else per CPU)")
     p.add_argument("--batch", type=int, metavar="N",
                    help="clips per backbone forward pass across videos for the distribution metrics' video backbones "
-                        "(I3D, VideoMAE); default 8 on CUDA, 1 on CPU. With 1, results are bitwise the same however "
-                        "the videos are split (shards, resumes, executors); above 1, features equal up to float "
-                        "rounding (a distance over fewer videos than feature dimensions, flagged, can amplify it)")
+                        "(I3D, VideoMAE), for GPU throughput; default 1: results bitwise the same however the videos "
+                        "are split (shards, resumes, executors). Above 1, features equal up to float rounding, cached "
+                        "apart; a distance over few videos (N < feature dimension, flagged) can amplify that")
     p.add_argument("--label", help="a human name for this run in the leaderboard, exports and compare (default: the "
                                    "model with its arguments, or the folder); relabels a run folder")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

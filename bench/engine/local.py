@@ -71,7 +71,9 @@ def _ordered(pool: ThreadPoolExecutor, fn, units: Iterable[WorkUnit], window: in
 class LocalExecutor:
     """Run units on ``workers`` threads with at most ``prefetch`` decoded videos in flight (default ``2·workers``);
     with one worker, the decode thread also pauses while decoded frames waiting to be scored exceed ``decoded_mb``
-    (``VGBENCH_DECODED_MB``, default 2048): long or large videos do not pile up in memory."""
+    (``VGBENCH_DECODED_MB``, default 2048): long or large videos do not pile up in memory. The budget counts units
+    or groups (``--batch``): one group of N videos is always allowed, so with batch N at least 2·N decoded videos can
+    be alive (the group being scored and the next)."""
 
     name = "local"
 

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator
 
-from vgbench.bench.engine.units import RunnerSpec, UnitResult, UnitRunner, WorkUnit
+from vgbench.bench.engine.units import RunnerSpec, UnitResult, UnitRunner, WorkUnit, mark_worker
 from vgbench.bench.errors import ConfigError
 
 _runner: UnitRunner | None = None
@@ -45,9 +45,7 @@ def _exit_with_parent(parent: int) -> None:
 def _run(unit: WorkUnit) -> UnitResult:
     import os
 
-    result = _runner.run(unit)
-    result.worker = f"pid {os.getpid()}"
-    return result
+    return mark_worker(_runner.run(unit), f"pid {os.getpid()}")
 
 
 class ProcessExecutor:

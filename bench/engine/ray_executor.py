@@ -19,7 +19,7 @@ import os
 import socket
 from typing import Iterator
 
-from vgbench.bench.engine.units import RunnerSpec, UnitResult, UnitRunner, WorkUnit
+from vgbench.bench.engine.units import RunnerSpec, UnitResult, UnitRunner, WorkUnit, mark_worker
 from vgbench.bench.errors import ConfigError
 
 
@@ -34,9 +34,7 @@ class _Worker:
         return os.getpid()
 
     def run(self, unit: WorkUnit) -> UnitResult:
-        result = self.runner.run(unit)
-        result.worker = self.name
-        return result
+        return mark_worker(self.runner.run(unit), self.name)
 
 
 class _GeneratorWorker:

@@ -73,6 +73,13 @@ class UnitGroup:
         self.__dict__.update(state)
 
 
+def mark_worker(result, worker: str):
+    """Record which worker produced ``result`` (a :class:`UnitResult`, or a group's list of them); returns it."""
+    for r in result if isinstance(result, list) else [result]:
+        r.worker = worker
+    return result
+
+
 def group_units(units: list[WorkUnit], batch: int) -> list:
     """``units`` in groups of ``batch`` consecutive units (plan order), or unchanged for ``batch`` ≤ 1. The groups
     depend only on the plan, never on the executor or its workers."""

@@ -82,6 +82,9 @@ class FeatureExtractor:
     prepare: Callable | None = field(default=None, repr=False)
     network: Callable | None = field(default=None, repr=False)
     device: str = "cpu"  # where the backbone runs (set by :meth:`load`); features come back as CPU float32
+    #: clips per forward pass across videos (set by the evaluation from ``--batch``); above 1 the features can differ
+    #: in the last bits from one clip per pass, so they get their own cache key
+    batch: int = 1
 
     def load(self, allow_random: bool | None = None, weights=None, device: str | None = None):
         """Resolve and verify the backbone's weights and build it on ``device`` (default
@@ -117,16 +120,18 @@ class FeatureExtractor:
     def cache_key(self) -> str:
         from vgbench.bench.video import DECODING_REVISION
 
-        return f"{self.name}-" + stable_hash({"v": VERSION, "decoding": DECODING_REVISION, "name": self.name,
-                                              "backbone": self.backbone,
-                                              "weights": self.weights_sha256, "pre": self.preprocessing,
-                                              "sampling": self.sampling.describe()}, 16)
+        key = {"v": VERSION, "decoding": DECODING_REVISION, "name": self.name, "backbone": self.backbone,
+               "weights": self.weights_sha256, "pre": self.preprocessing, "sampling": self.sampling.describe()}
+        if self.batchable and self.batch > 1:  # batch 1 keeps the keys (and caches) it always had
+            key["batch"] = self.batch
+        return f"{self.name}-" + stable_hash(key, 16)
 
     def describe(self) -> dict:
         return {"extractor": self.name, "backbone": self.backbone, "weights_sha256": self.weights_sha256,
                 "device": self.device,
                 "preprocessing": self.preprocessing, "sampling": self.sampling.describe(), "per": self.per,
-                "feature_dim": self.feature_dim, "cache_key": self.cache_key()}
+                "feature_dim": self.feature_dim, "cache_key": self.cache_key(),
+                **({"batch": self.batch} if self.batchable and self.batch > 1 else {})}
 
     def extract(self, video: Video, role: str = "generated", video_sha256: str = "") -> np.ndarray:
         import torch
@@ -169,15 +174,20 @@ class FeatureExtractor:
             for i, (video, role, sha) in enumerate(clips):
                 try:
                     x = self.prepare(model, video.frames[self.sampling.indices(video.num_frames, role, sha)])
+                    if x.shape[0] != 1:
+                        raise MetricError(f"{self.name}: prepare must give one clip [1, ...], gave {tuple(x.shape)}")
                     prepared.setdefault((tuple(x.shape), x.dtype), []).append((i, x))
                 except (VgbenchError, ValueError, RuntimeError) as e:
                     out[i] = e
             for group in prepared.values():
                 try:
                     feats = _cpu(self.network(model, torch.cat([x for _, x in group])))
-                except RuntimeError as e:  # e.g. out of memory: the clips of this group fail, not the run
-                    for i, _ in group:
-                        out[i] = e
+                except RuntimeError:  # e.g. out of memory for the whole batch: one clip at a time instead
+                    for i, x in group:
+                        try:
+                            out[i] = np.asarray(_cpu(self.network(model, x)), dtype=np.float32)
+                        except RuntimeError as e:
+                            out[i] = e
                     continue
                 for row, (i, _) in enumerate(group):
                     f = np.asarray(feats[row:row + 1], dtype=np.float32)
