@@ -106,8 +106,8 @@ def resolve_run(store: ResultsStore, spec: str) -> dict[str, Any]:
 
     names = [r["label"] for r in runs] + [r["run_id"] for r in runs]
     close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
-    raise BadArgumentError(f"{spec!r} matches no run in {store.path}" + (f" (did you mean {close[0]!r}?)" if close else "")
-                     + f"; runs: {known}")
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise BadArgumentError(f"{spec!r} matches no run in {store.path}{hint}; runs: {known}")
 
 
 def _items(store: ResultsStore, run_id: str):

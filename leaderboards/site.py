@@ -425,7 +425,8 @@ def interval_charts(runs: list[dict], columns: list[str]) -> list[dict]:
         hi = max(y + p for y, p in zip(ys, plus))
         pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi) * 0.01, 1e-6)
         hib = next(r["columns"][c]["higher_is_better"] for r in runs if c in r["columns"])
-        charts.append({"div": f"bar{i}", "title": _plotly_text(f"{c} {'↑' if hib else '↓'}"), "x": xs, "y": ys, "plus": plus,
+        charts.append({"div": f"bar{i}", "title": _plotly_text(f"{c} {'↑' if hib else '↓'}"), "x": xs, "y": ys,
+                       "plus": plus,
                        "minus": minus, "range": [lo - pad, hi + pad], "baseline": ys[0],
                        "baseline_label": _plotly_text("baseline: " + _short(names[0], 60)),
                        "zero_in_range": lo - pad <= 0 <= hi + pad})

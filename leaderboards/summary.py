@@ -37,9 +37,9 @@ def _short_ref(ref: str) -> str:
 
 def format_value(v: float | None, ci=None, compact: bool = False) -> str:
     """A value with its 95 % interval for tables: ``v ± h`` (``v ±h`` when ``compact``) when the interval is about
-    symmetric around ``v`` (neither side over twice the other), else ``v [lo, hi]`` (a bootstrap interval of FVD/FID can be lopsided or even exclude the
-    value: ± would hide that). Decimals: 2 from 10 up, else 4, more when the half-width needs them (two significant
-    digits, at most 6)."""
+    symmetric around ``v`` (neither side over twice the other), else ``v [lo, hi]`` (a bootstrap interval of FVD/FID
+    can be lopsided or even exclude the value: ± would hide that). Decimals: 2 from 10 up, else 4, more when the
+    half-width needs them (two significant digits, at most 6)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     digits = 2 if abs(v) >= 10 else 4

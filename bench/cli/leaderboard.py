@@ -80,7 +80,8 @@ def register(sub) -> None:
     q.add_argument("--by", choices=["run", "prompt", "category"], default="run",
                    help="run: mean and 95%% CI per run and protocol; prompt: mean over samples per prompt; "
                         "category: mean per prompt tag of the suite")
-    q.add_argument("--run", action="append", help="run to include: id, unique id prefix or label (repeatable; default all)")
+    q.add_argument("--run", action="append",
+                   help="run to include: id, unique id prefix or label (repeatable; default all)")
     q.add_argument("--output", "-o", help="write .csv or .json instead of printing")
     q.add_argument("--json", action="store_true", help="print JSON records on stdout")
     q.set_defaults(func=cmd_leaderboard)
