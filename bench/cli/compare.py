@@ -52,7 +52,7 @@ def register(sub) -> None:
                                    "p-value, Holm-adjusted across metrics, and the effect size d_z. Refuses runs of "
                                    "different suites, protocols or weights. With --fail-on-regression the exit code "
                                    "is 6 when a metric is significantly worse by more than its tolerance.")
-    p.add_argument("base", help="run id (or unique prefix), run folder, or unique model name")
+    p.add_argument("base", help="run id (or unique prefix), run folder, run label, or unique model name")
     p.add_argument("candidate", help="the run to check against BASE")
     p.add_argument("--db", default="vgbench-out/vgbench.sqlite", help="results database holding both runs")
     p.add_argument("--metrics", help="comma-separated metric names or protocol ids (default: all in common)")

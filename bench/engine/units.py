@@ -180,11 +180,11 @@ class UnitRunner:
 
         results = [self.score_one(u, d, extract=False) for u, d in zip(unit.members, decoded)]
         for name, extractor in self.extractors.items():
-            todo = [(k, u) for k, u in enumerate(unit.members) if name in u.extract and results[k].decoded]
-            if not todo:
+            wanted = [(k, u) for k, u in enumerate(unit.members) if name in u.extract and results[k].decoded]
+            if not wanted:
                 continue
-            feats = extractor.extract_many([(decoded[k][0], u.role, u.sha256) for k, u in todo])
-            for (k, _), f in zip(todo, feats):
+            feats = extractor.extract_many([(decoded[k][0], u.role, u.sha256) for k, u in wanted])
+            for (k, _), f in zip(wanted, feats):
                 results[k].features[name] = _error(f) if isinstance(f, BaseException) else \
                     np.ascontiguousarray(f, dtype=np.float32)
         return results
