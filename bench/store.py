@@ -316,24 +316,33 @@ class ResultsStore:
         return {r["run_id"]: run_label(r) for r in self.runs()}
 
     def resolve_runs(self, names: list[str] | None) -> list[str] | None:
-        """Run ids for ``names`` (each a run id, a run's label, or a unique prefix of a run id); None stays None.
+        """Run ids for ``names``; None stays None. Each name is, in this order: a run id, a unique prefix of one, a
+        run's label, or a unique model name (the one way every command names a run).
 
         Raises:
-            UnknownNameError: a name that matches no run or several (the message lists the runs)."""
+            BadArgumentError: a name that matches several runs (they are listed).
+            UnknownNameError: a name that matches none (the closest label or id is suggested).
+        """
         if not names:
             return names
-        from vgbench.bench.errors import UnknownNameError, unknown_name
+        from vgbench.bench.errors import BadArgumentError, unknown_name
 
-        labels = self.labels()
+        rows = self.runs()
+        labels = {r["run_id"]: run_label(r) for r in rows}
+        models = {r["run_id"]: r["model"] for r in rows}
         out = []
         for name in names:
-            hits = [rid for rid in labels if rid == name] or [rid for rid, lab in labels.items() if lab == name] \
-                or [rid for rid in labels if rid.startswith(name)]
-            if len(hits) != 1:
-                if hits:
-                    raise UnknownNameError(f"run {name!r} matches {len(hits)} runs: "
-                                           + ", ".join(f"{r} ({labels[r]})" for r in hits) + "; give a run id")
-                raise unknown_name("run", name, [f"{r} ({lab})" for r, lab in labels.items()])
+            hits = [rid for rid in labels if rid == name]
+            if not hits:
+                prefix = [rid for rid in labels if rid.startswith(name)]
+                hits = prefix if len(prefix) == 1 else (
+                    [rid for rid, lab in labels.items() if lab == name]
+                    or [rid for rid, m in models.items() if m == name] or prefix)
+            if len(hits) > 1:
+                raise BadArgumentError(f"run {name!r} matches {len(hits)} runs in {self.path}: "
+                                       + ", ".join(f"{r} ({labels[r]})" for r in hits) + "; give a run id")
+            if not hits:
+                raise unknown_name("run", name, [*labels.values(), *labels])
             out.append(hits[0])
         return out
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vgbench.bench.errors import BadArgumentError, ConfigError
+from vgbench.bench.errors import ConfigError
 from vgbench.bench.store import ResultsStore, run_label
 from vgbench.leaderboards.statistics import Comparison, holm, paired_comparison
 from vgbench.metrics.intervals import numerical_resolution, value_dtype
@@ -82,32 +82,14 @@ class CompareReport:
 
 
 def resolve_run(store: ResultsStore, spec: str) -> dict[str, Any]:
-    """A run by id, unique id prefix, run folder path (its ``run.json``), or unique model name."""
-    runs = [dict(r) | {"label": run_label(r)} for r in store.runs()]
+    """A run by run folder path (its ``run.json``), or as :meth:`ResultsStore.resolve_runs` resolves a name (id,
+    unique id prefix, label, unique model name); the runs-table row with its ``label``."""
     p = Path(spec)
     if (p / "run.json").is_file():
         spec = json.loads((p / "run.json").read_text(encoding="utf-8"))["run_id"]
-    for key in ("run_id",):
-        exact = [r for r in runs if r[key] == spec]
-        if exact:
-            return exact[0]
-    pref = [r for r in runs if r["run_id"].startswith(spec)]
-    if len(pref) == 1:
-        return pref[0]
-    by_model = [r for r in runs if r["label"] == spec] or [r for r in runs if r["model"] == spec]
-    if len(by_model) == 1:
-        return by_model[0]
-    several = by_model if len(by_model) > 1 else pref if len(pref) > 1 else []
-    listed = several or runs
-    known = ", ".join(f"{r['run_id']} ({r['label']})" for r in listed) or "none"
-    if several:
-        raise BadArgumentError(f"{spec!r} matches {len(several)} runs in {store.path}: {known}; give a run id")
-    import difflib
-
-    names = [r["label"] for r in runs] + [r["run_id"] for r in runs]
-    close = difflib.get_close_matches(spec, names, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise BadArgumentError(f"{spec!r} matches no run in {store.path}{hint}; runs: {known}")
+    (run_id,) = store.resolve_runs([spec])
+    row = next(r for r in store.runs() if r["run_id"] == run_id)
+    return dict(row) | {"label": run_label(row)}
 
 
 def _items(store: ResultsStore, run_id: str):
