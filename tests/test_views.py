@@ -107,7 +107,8 @@ def test_floating_point_noise_is_a_tie_not_an_effect(tmp_path, cli):
         (m,) = report.metrics
         assert m.comparison.delta != 0 and m.tie and not m.regression and not m.improvement
         assert m.to_dict()["effect_size_dz"] is None and m.to_dict()["tie"] is True
-        assert m.comparison.p_value == pytest.approx(m.comparison.p_value)  # p-values are still reported
+        assert 0 < m.comparison.p_value <= 1 and m.to_dict()["p_value"] == m.comparison.p_value  # still reported
+        assert m.comparison.low <= m.comparison.delta <= m.comparison.high  # and the interval of the delta
         text = format_report(report)
         assert "tie (|delta| <= numerical resolution" in text and "+0.35" not in text
         real = compare_runs(s, "base", "worse").metrics[0]
