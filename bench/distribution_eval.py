@@ -113,6 +113,8 @@ def build_refstats(videos: str | Path, metric_spec: str, out: str | Path, cache_
     if metric.kind != MetricKind.DISTRIBUTION:
         raise ConfigError(f"{metric_spec} is not a distribution metric: reference statistics are for FVD, KVD, "
                           "FVMD, FID and KID")
+    if not metric.needs_reference:
+        raise ConfigError(f"{metric_spec} compares with no reference set: it needs no reference statistics")
     from vgbench.metrics.backbones.registry import UserWeights
 
     extractor = metric.extractor

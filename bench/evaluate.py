@@ -148,9 +148,15 @@ class _Evaluation:
     def fail_item(self, key: str, path: str, message: str) -> None:
         self.failures.setdefault(key, {"item": key, "path": path, "errors": []})["errors"].append(message)
 
-    def users_of(self, extractor: str) -> list:
-        """The distribution metrics that take ``extractor``'s features."""
-        return [m for _, m in self.dist if m.extractor_name == extractor]
+    def users_of(self, extractor: str, role: str = "generated") -> list:
+        """The distribution metrics that take ``extractor``'s features (of ``role``: reference features go only to
+        the metrics that compare with a reference set; the Inception Score has none)."""
+        return [m for _, m in self.dist if m.extractor_name == extractor
+                and (role == "generated" or m.needs_reference)]
+
+    def reference_extractors(self) -> dict[str, Any]:
+        """The extractors whose features of the reference videos some metric needs."""
+        return {name: ex for name, ex in self.extractors.items() if self.users_of(name, "reference")}
 
     def reference_of(self, item: EvalItem) -> EvalItem | None:
         if self.ref_src is None:
@@ -350,7 +356,8 @@ def _plan(ev: _Evaluation, reference_failures: dict[str, list[str]]) -> list[Wor
                     m.add_features(item.key, f, "generated")
             elif cfg.only_cached:  # merge: a failure its shard recorded, or a setup error
                 for m in ev.users_of(name):
-                    stored = _stored_error(store, ev.src.source_id, item.key, m.protocol_id, ev.reference_id, sha)
+                    stored = _stored_error(store, ev.src.source_id, item.key, m.protocol_id,
+                                           ev.reference_id if m.needs_reference else "", sha)
                     if not stored:
                         raise ConfigError(
                             f"the features of {item.path} ({name}) are not in {ev.cache.root}: the shards of a "
@@ -366,7 +373,7 @@ def _plan(ev: _Evaluation, reference_failures: dict[str, list[str]]) -> list[Wor
                                   contexts=contexts, extract=extract, prompt=item.prompt, aux=item.aux,
                                   group=(item.prompt_id or item.pair_key, item.sample_index or 0)))
     store.put_item_metrics(rows)
-    if ev.dist:
+    if ev.reference_extractors():
         units += _plan_reference(ev, len(units), reference_failures)
     return units
 
@@ -388,10 +395,10 @@ def _plan_reference(ev: _Evaluation, start: int, known_failures: dict[str, list[
             continue
         sha = _content_sha256(it, ev.report)
         extract = []
-        for name, ex in ev.extractors.items():
+        for name, ex in ev.reference_extractors().items():
             f = ev.cache.lookup(ex, sha, "reference")
             if f is not None:
-                for m in ev.users_of(name):
+                for m in ev.users_of(name, "reference"):
                     m.add_features(it.key, f, "reference")
             elif ev.config.only_cached:
                 known = known_failures.get(str(Path(it.path).resolve()))
@@ -413,6 +420,8 @@ def _plan_reference(ev: _Evaluation, start: int, known_failures: dict[str, list[
 def _use_refstats(ev: _Evaluation) -> None:
     meta, feats = ev.refstats
     for _, m in ev.dist:
+        if not m.needs_reference:
+            continue
         want = m.extractor.cache_key()
         have = meta["extractor"]["cache_key"]
         if want != have:
@@ -497,7 +506,7 @@ def _result_rows(ev: _Evaluation, unit: WorkUnit, res: Any) -> list[dict[str, An
         f = res.features[name]
         if not isinstance(f, str):
             ev.cache.store(ev.extractors[name], unit.sha256, unit.role, f)
-        for m in ev.users_of(name):
+        for m in ev.users_of(name, unit.role):
             key = unit.key.removeprefix("reference:") if unit.role == "reference" else unit.key
             if not isinstance(f, str):
                 m.add_features(key, f, unit.role)
@@ -508,8 +517,8 @@ def _result_rows(ev: _Evaluation, unit: WorkUnit, res: Any) -> list[dict[str, An
                 ev.fail_item(unit.key, unit.path, f"{m.name}: {f}")
                 # recorded, so that a merge of shards reports this failure, not a missing feature
                 rows.append({"run_id": ev.src.source_id, "item_key": unit.key, "metric": m.name,
-                             "protocol": m.protocol_id, "reference": ev.reference_id, "status": "error",
-                             "error": f, "video_sha256": unit.sha256})
+                             "protocol": m.protocol_id, "reference": ev.reference_id if m.needs_reference else "",
+                             "status": "error", "error": f, "video_sha256": unit.sha256})
     return rows
 
 
@@ -536,10 +545,11 @@ def _aggregate(ev: _Evaluation) -> None:
     report, store, src, ref_src = ev.report, ev.store, ev.src, ev.ref_src
     for spec, m in ev.dist:
         result = m.compute()
-        result.details["reference"] = str(ev.config.reference)
-        result.details["reference_label"] = (ref_src.model or ref_src.root.name) if ref_src else "refstats"
+        if m.needs_reference:
+            result.details["reference"] = str(ev.config.reference)
+            result.details["reference_label"] = (ref_src.model or ref_src.root.name) if ref_src else "refstats"
         result.details.update(ev.cache.stats())
-        store.put_set_metric(src.source_id, ev.reference_id, result)
+        store.put_set_metric(src.source_id, ev.reference_id if m.needs_reference else "", result)
         report.results[spec] = result
     keys = {it.key for it in src.items}
     for spec, m in zip(ev.item_specs, ev.metrics):

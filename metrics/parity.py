@@ -73,6 +73,18 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
            "fvd/common_metrics golden features (16 vs 16); Gaussian 40 vs 35 (400-d), 1200 vs 1100 (64-d)"),
     Parity("kvd/tats", 2, "songweige/TATS@03bbce1daa3d tats/fvd/fvd.py::polynomial_mmd", "kvd/tats",
            "0 (bit-identical)", "1e-3 relative", _SETS),
+    Parity("is/evalcrafter", 1, "evalcrafter/EvalCrafter@cc6670170619 metrics/is.py, which calls "
+           "w86763777/pytorch-gan-metrics@e13f328 core.py (get_inception_feature, calculate_inception_score)",
+           "is/evalcrafter", "probabilities 5.8e-10; IS 0 (3 clips, 29 frames) and bit-identical on 257 "
+           "synthetic rows", "probabilities 1e-8; IS 1e-6 relative",
+           "bbb 1280x720 (8 f), bikes_odd 303x203 (9 f), carphone_small 134x130 (12 f); bikes16 (256 frames, "
+           "slow tier)"),
+    Parity("is/torch-fidelity", 1, "toshas/torch-fidelity 0.4.0 metric_isc.py::isc_features_to_metric, "
+           "feature_extractor_inceptionv3.py (logits_unbiased)", "is/torch-fidelity",
+           "logits 4.2e-7; IS 2.7e-13 (3 clips, 29 frames) and bit-identical on 257 synthetic rows",
+           "logits 2e-6; IS 1e-6 relative",
+           "bbb 1280x720 (8 f), bikes_odd 303x203 (9 f), carphone_small 134x130 (12 f); bikes16 (256 frames, "
+           "slow tier)"),
     # ---- full-reference metrics
     Parity("psnr/common_metrics", 1, f"{_CM} calculate_psnr.py::calculate_psnr", "psnr/common_metrics",
            "3.8e-7 dB", "1e-6", _PAIRS),
@@ -143,7 +155,8 @@ def parity_for(protocol_id: str) -> Parity | None:
 
 _TESTS = {"fvd": "test_parity_fvd.py", "kvd": "test_parity_fvd.py", "psnr": "test_parity_quality.py",
           "vmaf": "test_parity_quality.py",
-          "ssim": "test_parity_quality.py", "lpips": "test_parity_quality.py", "clip_score": "test_parity_clip.py"}
+          "ssim": "test_parity_quality.py", "lpips": "test_parity_quality.py", "clip_score": "test_parity_clip.py",
+          "is": "test_parity_is.py"}
 
 
 def markdown_table() -> str:

@@ -78,6 +78,7 @@ for _name, _target in (
     ("fvmd", "vgbench.metrics.distribution.fvmd:FVMD"),
     ("fid", "vgbench.metrics.distribution.fid:FID"),
     ("kid", "vgbench.metrics.distribution.fid:KID"),
+    ("is", "vgbench.metrics.distribution.inception_score:InceptionScore"),
     ("clip_score", "vgbench.metrics.alignment.clip_score:CLIPScore"),
     ("viclip_score", "vgbench.metrics.alignment.viclip_score:ViCLIPScore"),
     ("dover", "vgbench.metrics.quality.dover:DOVERScore"),

@@ -71,8 +71,12 @@ class FIDInceptionV3(torch.nn.Module):
             self.add_module(name, child)
 
     def pool3(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B,3,H,W]`` in [0,1] → ``[B,2048]``."""
+        """``[B,3,H,W]`` in [0,1] → ``[B,2048]`` (pytorch-fid's input rule: bilinear to 299×299, ``2x − 1``)."""
         x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False) * 2 - 1
+        return self.trunk(x)
+
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B,3,299,299]`` already in the network's [-1,1] range → pool3 ``[B,2048]``."""
         for name in ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3"):
             x = self._modules[name](x)
         x = F.max_pool2d(x, 3, 2)
@@ -82,5 +86,11 @@ class FIDInceptionV3(torch.nn.Module):
                      "Mixed_7a", "Mixed_7b", "Mixed_7c"):
             x = self._modules[name](x)
         return F.adaptive_avg_pool2d(x, 1).flatten(1)
+
+    def logits_unbiased(self, pool3: torch.Tensor) -> torch.Tensor:
+        """pool3 ``[B,2048]`` → the 1008-way logits **without** the fc bias ``[B,1008]``, the Inception Score's
+        input in every reference: pytorch-gan-metrics sets ``fc.bias = None`` (``inception.py``), torch-fidelity
+        takes ``x.mm(fc.weight.T)`` (``logits_unbiased``), as the TF graph's ``softmax`` of improved-gan does."""
+        return pool3 @ self.fc.weight.T
 
     forward = pool3

@@ -311,6 +311,36 @@ def _fwd_inception(model, frames):
     return _per_frame(model, _frames_tchw01(frames, model))
 
 
+def _fwd_inception_probs(model, frames):
+    """EvalCrafter's Inception Score input (evalcrafter/EvalCrafter@cc667017 ``metrics/is.py``, which calls
+    w86763777/pytorch-gan-metrics@e13f328 ``core.py::get_inception_feature(video, dims=[2048, 1008], use_torch=True)``):
+    every frame ``/255`` as float ``[T,3,H,W]``, bilinear to 299×299 (``align_corners=False``), ``2x − 1``, pool3,
+    the fc **without its bias**, softmax in float32; 50 frames per forward pass (its default ``batch_size``).
+    Returns ``[T, 1008]`` float32 class probabilities (rows sum to 1)."""
+    import torch
+
+    x = _frames_tchw01(frames, model)
+    return _cpu(torch.cat([torch.softmax(model.logits_unbiased(model.pool3(x[i:i + 50])), dim=1)
+                           for i in range(0, len(x), 50)]))
+
+
+def _fwd_inception_logits_tf1(model, frames):
+    """torch-fidelity's Inception Score input (toshas/torch-fidelity 0.4.0 ``feature_extractor_inceptionv3.py``,
+    feature ``logits_unbiased``): uint8 frames as float32 0..255, TF1 ``resize_bilinear`` to 299×299
+    (``align_corners=False``), ``(x − 128) / 128``, pool3, ``pool3 @ fc.weightᵀ``. Returns ``[T, 1008]`` float32
+    logits (the metric takes the softmax in float64, as torch-fidelity's ``isc_features_to_metric``)."""
+    import torch
+
+    from vgbench.metrics.distribution.preprocess import tf1_resize_bilinear
+
+    x = _frames_tchw255(frames, model)
+    out = []
+    for i in range(0, len(x), 32):
+        xi = tf1_resize_bilinear(x[i:i + 32], (299, 299))
+        out.append(model.logits_unbiased(model.trunk((xi - 128) / 128)))
+    return _cpu(torch.cat(out))
+
+
 def _fwd_efficientnet(model, frames):
     import torch
 
@@ -368,6 +398,14 @@ _BUILTIN_EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
     "inception-frames": lambda: FeatureExtractor(
         "inception-frames", "inception_v3_fid", ClipSampling(None, "first", "first", 1),
         {"resize": "299 bilinear", "range": "[-1,1]", "frames": "all"}, _fwd_inception, 2048, per="frame"),
+    "inception-probs-frames": lambda: FeatureExtractor(
+        "inception-probs-frames", "inception_v3_fid", ClipSampling(None, "first", "first", 1),
+        {"resize": "299 bilinear", "range": "[-1,1]", "frames": "all", "output": "softmax of bias-free fc (1008)"},
+        _fwd_inception_probs, 1008, per="frame"),
+    "inception-logits-tf1-frames": lambda: FeatureExtractor(
+        "inception-logits-tf1-frames", "inception_v3_fid", ClipSampling(None, "first", "first", 1),
+        {"resize": "299 TF1 resize_bilinear on 0..255", "range": "(x-128)/128", "frames": "all",
+         "output": "bias-free fc logits (1008)"}, _fwd_inception_logits_tf1, 1008, per="frame"),
     "efficientnet-frames": lambda: FeatureExtractor(
         "efficientnet-frames", "efficientnet_lite0", ClipSampling(None, "first", "first", 1),
         {"resize": "squash 224 bilinear antialias", "normalisation": "ImageNet", "frames": "all"},

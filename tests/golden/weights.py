@@ -43,6 +43,7 @@ _LN100 = {"logit_scale": math.log(100.0)}
 RECIPES: dict[str, Recipe] = {
     "i3d_pretrained_400": Recipe("i3d", "i3d_pretrained_400.pt"),
     "dino_vitb16": Recipe("dino_vitb16", "dino_vitbase16_pretrain.pth"),
+    "inception_v3_fid": Recipe("inception_v3_fid", "pt_inception-2015-12-05-6726825d.pth"),
     # OpenAI's archives hold fp16 tensors (logit_scale = ln 100, whose exp is 100.03 once rounded to fp16)
     "clip_vit_b32_openai": Recipe("clip_vit_b32_openai", "ViT-B-32.pt", dtype=torch.float16, special=_LN100),
     "clip_vit_l14_openai": Recipe("clip_vit_l14_openai", "ViT-L-14.pt", dtype=torch.float16, special=_LN100),
