@@ -77,7 +77,12 @@ class _ConfigIO:
             ConfigError: unreadable or invalid file, unknown fields (named with the file).
         """
         data = _read_mapping(path)
-        data.update({k: v for k, v in overrides.items() if v is not None})
+        for k, v in overrides.items():
+            if v is None:
+                continue
+            if k in ("model_args", "weights") and isinstance(v, dict) and isinstance(data.get(k), dict):
+                v = {**data[k], **v}  # a key given on the command line wins; the file's other keys stay
+            data[k] = v
         return _build(cls, data, str(path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -248,6 +253,28 @@ class RunConfig(_ConfigIO):
         if getattr(args, "config", None):
             return cls.from_file(args.config, **given)
         return cls.from_dict({k: v for k, v in given.items() if v is not None}, "command line")
+
+
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+
+
+def list_presets() -> list[str]:
+    """Names of the packaged run configs (``vgbench run --preset NAME``)."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    """The packaged run config ``name`` (``bench/presets/<name>.yaml``).
+
+    Raises:
+        BadArgumentError: no such preset (the message names the closest one).
+    """
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        from vgbench.bench.errors import unknown_name
+
+        raise unknown_name("preset", name, list_presets())
+    return path
 
 
 def _label_field(label) -> None:

@@ -91,6 +91,7 @@ VBENCH_PROTOCOLS = protocol_dimensions()
 #: group (a :class:`Scheme` object).
 SCHEMES: Registry[Scheme] = Registry("aggregation scheme", group="vgbench.schemes", name_attribute=None)
 SCHEMES.add("vbench", VBENCH)
+SCHEMES.add("mlperf-t2v", "vgbench.leaderboards.mlperf:MLPERF_T2V")
 
 
 def load_scheme(spec: str | Path) -> Scheme:

@@ -52,7 +52,17 @@ class DiffusersSpec:
     license: str = ""
     source: str = ""
     extra_components: tuple[str, ...] = ()  # e.g. AnimateDiff's motion adapter: ("motion_adapter",)
+    load: dict[str, Any] = field(default_factory=dict)  # extra from_pretrained arguments (content-defining)
+    #: with ``vae_fp32``, the VAE class loaded on its own in float32 (``subfolder="vae"``), as the diffusers docs and
+    #: MLPerf do, rather than cast up from the pipeline's dtype after loading (which would round its weights)
+    vae_class: str = ""
 
+
+_WAN_NEGATIVE = ("Bright tones, overexposed, static, blurred details, subtitles, style, works, paintings, images, "
+                 "static, overall gray, worst quality, low quality, JPEG compression residue, ugly, incomplete, extra "
+                 "fingers, poorly drawn hands, poorly drawn faces, deformed, disfigured, misshapen limbs, fused "
+                 "fingers, still picture, messy background, three legs, many people in the background, walking "
+                 "backwards")
 
 SPECS: dict[str, DiffusersSpec] = {s.name: s for s in (
     DiffusersSpec("cogvideox-2b", "CogVideoXPipeline", "THUDM/CogVideoX-2b", "t2v", 49, 8.0, 720, 480, "fixed:49",
@@ -68,17 +78,22 @@ SPECS: dict[str, DiffusersSpec] = {s.name: s for s in (
                   memory="~33 GB GPU bf16", license="CogVideoX License",
                   source="model card: 49 f, 8 fps, 720x480, 50 steps, guidance 6"),
     DiffusersSpec("wan2.1-t2v-1.3b", "WanPipeline", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "t2v", 81, 16.0, 832, 480,
-                  "4k+1", 50, 5.0, vae_fp32=True,
-                  negative_prompt=("Bright tones, overexposed, static, blurred details, subtitles, style, works, "
-                                   "paintings, images, static, overall gray, worst quality, low quality, JPEG "
-                                   "compression residue, ugly, incomplete, extra fingers, poorly drawn hands, poorly "
-                                   "drawn faces, deformed, disfigured, misshapen limbs, fused fingers, still picture, "
-                                   "messy background, three legs, many people in the background, walking backwards"),
+                  "4k+1", 50, 5.0, vae_fp32=True, vae_class="AutoencoderKLWan",
+                  negative_prompt=_WAN_NEGATIVE,
                   memory="8.19 GB GPU (official)", license="Apache-2.0",
                   source="model card / diffusers docs: 81 f, 16 fps, 832x480, guidance 5, VAE in fp32"),
     DiffusersSpec("wan2.1-t2v-14b", "WanPipeline", "Wan-AI/Wan2.1-T2V-14B-Diffusers", "t2v", 81, 16.0, 1280, 720,
-                  "4k+1", 50, 5.0, vae_fp32=True, memory="~13 GB GPU with group offload (docs)",
+                  "4k+1", 50, 5.0, vae_fp32=True, vae_class="AutoencoderKLWan",
+                  memory="~13 GB GPU with group offload (docs)",
                   license="Apache-2.0", source="model card: 81 f, 16 fps, 1280x720, guidance 5"),
+    DiffusersSpec("wan2.2-t2v-a14b", "WanPipeline", "Wan-AI/Wan2.2-T2V-A14B-Diffusers", "t2v", 81, 16.0, 1280, 720,
+                  "4k+1", 40, 4.0, vae_fp32=True, vae_class="AutoencoderKLWan", call={"guidance_scale_2": 3.0},
+                  load={"boundary_ratio": 0.875},
+                  negative_prompt=_WAN_NEGATIVE,
+                  memory="~80 GB GPU bf16 at 720p (two 14B experts; model offload to fit less)", license="Apache-2.0",
+                  source="model card / diffusers docs: 81 f, 16 fps, 1280x720, 40 steps, guidance 4.0 (high-noise "
+                         "expert) and 3.0 (low-noise), boundary ratio 0.875, VAE in fp32; MLPerf's accuracy run: "
+                         "`--config mlperf-t2v`"),
     DiffusersSpec("ltx-video", "LTXPipeline", "Lightricks/LTX-Video", "t2v", 121, 25.0, 768, 512, "8k+1", 50, 3.0,
                   negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
                   call={"max_sequence_length": 128},
@@ -131,12 +146,14 @@ class DiffusersGenerator:
         "vae_tiling": "1 to decode the VAE in tiles (less memory; can leave seams), 0 not to",
         "vae_fp32": "1 to run the VAE in float32 whatever dtype is (default: the model's reference setting)",
         "motion_adapter": "AnimateDiff motion adapter repo id or folder (AnimateDiff models only)",
+        "latents": "a torch tensor file (.pt) of initial latents passed to every generation, as MLPerf's "
+                   "fixed_latent.pt (its SHA-256 enters the item ids); default: latents drawn from the seed",
     }
 
     def __init__(self, name: str, checkpoint: str | None = None, steps: str | int | None = None,
                  guidance: str | float | None = None, negative_prompt: str | None = None, dtype: str | None = None,
                  device: str | None = None, offload: str = "none", vae_tiling: str | bool = "0",
-                 vae_fp32: str | bool | None = None, motion_adapter: str | None = None):
+                 vae_fp32: str | bool | None = None, motion_adapter: str | None = None, latents: str | None = None):
         if name not in SPECS:
             raise ConfigError(f"unknown diffusers model {name!r}; available: {', '.join(sorted(SPECS))}")
         s = SPECS[name]
@@ -156,6 +173,16 @@ class DiffusersGenerator:
         self.vae_tiling = str(vae_tiling).lower() in ("1", "true", "yes")
         self.vae_fp32 = s.vae_fp32 if vae_fp32 is None else str(vae_fp32).lower() in ("1", "true", "yes")
         self.motion_adapter = motion_adapter or (_MOTION_ADAPTER if "motion_adapter" in s.extra_components else None)
+        self.latents_path = latents
+        self.latents_sha256 = None
+        if latents:
+            from vgbench.bench import provenance
+
+            if not os.path.isfile(latents):
+                raise ConfigError(f"{name}: latents file {latents} does not exist (MLPerf's is data/fixed_latent.pt "
+                                  "of its dataset: `mlcr get-dataset-mlperf-inference-text-to-video`)")
+            self.latents_sha256 = provenance.file_sha256(latents)
+        self._latents = None
         self.capabilities = Capabilities(
             tasks=(s.task,), default_frames=s.frames, default_fps=s.fps, default_width=s.width,
             default_height=s.height, frame_rule=s.frame_rule, needs_weights=True, license=s.license,
@@ -168,6 +195,10 @@ class DiffusersGenerator:
                "vae_fp32": self.vae_fp32, "call": dict(self.spec.call)}
         if self.motion_adapter:
             out["motion_adapter"] = self.motion_adapter
+        if self.spec.load:
+            out["load"] = dict(self.spec.load)
+        if self.latents_sha256:
+            out["latents_sha256"] = self.latents_sha256
         return out
 
     # ---- loading ------------------------------------------------------------------------------------------------
@@ -189,7 +220,7 @@ class DiffusersGenerator:
             raise ConfigError(f"{self.model_id}: diffusers {diffusers.__version__} has no {self.spec.pipeline}; "
                               "upgrade diffusers")
         dtype = getattr(torch, self.dtype)
-        kwargs: dict[str, Any] = {"torch_dtype": dtype}
+        kwargs: dict[str, Any] = {"torch_dtype": dtype, **self.spec.load}
         local = os.path.isdir(self.checkpoint)
         if _offline() or local:
             kwargs["local_files_only"] = True
@@ -201,6 +232,10 @@ class DiffusersGenerator:
                     self.motion_adapter, torch_dtype=dtype, local_files_only=kwargs.get("local_files_only", False))
             with warnings.catch_warnings():  # newer diffusers renamed torch_dtype to dtype; both still work
                 warnings.filterwarnings("ignore", message=".*torch_dtype.*")
+                if self.vae_fp32 and self.spec.vae_class:
+                    kwargs["vae"] = getattr(diffusers, self.spec.vae_class).from_pretrained(
+                        self.checkpoint, subfolder="vae", torch_dtype=torch.float32,
+                        local_files_only=kwargs.get("local_files_only", False))
                 pipe = cls.from_pretrained(self.checkpoint, **kwargs)
         except (OSError, ValueError, EnvironmentError) as e:
             where = ("the local folder " + self.checkpoint) if local else f"the Hugging Face cache ({self.checkpoint})"
@@ -245,6 +280,8 @@ class DiffusersGenerator:
                 kw["negative_prompt"] = self.negative_prompt
         if self.spec.pipeline == "LTXPipeline":
             kw["frame_rate"] = request.fps
+        if self.latents_path:
+            kw["latents"] = self._load_latents()
         if self.spec.task == "i2v":
             if not request.image:
                 raise GenerationError(f"{self.model_id} is image-to-video: the prompt needs an 'image'")
@@ -252,6 +289,20 @@ class DiffusersGenerator:
 
             kw["image"] = Image.open(request.image).convert("RGB").resize((request.width, request.height))
         return kw
+
+    def _load_latents(self):
+        """The fixed latents file, loaded once (``torch.load(weights_only=True)``: a plain tensor, as MLPerf's)."""
+        import torch
+
+        if self._latents is None:
+            try:
+                t = torch.load(self.latents_path, map_location="cpu", weights_only=True)
+            except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+                raise ConfigError(f"{self.model_id}: cannot read latents file {self.latents_path}: {e}") from e
+            if not isinstance(t, torch.Tensor):
+                raise ConfigError(f"{self.model_id}: {self.latents_path} holds a {type(t).__name__}, not a tensor")
+            self._latents = t
+        return self._latents
 
     def generate(self, request: GenerationRequest) -> Video:
         pipe = self.load()

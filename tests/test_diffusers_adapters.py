@@ -76,6 +76,20 @@ def build_wan():
                                  scheduler=diffusers.FlowMatchEulerDiscreteScheduler(shift=7.0))
 
 
+def build_wan22():
+    """Wan2.2-T2V-A14B's layout: two experts (``transformer`` for high noise, ``transformer_2`` for low noise) and
+    the boundary ratio saved in the pipeline config."""
+    pipe = build_wan()
+    torch.manual_seed(1)
+    expert2 = diffusers.WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32)
+    return diffusers.WanPipeline(tokenizer=pipe.tokenizer, text_encoder=pipe.text_encoder, vae=pipe.vae,
+                                 transformer=pipe.transformer, transformer_2=expert2, boundary_ratio=0.875,
+                                 scheduler=pipe.scheduler)
+
+
 def build_ltx():
     torch.manual_seed(0)
     transformer = diffusers.LTXVideoTransformer3DModel(
@@ -186,6 +200,7 @@ CASES = {
     "hunyuanvideo": (build_hunyuan, "16x16"),
     "cogvideox-5b": (build_cogvideox, "16x16"),
     "wan2.1-t2v-14b": (build_wan, "16x16"),
+    "wan2.2-t2v-a14b": (build_wan22, "16x16"),
     "cogvideox-5b-i2v": (build_cogvideox_i2v, "16x16"),
     "animatediff": (build_animatediff, "32x32"),
     "svd-xt": (build_svd, "32x32"),

@@ -106,6 +106,11 @@ def add_generation_args(p: argparse.ArgumentParser) -> None:
                                                     "model, suite, samples, seed, frames, fps, width, height, out, "
                                                     "metrics, quality, model_args, weights); options given on the "
                                                     "command line override it")
+    p.add_argument("--preset", metavar="NAME",
+                   help="a packaged run config: mlperf-t2v (MLPerf Inference's text-to-video accuracy run: "
+                        "Wan2.2-T2V-A14B with MLPerf's settings on its 248 prompts, its six VBench dimensions and "
+                        "the pass/fail gate; give its latents with --model-arg latents=fixed_latent.pt). Options on "
+                        "the command line override the preset's")
     p.add_argument("--samples", type=int, help="videos per prompt (default: the suite's)")
     p.add_argument("--seed", type=int, help="base seed; sample i of each prompt uses seed+i (default 0)")
     p.add_argument("--frames", type=int, help="frames per video (default: the model's reference setting)")

@@ -11,6 +11,8 @@ from vgbench.bench.errors import EXIT_OK, ConfigError, UsageError
 def cmd_leaderboard(args) -> int:
     if args.leaderboard_cmd == "table":
         return _leaderboard_table(args)
+    if args.leaderboard_cmd == "mlperf":
+        return _leaderboard_mlperf(args)
     from vgbench.leaderboards.site import build_site
 
     result = build_site([Path(d) for d in args.db], Path(args.out), run_ids=args.run or None, suite=args.suite,
@@ -57,6 +59,26 @@ def _leaderboard_table(args) -> int:
     return EXIT_OK
 
 
+def _leaderboard_mlperf(args) -> int:
+    """MLPerf's text-to-video gate for stored runs; exit 1 when a run fails it or has no verdict."""
+    from vgbench.bench.errors import EXIT_ITEMS_FAILED
+    from vgbench.bench.store import ResultsStore
+    from vgbench.leaderboards.mlperf import format_verdict, run_verdict
+
+    db = Path(args.db)
+    if not db.exists():
+        raise ConfigError(f"no results database at {db}")
+    with ResultsStore(db) as store:
+        run_ids = store.resolve_runs(args.run) or [r["run_id"] for r in store.runs()]
+        labels = store.labels()
+        verdicts = {rid: run_verdict(store, rid) for rid in run_ids}
+    if args.json:
+        emit_json([{"run_id": rid, "label": labels.get(rid), **v.to_dict()} for rid, v in verdicts.items()])
+    else:
+        print("\n\n".join(format_verdict(v, f"{labels.get(rid) or rid} ({rid})") for rid, v in verdicts.items()))
+    return EXIT_OK if verdicts and all(v.passed for v in verdicts.values()) else EXIT_ITEMS_FAILED
+
+
 def register(sub) -> None:
     p = sub.add_parser("leaderboard", formatter_class=FMT, epilog=EPILOG, help="build a leaderboard site",
                        description="`vgbench leaderboard build`: a static site over the runs of one suite: sortable "
@@ -83,6 +105,18 @@ def register(sub) -> None:
     q.add_argument("--run", action="append",
                    help="run to include: id, unique id prefix or label (repeatable; default all)")
     q.add_argument("--output", "-o", help="write .csv or .json instead of printing")
+    q.add_argument("--json", action="store_true", help="print JSON records on stdout")
+    q.set_defaults(func=cmd_leaderboard)
+
+    q = lsub.add_parser("mlperf", formatter_class=FMT,
+                        help="MLPerf Inference's text-to-video accuracy gate for stored runs",
+                        description="For each run: the six VBench dimensions MLPerf scores, their mean ×100 (the "
+                                    "accuracy) and PASS/FAIL against 99 % of the BF16 reference 70.48 "
+                                    "(mlcommons/inference text_to_video/wan-2.2-t2v-a14b). Exit 0 when every run "
+                                    "passes, 1 otherwise. A verdict with a dimension that is not vbench-exact is "
+                                    "marked indicative.")
+    q.add_argument("--db", required=True, help="results database")
+    q.add_argument("--run", action="append", help="run: id, unique id prefix or label (repeatable; default all)")
     q.add_argument("--json", action="store_true", help="print JSON records on stdout")
     q.set_defaults(func=cmd_leaderboard)
 

@@ -11,9 +11,15 @@ from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, UsageError
 def _config_from(args):
     from vgbench.bench.config import RunConfig
 
+    if getattr(args, "preset", None):
+        from vgbench.bench.config import preset_path
+
+        if args.config:
+            raise UsageError("--preset and --config are two ways to give the run's config: use one")
+        args.config = str(preset_path(args.preset))
     for opt in ("model", "suite"):
         if not getattr(args, opt) and not args.config:
-            raise UsageError(f"--{opt} is required (or --config FILE with `{opt}:`)")
+            raise UsageError(f"--{opt} is required (or --config FILE with `{opt}:`, or --preset NAME)")
     if args.shard is not None and not re.fullmatch(r"[0-9]+/[0-9]+", args.shard):
         raise UsageError(f"--shard takes I/N, e.g. 2/8, not {args.shard!r}")
     return RunConfig.from_cli(args, model_args=parse_kv(args.model_arg),
@@ -67,12 +73,23 @@ def cmd_run(args) -> int:
                  on_planned=_say_planned)
     plan, report, ev = result.plan, result.generation, result.evaluation
     report_eval(ev, plan.settings["model_id"])
+    gate = None
+    if getattr(args, "preset", None) == "mlperf-t2v":
+        from vgbench.leaderboards.mlperf import run_verdict
+
+        with ResultsStore(plan.db_path) as store:
+            gate = run_verdict(store, plan.run_id)
     if args.json:
         emit_json({"run_id": plan.run_id, "run_dir": str(plan.run_dir), "generated": report.generated,
-                   "skipped": report.skipped, "failed_generation": report.failed, **ev.to_dict()})
+                   "skipped": report.skipped, "failed_generation": report.failed, **ev.to_dict(),
+                   **({"mlperf": gate.to_dict()} if gate else {})})
     else:
         with ResultsStore(plan.db_path) as store:
             print(format_summary(summary_rows(store, [plan.run_id])))
+        if gate:
+            from vgbench.leaderboards.mlperf import format_verdict
+
+            print(format_verdict(gate))
     return EXIT_ITEMS_FAILED if report.failed or ev.failures else EXIT_OK
 
 
