@@ -1,7 +1,7 @@
 """MLPerf Inference's text-to-video accuracy gate (Wan2.2-T2V-A14B, six VBench dimensions).
 
-The rule, from mlcommons/inference ``text_to_video/wan2.2-t2v-14b/run_evaluation.py::parse_results`` (at
-32cf7369e3c4) and its README: VBench's standard mode scores the six dimensions (``subject_consistency``,
+The rule, from mlcommons/inference@b66003e10e2d ``text_to_video/wan-2.2-t2v-a14b/run_evaluation.py::parse_results``
+and its README: VBench's standard mode scores the six dimensions (``subject_consistency``,
 ``dynamic_degree``, ``motion_smoothness``, ``appearance_style``, ``scene``, ``background_consistency``), each on its own
 prompts of the suite; the accuracy is the plain mean of their raw values (``value[0]`` of VBench's
 ``eval_results.json``: no min-max normalisation, no weights), reported ×100; a submission passes when it reaches 99 %
@@ -26,7 +26,7 @@ DIMENSIONS = ("subject_consistency", "dynamic_degree", "motion_smoothness", "app
 #: the BF16 reference accuracy (README "Reference Accuracy") and the fraction a submission must reach
 REFERENCE_ACCURACY = 70.48
 THRESHOLD_FRACTION = 0.99
-SOURCE = "mlcommons/inference@32cf7369e3c4 text_to_video/wan2.2-t2v-14b/run_evaluation.py::parse_results + README"
+SOURCE = "mlcommons/inference@b66003e10e2d text_to_video/wan-2.2-t2v-a14b/run_evaluation.py::parse_results + README"
 
 #: the accuracy as a leaderboard scheme (``--scheme mlperf-t2v``): the mean of the six raw values, as a fraction
 MLPERF_T2V = Scheme(
