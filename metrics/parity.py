@@ -73,6 +73,16 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
            "fvd/common_metrics golden features (16 vs 16); Gaussian 40 vs 35 (400-d), 1200 vs 1100 (64-d)"),
     Parity("kvd/tats", 2, "songweige/TATS@03bbce1daa3d tats/fvd/fvd.py::polynomial_mmd", "kvd/tats",
            "0 (bit-identical)", "1e-3 relative", _SETS),
+    Parity("blip_score/itc", 1, "huggingface/transformers 4.57.6 BlipForImageTextRetrieval(use_itm_head=False) "
+           "with BlipProcessor, one frame at a time as the blip-itm-base-coco model card", "blip_score/itc",
+           "2.0e-7 per frame", "1e-6", "carphone_small 134x130 (12 f), bikes_odd 303x203 (9 f); tiny seeded BLIP"),
+    Parity("blip_score/itm", 1, "huggingface/transformers 4.57.6 BlipForImageTextRetrieval ITM head, softmax[1], "
+           "as the blip-itm-base-coco model card", "blip_score/itm", "1.8e-7 per frame", "1e-6",
+           "carphone_small 134x130 (12 f), bikes_odd 303x203 (9 f); tiny seeded BLIP"),
+    Parity("blip_score/evalcrafter-bleu", 1, "evalcrafter/EvalCrafter@1275bda05e74 "
+           "metrics/Scores_with_CLIP/Scores_with_CLIP.py::calculate_blip_bleu (pycocoevalcap 1.2 BLEU)",
+           "blip_score/evalcrafter-bleu", "0 (identical captions and values)", "captions equal; value 1e-12",
+           "carphone_small 134x130 (12 f), bikes_odd 303x203 (9 f); tiny seeded BLIP-2 (OPT) in float16"),
     Parity("is/evalcrafter", 1, "evalcrafter/EvalCrafter@cc6670170619 metrics/is.py, which calls "
            "w86763777/pytorch-gan-metrics@e13f328 core.py (get_inception_feature, calculate_inception_score)",
            "is/evalcrafter", "probabilities 5.8e-10; IS 0 (3 clips, 29 frames) and bit-identical on 257 "
@@ -156,7 +166,7 @@ def parity_for(protocol_id: str) -> Parity | None:
 _TESTS = {"fvd": "test_parity_fvd.py", "kvd": "test_parity_fvd.py", "psnr": "test_parity_quality.py",
           "vmaf": "test_parity_quality.py",
           "ssim": "test_parity_quality.py", "lpips": "test_parity_quality.py", "clip_score": "test_parity_clip.py",
-          "is": "test_parity_is.py"}
+          "is": "test_parity_is.py", "blip_score": "test_parity_blip.py"}
 
 
 def markdown_table() -> str:

@@ -81,6 +81,7 @@ for _name, _target in (
     ("is", "vgbench.metrics.distribution.inception_score:InceptionScore"),
     ("clip_score", "vgbench.metrics.alignment.clip_score:CLIPScore"),
     ("viclip_score", "vgbench.metrics.alignment.viclip_score:ViCLIPScore"),
+    ("blip_score", "vgbench.metrics.alignment.blip_score:BLIPScore"),
     ("dover", "vgbench.metrics.quality.dover:DOVERScore"),
     ("lpips", "vgbench.metrics.quality.lpips:LPIPS"),
     ("vmaf", "vgbench.metrics.quality.vmaf:VMAF"),
