@@ -89,6 +89,10 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
            "synthetic rows", "probabilities 1e-8; IS 1e-6 relative",
            "bbb 1280x720 (8 f), bikes_odd 303x203 (9 f), carphone_small 134x130 (12 f); bikes16 (256 frames, "
            "slow tier)"),
+    Parity("is/tganv2", 1, "pfnet-research/tgan2@f892bc432da3 tgan2/evaluations/inception_score.py with "
+           "tgan2/models/c3d/c3d_ucf101.py (chainer 7.8.1)", "is/tganv2",
+           "probabilities 2.6e-6; IS 7.1e-8 relative (end to end); 0 on the reference's probabilities",
+           "probabilities 1e-5; IS 1e-4 relative (slow tier)", "bikes16 (16 videos x 16 frames, 640x272)"),
     Parity("is/torch-fidelity", 1, "toshas/torch-fidelity 0.4.0 metric_isc.py::isc_features_to_metric, "
            "feature_extractor_inceptionv3.py (logits_unbiased)", "is/torch-fidelity",
            "logits 4.2e-7; IS 2.7e-13 (3 clips, 29 frames) and bit-identical on 257 synthetic rows",

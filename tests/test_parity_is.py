@@ -169,3 +169,62 @@ def test_listed_with_both_protocols_and_their_weights(cli):
     assert set(row["protocols"]) >= set(PROTOCOLS) and row["higher_is_better"] is True
     code, out, _ = cli("weights", "needed", "--metrics", "is/evalcrafter,is/torch-fidelity")
     assert code == 0 and "inception_v3_fid" in out
+
+
+# ---- the video Inception Score: TGANv2's C3D (is/tganv2) ---------------------------------------------------------
+def _c3d_files(tmp_path, ref):
+    from golden.c3d_files import write_mean, write_weights
+
+    w, wd = write_weights(tmp_path / "c3d")
+    m, md = write_mean(tmp_path / "c3d")
+    assert (wd, md) == (ref["weights"]["c3d_ucf101"]["digest"], ref["weights"]["c3d_ucf101_mean"]["digest"]), \
+        "seeded C3D files changed: remake the golden"
+    return {"c3d_ucf101": w, "c3d_ucf101_mean": m}
+
+
+def test_tganv2_value_on_the_references_probabilities():
+    """TGANv2's own per-video probabilities of bikes16 in, its IS (mean, biased std, 1e-20, float64) out."""
+    from vgbench.metrics.distribution.inception_score import inception_score
+
+    ref = reference("is/tganv2")
+    x = np.load(GOLDEN / "is/tganv2" / ref["set"]["features"])
+    value, std, _ = inception_score(x, convention="tganv2")
+    assert value == pytest.approx(ref["set"]["mean"], rel=1e-12)
+    assert std == pytest.approx(ref["set"]["std"], rel=1e-9, abs=1e-12)
+    # TGANv2's own script scores each set of generated videos with splits=1: the whole-set value
+    assert inception_score(x, 1, convention="tganv2")[0] == pytest.approx(ref["set"]["splits1"]["mean"], rel=1e-12)
+
+
+def test_tganv2_needs_sixteen_frames_and_names_its_two_files(cli):
+    from vgbench.metrics.registry import create_metric
+
+    assert create_metric("is/tganv2").weights_needed() == ["c3d_ucf101", "c3d_ucf101_mean"]
+    code, out, _ = cli("weights", "needed", "--metrics", "is/tganv2")
+    assert "conv3d_deepnetA_ucf.npz" in out and "mean2.npz" in out
+
+
+@pytest.mark.slow
+def test_tganv2_golden_bikes16_end_to_end(golden_files, tmp_path):
+    """16 videos × 16 frames of bikes (640×272) through the evaluation: per-video probabilities and the IS equal
+    TGANv2's chainer code on the same seeded C3D and mean clip."""
+    from vgbench.bench import provenance
+    from vgbench.bench.config import EvalConfig
+    from vgbench.bench.evaluate import evaluate
+    from vgbench.bench.features import FeatureStore
+    from vgbench.metrics.distribution.extractors import create_extractor
+
+    ref = reference("is/tganv2")
+    weights = _c3d_files(tmp_path, ref)
+    videos = golden_files.clip_set("bikes16", ref["set"]["frames_sha256"])
+    report = evaluate(EvalConfig(videos=videos, metrics=["is/tganv2"], db=tmp_path / "db.sqlite", progress=False,
+                                 weights={k: str(v) for k, v in weights.items()}))
+    res = report.results["is/tganv2"]
+    ex = create_extractor("c3d-tganv2")
+    ex.load(weights={k: str(v) for k, v in weights.items()})
+    cache = FeatureStore(tmp_path / "features")
+    got = np.concatenate([cache.lookup(ex, provenance.file_sha256(p), "generated")
+                          for p in sorted(videos.glob("*.mp4"))])
+    expected = np.load(GOLDEN / "is/tganv2" / ref["set"]["features"])
+    assert np.abs(got - expected).max() <= 1e-5
+    assert res.value == pytest.approx(ref["set"]["mean"], rel=1e-4)
+    assert res.details["rows"] == "videos" and res.n_items == 16

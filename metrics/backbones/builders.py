@@ -96,6 +96,24 @@ def load_inception_fid(model, path, source: str):
     return model
 
 
+# ---- C3D (TGANv2, UCF-101) ----------------------------------------------------------------------------------------
+def c3d_ucf101(seed: int = 0):
+    """TGANv2's C3D; the mean clip stays a constant 100 until :meth:`C3DUCF101.set_mean` (random weights only)."""
+    from vgbench.metrics.backbones.c3d import C3DUCF101
+
+    _seeded(seed)
+    return C3DUCF101()
+
+
+def load_c3d_ucf101(model, path, source: str):
+    """``conv3d_deepnetA_ucf.npz``: chainer npz (``conv1a/W`` ...) mapped to the module's names, strict."""
+    if path is not None:
+        from vgbench.metrics.backbones.c3d import state_dict_from_npz
+
+        load_strict(model, state_dict_from_npz(path), source)
+    return model
+
+
 # ---- EfficientNet-Lite0 -------------------------------------------------------------------------------------------
 class EfficientNetFeatures(torch.nn.Module):
     """EfficientNet-Lite0 → global-average-pooled 1280-d features. Input ``[B,3,224,224]`` ImageNet-normalised."""

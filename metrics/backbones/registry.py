@@ -43,6 +43,12 @@ STANDALONE_WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         source="LPIPS v0.1 linear heads for VGG16, shipped in torchmetrics (functional/image/lpips_models/vgg.pth)",
         license="BSD-2-Clause", packaged="vgbench.metrics.backbones.packaged:packaged_head_path_vgg",
         manual="pip install torchmetrics", used_by=("lpips/vgg",)),
+    # ---- the video Inception Score (issue 19) ----
+    WeightsFile(
+        "c3d_ucf101_mean", "mean2.npz",
+        urls=("https://github.com/rezoo/tgan2/releases/download/v1.0/mean2.npz",),
+        source="TGANv2 (pfnet-research/tgan2 README): the C3D mean clip, mean2.npz['mean'] [3,16,128,171] BGR",
+        license="see pfnet-research/tgan2 (MIT) and C3D (BSD)", used_by=("is/tganv2",)),
     # ---- VBench dimensions (issue 5) ----
     WeightsFile(
         "laion_aesthetic_vit_l14", "sa_0_4_vit_l_14_linear.pth",
@@ -173,6 +179,19 @@ for _b in (
         feature_dim=2048,
         preprocessing={"layout": "BCHW", "range": [-1, 1], "size": 299, "resize": "bilinear, align_corners=False"},
         golden="inception_v3_fid"),
+    BackboneEntry(
+        "c3d_ucf101", "C3D fine-tuned on UCF-101 (TGANv2's chainer port), 101-way logits of 16-frame clips",
+        builder="vgbench.metrics.backbones.builders:c3d_ucf101", loader="vgbench.metrics.backbones.builders:load_c3d_ucf101",
+        file=WeightsFile(
+            "c3d_ucf101", "conv3d_deepnetA_ucf.npz",
+            urls=("https://github.com/rezoo/tgan2/releases/download/v1.0/conv3d_deepnetA_ucf.npz",),
+            source="TGANv2 (pfnet-research/tgan2 README): C3D UCF-101 fine-tune "
+                   "(vlg.cs.dartmouth.edu c3d_ucf101_finetune_whole_iter_20000) converted to chainer npz",
+            license="see pfnet-research/tgan2 (MIT) and C3D (BSD)"),
+        feature_dim=101,
+        preprocessing={"layout": "BCTHW", "range": [-1, 1], "frames": 16, "size": 112,
+                       "internal": "RGB->BGR x128, bilinear align_corners=True 112, + (128 - mean2 crop)"},
+        golden="c3d_ucf101"),
     BackboneEntry(
         "efficientnet_lite0", "EfficientNet-Lite0 ImageNet (PyPI package), 1280-d pooled; non-standard for FD",
         builder="vgbench.metrics.backbones.builders:efficientnet_lite0",

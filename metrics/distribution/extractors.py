@@ -359,6 +359,52 @@ def _fwd_efficientnet_video(model, frames):
     return np.concatenate([f.mean(0), np.abs(np.diff(f, axis=0)).mean(0)])[None]
 
 
+def _fwd_c3d_probs(model, frames):
+    """TGANv2's video Inception Score input (pfnet-research/tgan2@f892bc432da3 ``datasets/h5video.py``: ``(x − 128) /
+    128`` as float32 ``[1, 3, 16, H, W]``; ``evaluations/inception_score.py``: ``F.softmax(classifier(x))`` in
+    float32). Returns ``[1, 101]`` class probabilities."""
+    import torch
+
+    x = (_uint8_thwc(frames, model).float() - 128.0) / 128.0
+    return _cpu(torch.softmax(model(x.permute(3, 0, 1, 2)[None]), dim=1))
+
+
+@dataclass
+class C3DExtractor(FeatureExtractor):
+    """The C3D extractor also loads TGANv2's mean clip (weights file ``c3d_ucf101_mean``, ``mean2.npz``): the
+    ``--weights c3d_ucf101_mean=PATH`` file, else the registry's (verified, offline first). Its SHA-256 joins the
+    preprocessing (so the cache key). With random weights allowed and no mean file, a constant mean of 100 stands in
+    (the result is flagged random anyway)."""
+
+    def load(self, allow_random: bool | None = None, weights=None, device: str | None = None):
+        first = self.loaded is None
+        loaded = super().load(allow_random, weights, device)
+        if first:
+            self._load_mean(loaded, weights)
+        return loaded
+
+    def _load_mean(self, loaded, weights) -> None:
+        from vgbench.metrics.backbones.registry import STANDALONE_WEIGHTS, UserWeights
+        from vgbench.metrics.backbones.weights import WeightsMissingError, resolve, resolve_user
+
+        wf = STANDALONE_WEIGHTS["c3d_ucf101_mean"]
+        user = weights if isinstance(weights, UserWeights) else UserWeights(weights)
+        given = user.path_for(wf.name)
+        try:
+            found = resolve_user(wf, given) if given else resolve(wf, download=not loaded.random)
+        except WeightsMissingError:
+            if not loaded.random:
+                raise
+            self.preprocessing = {**self.preprocessing, "mean2": "constant 100 (random weights)"}
+            return
+        try:
+            with np.load(found.path) as z:
+                loaded.model.set_mean(z["mean"])
+        except (KeyError, ValueError, OSError) as e:
+            raise MetricError(f"{found.path}: not TGANv2's mean2.npz ({e}); it holds 'mean' [3, 16, 128, 171]") from e
+        self.preprocessing = {**self.preprocessing, "mean2_sha256": found.sha256}
+
+
 _I3D_RANGE = "[-1,1]"
 
 #: Feature extractor name → factory (the metrics' protocols name one). Third-party packages add extractors through the
@@ -406,6 +452,10 @@ _BUILTIN_EXTRACTORS: dict[str, Callable[[], FeatureExtractor]] = {
         "inception-logits-tf1-frames", "inception_v3_fid", ClipSampling(None, "first", "first", 1),
         {"resize": "299 TF1 resize_bilinear on 0..255", "range": "(x-128)/128", "frames": "all",
          "output": "bias-free fc logits (1008)"}, _fwd_inception_logits_tf1, 1008, per="frame"),
+    "c3d-tganv2": lambda: C3DExtractor(
+        "c3d-tganv2", "c3d_ucf101", ClipSampling(16, "first", "first", 16),
+        {"range": "(x-128)/128", "frames": "first 16", "output": "softmax of fc8 (101), float32"},
+        _fwd_c3d_probs, 101),
     "efficientnet-frames": lambda: FeatureExtractor(
         "efficientnet-frames", "efficientnet_lite0", ClipSampling(None, "first", "first", 1),
         {"resize": "squash 224 bilinear antialias", "normalisation": "ImageNet", "frames": "all"},

@@ -1,4 +1,4 @@
-"""Inception Score (IS) of the frames of a set of videos: no reference set, higher is better.
+"""Inception Score (IS) of a set of videos, per frame or per clip: no reference set, higher is better.
 
 ``IS = exp(E_x KL(p(y|x) ‖ p(y)))`` over the 1008-way class probabilities of the TF ``inception-2015-12-05`` network
 (pytorch-fid's port, ``pt_inception-2015-12-05-6726825d.pth``: the FID backbone), computed on ``splits`` parts of
@@ -13,6 +13,14 @@ the frames and averaged (Salimans et al. 2016, openai/improved-gan ``inception_s
   uint8 input, TF1 bilinear resize to 299, ``(x − 128)/128``, the bias-free logits, rows shuffled by
   ``np.random.RandomState(2020).permutation``, softmax in float64, 10 contiguous splits, mean and the **biased**
   standard deviation (``np.std``).
+
+* ``is/tganv2``: the video IS of TGAN/TGANv2/MoCoGAN/DIGAN tables (pfnet-research/tgan2@f892bc432da3
+  ``evaluations/inception_score.py`` with ``models/c3d/c3d_ucf101.py``): the first 16 frames of each video as
+  ``(x − 128)/128`` (``datasets/h5video.py``), C3D fine-tuned on UCF-101 (``conv3d_deepnetA_ucf.npz`` and the mean clip
+  ``mean2.npz``; :mod:`vgbench.metrics.backbones.c3d`), float32 softmax of its 101 logits, ``+ 1e-20``, 10
+  contiguous splits of the videos in float64, mean and biased std. TGANv2 scores 10 fresh sets of 2048 generated
+  videos (``splits=1`` each); on a fixed folder the 10 splits play those sets. StyleGAN-V's ``isv`` runs a
+  TorchScript port of the same C3D but shuffles with ``RandomState(42)`` and adds no eps (not built).
 
 Frames are taken in sorted item-key order (then frame order), so the value does not depend on shards or arrival order.
 EvalCrafter takes ``os.listdir`` order, which its splits depend on: on the same folder its value can differ from
@@ -37,6 +45,10 @@ IS_PROTOCOLS = {
         "inception-probs-frames", "all frames /255, InceptionV3 (pytorch-fid weights) softmax of the bias-free "
         "1008-way fc, 10 contiguous splits in sorted key order, float32, unbiased std (EvalCrafter with "
         "pytorch-gan-metrics)", options=(("splits", 10),)),
+    "tganv2": DistributionProtocol(
+        "c3d-tganv2", "per video: first 16 frames, (x-128)/128, C3D UCF-101 (TGANv2) softmax, + 1e-20, 10 "
+        "contiguous splits of videos in sorted key order, float64, biased std (TGANv2 inception_score)",
+        options=(("splits", 10),)),
     "torch-fidelity": DistributionProtocol(
         "inception-logits-tf1-frames", "all frames uint8, TF1 bilinear 299, (x-128)/128, bias-free 1008-way logits, "
         "shuffled with RandomState(2020), float64 softmax, 10 splits, biased std (torch-fidelity 0.4.0 isc)",
@@ -77,6 +89,18 @@ def _split_scores_float64(logits: np.ndarray, splits: int, shuffle_seed: int | N
     return out
 
 
+def _split_scores_eps64(probs: np.ndarray, splits: int, eps: float = 1e-20) -> list[float]:
+    """TGANv2 ``inception_score``'s per-split scores: float64, ``part + eps``, contiguous splits."""
+    ys = np.asarray(probs, dtype=np.float64)
+    n = len(ys)
+    out = []
+    for i in range(splits):
+        part = ys[(i * n // splits):((i + 1) * n // splits), :] + eps
+        kl = part * (np.log(part) - np.log(np.expand_dims(np.mean(part, 0), 0)))
+        out.append(float(np.exp(np.mean(np.sum(kl, 1)))))
+    return out
+
+
 def inception_score(x: np.ndarray, splits: int = 10, convention: str = "evalcrafter",
                     shuffle_seed: int | None = 2020) -> tuple[float, float, list[float]]:
     """The Inception Score of ``x`` (functional form).
@@ -85,8 +109,8 @@ def inception_score(x: np.ndarray, splits: int = 10, convention: str = "evalcraf
         x: ``[N, C]`` float: class probabilities (rows summing to 1) for ``"evalcrafter"``, logits for
             ``"torch-fidelity"``. ``N >= splits``.
         splits: number of contiguous parts (10 in both references).
-        convention: ``"evalcrafter"`` (float32, unbiased std over splits) or ``"torch-fidelity"`` (shuffled,
-            float64 softmax, biased std).
+        convention: ``"evalcrafter"`` (float32, unbiased std over splits), ``"torch-fidelity"`` (shuffled,
+            float64 softmax, biased std) or ``"tganv2"`` (probabilities + 1e-20 in float64, biased std).
         shuffle_seed: torch-fidelity's ``rng_seed`` (None: no shuffle).
 
     Returns:
@@ -104,10 +128,13 @@ def inception_score(x: np.ndarray, splits: int = 10, convention: str = "evalcraf
         scores = _split_scores_torch32(x, splits)
         t = torch.tensor(scores, dtype=torch.float32)
         return float(torch.mean(t)), float(torch.std(t)) if splits > 1 else 0.0, scores
+    if convention == "tganv2":
+        scores = _split_scores_eps64(x, splits)
+        return float(np.mean(scores)), float(np.std(scores)), scores
     if convention == "torch-fidelity":
         scores = _split_scores_float64(x, splits, shuffle_seed)
         return float(np.mean(scores)), float(np.std(scores)), scores
-    raise ConfigError(f"unknown Inception Score convention {convention!r}: evalcrafter or torch-fidelity")
+    raise ConfigError(f"unknown Inception Score convention {convention!r}: evalcrafter, torch-fidelity or tganv2")
 
 
 class InceptionScore(DistributionMetric):
@@ -118,13 +145,16 @@ class InceptionScore(DistributionMetric):
     needs_reference: ClassVar[bool] = False
     higher_is_better: ClassVar[bool] = True
     needs_download = True
-    requires = {"evalcrafter": ("torchvision",), "torch-fidelity": ("torchvision",)}
+    requires = {"evalcrafter": ("torchvision",), "torch-fidelity": ("torchvision",), "tganv2": ()}
     uses_covariance: ClassVar[bool] = False
     protocol_specs = IS_PROTOCOLS
     protocols: ClassVar[dict[str, str]] = {k: v.description for k, v in IS_PROTOCOLS.items()}
     value_range = (1.0, 1008.0)
     aggregation = "frame"
     n_boot = 50
+
+    def weights_needed(self) -> list[str]:
+        return super().weights_needed() + (["c3d_ucf101_mean"] if self.protocol == "tganv2" else [])
 
     def _score(self, x: np.ndarray) -> tuple[float, float, list[float]]:
         seed = self.spec.option("shuffle_seed")
@@ -141,11 +171,13 @@ class InceptionScore(DistributionMetric):
                                    "extractor": self.extractor.describe()}
         value, ci = float("nan"), None
         if len(x) < splits:
-            flags.append(f"too few frames ({len(x)}): the Inception Score needs at least {splits} (one per split)")
+            what = "frames" if self.extractor.per == "frame" else "videos"
+            flags.append(f"too few {what} ({len(x)}): the Inception Score needs at least {splits} (one per split)")
         else:
             value, std, scores = self._score(x)
             details.update({"split_std": std, "split_scores": scores,
-                            "std_kind": "unbiased (torch.std)" if self.protocol == "evalcrafter" else "biased (np.std)"})
+                            "std_kind": "unbiased (torch.std)" if self.protocol == "evalcrafter" else "biased (np.std)",
+                            "rows": "frames" if self.extractor.per == "frame" else "videos"})
             if len(keys) >= 2 and self.n_boot:
                 ci = self._bootstrap(keys, splits)
         return MetricResult(
