@@ -37,7 +37,7 @@ def test_too_few_rows_and_unknown_convention_are_errors():
 
     with pytest.raises(ConfigError, match="at least 10 rows"):
         inception_score(np.full((9, 3), 1 / 3))
-    with pytest.raises(ConfigError, match="evalcrafter or torch-fidelity"):
+    with pytest.raises(ConfigError, match="evalcrafter, torch-fidelity or tganv2"):
         inception_score(np.full((20, 3), 1 / 3), convention="tf")
 
 
