@@ -54,11 +54,21 @@ class Verdict:
     dimensions: dict[str, float | None]
     missing: list[str]
     not_exact: list[str] = field(default_factory=list)
+    #: how the run differs from MLPerf's settings (``"steps 2 (MLPerf: 20)"``); empty for an exact run or unknown
+    deviations: list[str] = field(default_factory=list)
+    #: dimensions scored on random or user-supplied weights
+    not_official_weights: list[str] = field(default_factory=list)
+
+    @property
+    def indicative(self) -> bool:
+        """True when the number is not MLPerf's: a substitute dimension, other settings or other weights."""
+        return bool(self.not_exact or self.deviations or self.not_official_weights)
 
     def to_dict(self) -> dict[str, Any]:
         return {"accuracy": self.accuracy, "threshold": self.threshold, "reference_accuracy": REFERENCE_ACCURACY,
                 "passed": self.passed, "dimensions": self.dimensions, "missing": self.missing,
-                "not_exact": self.not_exact, "rule": SOURCE}
+                "not_exact": self.not_exact, "deviations": self.deviations,
+                "not_official_weights": self.not_official_weights, "indicative": self.indicative, "rule": SOURCE}
 
 
 def mlperf_accuracy(values: Mapping[str, float | None]) -> float | None:
@@ -69,34 +79,79 @@ def mlperf_accuracy(values: Mapping[str, float | None]) -> float | None:
     return 100.0 * math.fsum(float(v) for v in got) / len(DIMENSIONS)
 
 
-def verdict(values: Mapping[str, float | None], fidelity: Mapping[str, str | None] | None = None) -> Verdict:
-    """Apply the gate to ``values`` (dimension → raw 0–1 value); ``fidelity``: dimension → its result's fidelity."""
+def verdict(values: Mapping[str, float | None], fidelity: Mapping[str, str | None] | None = None,
+            deviations: list[str] | None = None, not_official_weights: list[str] | None = None) -> Verdict:
+    """Apply the gate to ``values`` (dimension → raw 0–1 value); ``fidelity``: dimension → its result's fidelity;
+    ``deviations`` / ``not_official_weights``: what makes the run other than MLPerf's (see :func:`run_verdict`)."""
     threshold = THRESHOLD_FRACTION * REFERENCE_ACCURACY
     acc = mlperf_accuracy(values)
     dims = {d: (None if values.get(d) is None else float(values[d])) for d in DIMENSIONS}
     missing = [d for d in DIMENSIONS if dims[d] is None or math.isnan(dims[d])]
     not_exact = sorted(d for d in DIMENSIONS if d not in missing and (fidelity or {}).get(d) != "vbench-exact")
-    return Verdict(acc, threshold, None if acc is None else acc >= threshold, dims, missing, not_exact)
+    return Verdict(acc, threshold, None if acc is None else acc >= threshold, dims, missing, not_exact,
+                   list(deviations or []), sorted(not_official_weights or []))
+
+
+def expected_settings() -> dict[str, Any]:
+    """MLPerf's generation settings as the ``mlperf-t2v`` preset plans them (run settings keys → value)."""
+    import yaml
+
+    from vgbench.bench.config import preset_path
+    from vgbench.prompts.schema import load_suite
+
+    p = yaml.safe_load(preset_path("mlperf-t2v").read_text())
+    a = p["model_args"]
+    return {"model_id": "diffusers/" + p["model"], "frames": p["frames"], "fps": float(p["fps"]),
+            "width": p["width"], "height": p["height"], "seed": p["seed"], "samples": p["samples"],
+            "suite_sha256": load_suite(p["suite"]).sha256, "steps": a["steps"], "guidance": float(a["guidance"]),
+            "dtype": a["dtype"], "negative_prompt": a["negative_prompt"], "vae_fp32": True,
+            "call": {"guidance_scale_2": 3.0}, "load": {"boundary_ratio": 0.875}}
+
+
+def settings_deviations(settings: Mapping[str, Any], suite_sha256: str | None) -> list[str]:
+    """How a run's recorded settings differ from MLPerf's (empty when they are MLPerf's)."""
+    want = expected_settings()
+    adapter = settings.get("adapter_settings") or {}
+    got = {k: settings.get(k) for k in ("model_id", "frames", "fps", "width", "height", "seed", "samples")}
+    got |= {k: adapter.get(k) for k in ("steps", "guidance", "dtype", "negative_prompt", "vae_fp32", "call", "load")}
+    got["suite_sha256"] = suite_sha256
+    out = []
+    for k, v in want.items():
+        if got.get(k) != v:
+            show = (lambda x: (repr(x)[:40] + "…") if len(repr(x)) > 40 else repr(x))
+            out.append(f"{k} {show(got.get(k))} (MLPerf: {show(v)})")
+    if not adapter.get("latents_sha256"):
+        out.append("no fixed latents file (MLPerf passes data/fixed_latent.pt: --model-arg latents=PATH)")
+    return out
 
 
 def run_verdict(store, run_id: str) -> Verdict:
-    """The gate for a stored run: its set values of the six dimensions' VBench protocols (current revision)."""
+    """The gate for a stored run: its set values of the six dimensions' current VBench protocols (other revisions
+    and option variants are not counted), with how its settings and weights differ from MLPerf's."""
     import json
 
-    from vgbench.leaderboards.schemes import VBENCH_PROTOCOLS
-    from vgbench.metrics.protocol_id import split_revision
+    from vgbench.metrics.registry import create_metric
 
+    current = {create_metric(f"{d}/vbench").protocol_id: d for d in DIMENSIONS}
     values: dict[str, float] = {}
     fidelity: dict[str, str] = {}
+    weights: list[str] = []
     for s in store.set_metrics([run_id]):
-        if s["reference"]:
+        dim = current.get(s["protocol"])
+        if dim is None or s["reference"]:
             continue
-        dim = VBENCH_PROTOCOLS.get(split_revision(s["protocol"])[0])
-        if dim in DIMENSIONS:
-            res = json.loads(s["result_json"])
-            values[dim] = s["value"]
-            fidelity[dim] = res.get("details", {}).get("fidelity")
-    return verdict(values, fidelity)
+        res = json.loads(s["result_json"])
+        values[dim] = s["value"]
+        fidelity[dim] = res.get("details", {}).get("fidelity")
+        if any("random weights" in f or "user-supplied weights" in f for f in res.get("flags", [])):
+            weights.append(dim)
+    row = store.query("SELECT config_json, suite_sha256 FROM runs WHERE run_id=?", (run_id,))
+    deviations = ["not a generation run: its settings are unknown"]
+    if row and row[0]["config_json"]:
+        settings = json.loads(row[0]["config_json"]).get("settings")
+        if settings:
+            deviations = settings_deviations(settings, row[0]["suite_sha256"])
+    return verdict(values, fidelity, deviations, weights)
 
 
 def format_verdict(v: Verdict, label: str = "") -> str:
@@ -109,10 +164,15 @@ def format_verdict(v: Verdict, label: str = "") -> str:
         lines.append(f"  no verdict: {', '.join(v.missing)} missing (MLPerf's accuracy is the mean of all six)")
         return "\n".join(lines)
     lines.append(f"  {'accuracy (mean ×100)':30s}: {v.accuracy:.4f}")
-    word = "PASS" if v.passed else "FAIL"
+    word = ("PASS" if v.passed else "FAIL") + (" (indicative)" if v.indicative else "")
     lines.append(f"  {word}: {v.accuracy:.4f} {'>=' if v.passed else '<'} {v.threshold:.4f} "
                  f"(99 % of the BF16 reference {REFERENCE_ACCURACY})")
     if v.not_exact:
         lines.append(f"  ! not MLPerf's number: {', '.join(v.not_exact)} not vbench-exact (a substitute model or "
-                     "recipe); the verdict is indicative only")
+                     "recipe)")
+    if v.not_official_weights:
+        lines.append(f"  ! not MLPerf's number: {', '.join(v.not_official_weights)} scored on random or "
+                     "user-supplied weights")
+    if v.deviations:
+        lines.append("  ! not MLPerf's settings: " + "; ".join(v.deviations))
     return "\n".join(lines)

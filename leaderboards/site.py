@@ -154,7 +154,7 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
                     dims[d] = col
         found |= set(dims)
         agg = scheme.aggregate({d: c["value"] for d, c in dims.items()})
-        keys = [scheme.total_name, *scheme.groups]
+        keys = [scheme.total_name, *(g for g in scheme.groups if g != scheme.total_name)]
         r["scheme"] = {k: agg[k] for k in keys}
         r["scheme_missing"] = agg["missing"]
         # a VBench total is VBench-comparable only when every dimension in it used VBench's model and recipe
@@ -480,7 +480,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             if not tied:
                 best[c] = top[1]
 
-    scheme_keys = [sch.total_name, *sch.groups] if sch else []
+    scheme_keys = [sch.total_name, *(g for g in sch.groups if g != sch.total_name)] if sch else []
     show_scheme = bool(sch) and (any(r.get("scheme") for r in runs) or pub_rows)
     # ---- main table
     head = ['<th class="text">model</th>', '<th class="text">source</th>', "<th>videos</th>"]

@@ -93,7 +93,7 @@ SPECS: dict[str, DiffusersSpec] = {s.name: s for s in (
                   memory="~80 GB GPU bf16 at 720p (two 14B experts; model offload to fit less)", license="Apache-2.0",
                   source="model card / diffusers docs: 81 f, 16 fps, 1280x720, 40 steps, guidance 4.0 (high-noise "
                          "expert) and 3.0 (low-noise), boundary ratio 0.875, VAE in fp32; MLPerf's accuracy run: "
-                         "`--config mlperf-t2v`"),
+                         "`vgbench run --preset mlperf-t2v`"),
     DiffusersSpec("ltx-video", "LTXPipeline", "Lightricks/LTX-Video", "t2v", 121, 25.0, 768, 512, "8k+1", 50, 3.0,
                   negative_prompt="worst quality, inconsistent motion, blurry, jittery, distorted",
                   call={"max_sequence_length": 128},
@@ -183,6 +183,8 @@ class DiffusersGenerator:
                                   "of its dataset: `mlcr get-dataset-mlperf-inference-text-to-video`)")
             self.latents_sha256 = provenance.file_sha256(latents)
         self._latents = None
+        if latents:
+            self._load_latents()  # a file that is not a tensor fails the plan, not every item after the model loads
         self.capabilities = Capabilities(
             tasks=(s.task,), default_frames=s.frames, default_fps=s.fps, default_width=s.width,
             default_height=s.height, frame_rule=s.frame_rule, needs_weights=True, license=s.license,

@@ -86,3 +86,30 @@ def test_listed_with_three_protocols_and_their_folders(cli, tmp_path, monkeypatc
     assert list(row["protocols"]) == ["itc", "itm", "evalcrafter-bleu"] and row["higher_is_better"] is True
     code, out, _ = cli("weights", "needed", "--metrics", "blip_score/itc,blip_score/evalcrafter-bleu")
     assert "Salesforce/blip-itm-base-coco" in out and "Salesforce/blip2-opt-2.7b" in out
+
+
+def test_a_prompt_longer_than_the_text_model_is_truncated_and_said(blip_itm_folder):
+    from vgbench.bench.video import Video
+    from vgbench.metrics.registry import create_metric
+
+    m = create_metric(f"blip_score/itc@model_path={blip_itm_folder}")
+    m.load(device="cpu")
+    frames = np.random.default_rng(0).integers(0, 255, (2, 48, 64, 3), dtype=np.uint8)
+    s = m.score(Video.from_numpy(frames, 8.0), prompt=" ".join(["a person riding a bike"] * 30))
+    assert np.isfinite(s.value) and "cut to the text model's 64" in s.extra["prompt_truncated"]
+
+
+def test_sharded_model_folders_are_hashed_by_every_shard(tmp_path):
+    """A sharded checkpoint (the hub's large models) gets a weights hash from its shards, so other weights never
+    reuse cached scores; a folder without weights is an error."""
+    from vgbench.bench.errors import ConfigError
+    from vgbench.metrics.vbench.detection import _weights_sha256
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, last in ((a, b"1"), (b, b"2")):
+        folder.mkdir()
+        (folder / "model-00001-of-00002.safetensors").write_bytes(b"shard one")
+        (folder / "model-00002-of-00002.safetensors").write_bytes(b"shard two " + last)
+    assert len(_weights_sha256(a)) == 64 and _weights_sha256(a) != _weights_sha256(b)
+    with pytest.raises(ConfigError, match="no weights file"):
+        _weights_sha256(tmp_path)

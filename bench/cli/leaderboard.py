@@ -60,8 +60,8 @@ def _leaderboard_table(args) -> int:
 
 
 def _leaderboard_mlperf(args) -> int:
-    """MLPerf's text-to-video gate for stored runs; exit 1 when a run fails it or has no verdict."""
-    from vgbench.bench.errors import EXIT_ITEMS_FAILED
+    """MLPerf's text-to-video gate for stored runs; exit 6 (gate failed) when a run fails it or has no verdict."""
+    from vgbench.bench.errors import EXIT_REGRESSION
     from vgbench.bench.store import ResultsStore
     from vgbench.leaderboards.mlperf import format_verdict, run_verdict
 
@@ -76,7 +76,7 @@ def _leaderboard_mlperf(args) -> int:
         emit_json([{"run_id": rid, "label": labels.get(rid), **v.to_dict()} for rid, v in verdicts.items()])
     else:
         print("\n\n".join(format_verdict(v, f"{labels.get(rid) or rid} ({rid})") for rid, v in verdicts.items()))
-    return EXIT_OK if verdicts and all(v.passed for v in verdicts.values()) else EXIT_ITEMS_FAILED
+    return EXIT_OK if verdicts and all(v.passed for v in verdicts.values()) else EXIT_REGRESSION
 
 
 def register(sub) -> None:
@@ -113,8 +113,10 @@ def register(sub) -> None:
                         description="For each run: the six VBench dimensions MLPerf scores, their mean ×100 (the "
                                     "accuracy) and PASS/FAIL against 99 % of the BF16 reference 70.48 "
                                     "(mlcommons/inference text_to_video/wan-2.2-t2v-a14b). Exit 0 when every run "
-                                    "passes, 1 otherwise. A verdict with a dimension that is not vbench-exact is "
-                                    "marked indicative.")
+                                    "passes, 6 when one fails or has no verdict (a dimension missing). A verdict "
+                                    "is marked indicative when a dimension is not vbench-exact or ran on random or "
+                                    "user-supplied weights, or when the run's settings are not MLPerf's (each "
+                                    "difference is named).")
     q.add_argument("--db", required=True, help="results database")
     q.add_argument("--run", action="append", help="run: id, unique id prefix or label (repeatable; default all)")
     q.add_argument("--json", action="store_true", help="print JSON records on stdout")

@@ -5,7 +5,7 @@ import re
 
 from vgbench.bench.cli.common import (EPILOG, FMT, WEIGHTS_HELP, add_generation_args, emit_json, parse_kv,
                                       parse_weights, report_eval, say)
-from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, UsageError
+from vgbench.bench.errors import EXIT_ITEMS_FAILED, EXIT_OK, EXIT_REGRESSION, UsageError
 
 
 def _config_from(args):
@@ -69,8 +69,11 @@ def cmd_run(args) -> int:
     from vgbench.bench.store import ResultsStore
     from vgbench.leaderboards.summary import format_summary, summary_rows
 
-    result = run(_config_from(args), progress=not args.no_progress, on_generated=_say_generated,
-                 on_planned=_say_planned)
+    config = _config_from(args)
+    if getattr(args, "preset", None) == "mlperf-t2v" and not config.model_args.get("latents"):
+        say("warning: no --model-arg latents=PATH: MLPerf passes its fixed latent tensor (data/fixed_latent.pt of its "
+            "dataset) to every generation; without it the latents come from the seed and the verdict is indicative")
+    result = run(config, progress=not args.no_progress, on_generated=_say_generated, on_planned=_say_planned)
     plan, report, ev = result.plan, result.generation, result.evaluation
     report_eval(ev, plan.settings["model_id"])
     gate = None
@@ -90,7 +93,9 @@ def cmd_run(args) -> int:
             from vgbench.leaderboards.mlperf import format_verdict
 
             print(format_verdict(gate))
-    return EXIT_ITEMS_FAILED if report.failed or ev.failures else EXIT_OK
+    if report.failed or ev.failures:
+        return EXIT_ITEMS_FAILED
+    return EXIT_REGRESSION if gate is not None and not gate.passed else EXIT_OK
 
 
 def register(sub) -> None:

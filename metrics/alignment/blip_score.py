@@ -7,9 +7,11 @@
     [CLS] features; per video the mean over frames. Unit: cosine, in [-1, 1].
 ``blip_score/itm``
     the same model with its image–text matching head (``use_itm_head=True``): per frame ``softmax(itm_logits)[1]``,
-    the probability that frame and prompt match; per video the mean. In [0, 1].
+    the probability that frame and prompt match; per video the mean. In [0, 1]. For both, a prompt longer than the
+    text model's positions (512 tokens for the hub checkpoint) is truncated and the item says so
+    (``prompt_truncated``); the model card's call would fail on it.
 ``blip_score/evalcrafter-bleu``
-    EvalCrafter's BLIP-BLEU (evalcrafter/EvalCrafter@cc667017 ``metrics/Scores_with_CLIP/Scores_with_CLIP.py::
+    EvalCrafter's BLIP-BLEU (evalcrafter/EvalCrafter@1275bda05e74 ``metrics/Scores_with_CLIP/Scores_with_CLIP.py::
     calculate_blip_bleu``): 5 frames at ``torch.linspace(0, T−1, 5).long()``, each as OpenCV reads it (**BGR**),
     ``cv2.resize`` to 224×224, as a float ``[3, 224, 224]`` tensor of 0–255 values through the BLIP-2 processor
     (``Salesforce/blip2-opt-2.7b``, float16 as EvalCrafter loads it) and ``generate`` with the checkpoint's default
@@ -114,7 +116,11 @@ class BLIPScore(Metric):
             raise ConfigError(f"blip_score option dtype={self.opts['dtype']!r}: choose one of float32, float16")
         self.unit = "cos" if self.protocol == "itc" else ("probability" if self.protocol == "itm" else "BLEU")
         self.value_range = (-1.0, 1.0) if self.protocol == "itc" else (0.0, 1.0)
-        self.batch = max(1, int(self.opts["batch"]))
+        if not str(self.opts["batch"]).isdigit() or int(self.opts["batch"]) < 1:
+            from vgbench.bench.errors import ConfigError
+
+            raise ConfigError(f"blip_score option batch={self.opts['batch']!r}: a whole number of frames, at least 1")
+        self.batch = int(self.opts["batch"])
         self.model = self.processor = None
 
     def folders_needed(self) -> list[dict]:
@@ -151,6 +157,8 @@ class BLIPScore(Metric):
             self.processor = BlipProcessor.from_pretrained(str(folder), local_files_only=True, **_pil_backend())
             model = BlipForImageTextRetrieval.from_pretrained(str(folder), local_files_only=True, dtype=dtype)
         self.model = model.to(self.device).eval()
+        text_cfg = getattr(model.config, "text_config", None)
+        self._max_tokens = int(getattr(text_cfg, "max_position_embeddings", 512) or 512)
         self.backbone = "blip2" if self.protocol == "evalcrafter-bleu" else "blip_itm"
         self.weights_sha256 = _weights_sha256(folder)
 
@@ -164,14 +172,18 @@ class BLIPScore(Metric):
             if self.protocol == "evalcrafter-bleu":
                 return self._bleu(frames, prompt)
             per_frame = self._similarity(frames, prompt)
-        return ItemScore(float(np.mean(per_frame)), 1.0, {"per_frame": [float(v) for v in per_frame]})
+        extra: dict[str, Any] = {"per_frame": [float(v) for v in per_frame]}
+        n_tokens = len(self.processor.tokenizer(prompt)["input_ids"])
+        if n_tokens > self._max_tokens:
+            extra["prompt_truncated"] = f"{n_tokens} tokens cut to the text model's {self._max_tokens}"
+        return ItemScore(float(np.mean(per_frame)), 1.0, extra)
 
     def _similarity(self, frames: np.ndarray, prompt: str) -> list[float]:
         out: list[float] = []
         for i in range(0, len(frames), self.batch):
             chunk = list(frames[i:i + self.batch])
             inputs = self.processor(images=chunk, text=[prompt] * len(chunk), return_tensors="pt",
-                                    padding=True).to(self.device)
+                                    padding=True, truncation=True, max_length=self._max_tokens).to(self.device)
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
             if self.protocol == "itm":
                 logits = self.model(**inputs, use_itm_head=True).itm_score

@@ -81,16 +81,27 @@ class Captioner:
         raise NotImplementedError
 
 
+def _file_sha256(f: Path) -> str:
+    h = hashlib.sha256()
+    with open(f, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _weights_sha256(folder: Path) -> str:
+    """SHA-256 of a model folder's weights: of its single weights file, or, for a sharded checkpoint
+    (``model-00001-of-00002.safetensors`` ...), of the sorted ``name:sha256`` lines of every shard, so that other
+    weights never reuse cached scores. Raises ConfigError when the folder holds no weights file."""
     for name in ("model.safetensors", "pytorch_model.bin"):
         f = folder / name
         if f.is_file():
-            h = hashlib.sha256()
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            return h.hexdigest()
-    return "unknown"
+            return _file_sha256(f)
+    shards = sorted(list(folder.glob("model-*-of-*.safetensors")) or list(folder.glob("pytorch_model-*-of-*.bin")))
+    if not shards:
+        raise ConfigError(f"{folder}: no weights file (model.safetensors, pytorch_model.bin or their shards)")
+    lines = "".join(f"{f.name}:{_file_sha256(f)}\n" for f in shards)
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 def folder_need(name: str, path: str | None, env: str, hub_id: str) -> dict:
