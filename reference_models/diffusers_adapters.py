@@ -323,5 +323,9 @@ class DiffusersGenerator:
 
 def diffusers_entries():
     """(name, summary) of every diffusers adapter, for the model registry."""
+    def extra(s: DiffusersSpec) -> str:
+        more = {**{k: v for k, v in s.call.items() if k.startswith("guidance")}, **s.load}
+        return "".join(f", {k} {v:g}" if isinstance(v, float) else f", {k} {v}" for k, v in more.items())
+
     return [(s.name, f"{s.pipeline} ({s.checkpoint}): {s.frames} f @ {s.fps:g} fps, {s.width}x{s.height}, "
-                     f"{s.steps} steps, guidance {s.guidance:g} [{s.task}]") for s in SPECS.values()]
+                     f"{s.steps} steps, guidance {s.guidance:g}{extra(s)} [{s.task}]") for s in SPECS.values()]

@@ -116,9 +116,11 @@ def test_preset_runs_end_to_end_offline_with_a_tiny_wan22(tmp_path, cli, monkeyp
             "--model-arg", "device=cpu", "--model-arg", f"latents={latents}", "--out", tmp_path / "out",
             "--no-progress"]
     code, out, err = cli(*args)
-    assert code == 0, err
+    assert code in (0, 6), err  # 6: the gate failed (a tiny random model)
     assert "MLPerf text-to-video accuracy" in out and "accuracy (mean ×100)" in out
-    assert ("PASS" in out) != ("FAIL" in out) and "not MLPerf's number" in out
+    assert ("PASS" in out) != ("FAIL" in out) and "not MLPerf's number" in out and "(indicative)" in out
+    assert code == (0 if "PASS" in out else 6)
+    assert "not MLPerf's settings: frames 5 (MLPerf: 81); width 128 (MLPerf: 1280)" in out
     code, out, err = cli(*args[:-1], "--json", "--no-progress")
     doc = json.loads(out)
     gate = doc["mlperf"]

@@ -101,7 +101,8 @@ WEIGHTS_HELP = ("use this weights file for backbone/weights NAME (repeatable; na
 def add_generation_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="generator (required): shapes, static, noise, replay:DIR, folder:DIR "
                                    "(see `vgbench models list`)")
-    p.add_argument("--suite", help="built-in suite name (smoke, shapes) or a suite file (.yaml/.jsonl) (required)")
+    p.add_argument("--suite", help="built-in suite name (see `vgbench prompts list`: mlperf-t2v, shapes, smoke, "
+                                   "vbench-style) or a suite file (.yaml/.jsonl) (required)")
     p.add_argument("--config", metavar="FILE", help="a run config (YAML or JSON; the fields of vgbench.RunConfig: "
                                                     "model, suite, samples, seed, frames, fps, width, height, out, "
                                                     "metrics, quality, model_args, weights); options given on the "
