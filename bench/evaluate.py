@@ -371,7 +371,8 @@ def _plan(ev: _Evaluation, reference_failures: dict[str, list[str]]) -> list[Wor
             units.append(WorkUnit(len(units), item.key, "generated", item.path, sha,
                                   ref_path=ref_item.path if ref_item is not None else None, scores=todo,
                                   contexts=contexts, extract=extract, prompt=item.prompt, aux=item.aux,
-                                  group=(item.prompt_id or item.pair_key, item.sample_index or 0)))
+                                  group=(item.prompt_id or item.pair_key, item.sample_index or 0),
+                                  image=item.image))
     store.put_item_metrics(rows)
     if ev.reference_extractors():
         units += _plan_reference(ev, len(units), reference_failures)
@@ -437,12 +438,26 @@ def _use_refstats(ev: _Evaluation) -> None:
 
 
 def _context_sha(m, item: EvalItem, ref_sha: str | None) -> str:
-    """What besides the video a cached score depends on: the reference's content (paired metrics), or the prompt
-    text and aux info (a score of the same video under another prompt must not be reused)."""
+    """What besides the video a cached score depends on: the reference's content (paired metrics), the prompt
+    text and aux info (a score of the same video under another prompt must not be reused), or the conditioning
+    image's content (image-to-video metrics)."""
+    if m.needs_image:
+        return "img:" + provenance.stable_hash({"image": _image_sha256(item)}, length=16)
     if m.needs_prompt or m.needs_aux:
         return "ctx:" + provenance.stable_hash({"prompt": item.prompt if m.needs_prompt else None,
                                                 "aux": item.aux if m.needs_aux else None}, length=16)
     return (ref_sha or "") if m.needs_reference else ""
+
+
+def _image_sha256(item: EvalItem) -> str | None:
+    """The conditioning image's SHA-256 now (a replaced image must not reuse scores); None when it has none or the
+    file is gone (the metric then fails the item, saying so)."""
+    if not item.image:
+        return None
+    try:
+        return provenance.file_sha256(item.image)
+    except OSError:
+        return None
 
 
 def _score_row(ev: _Evaluation, m, key: str, sha: str, rsha: str, s: ItemScore, cached: bool = False) -> dict:

@@ -168,6 +168,8 @@ def _item_row(item: PlannedItem, side: dict[str, Any]) -> dict[str, Any]:
 
 def write_run_manifest(plan: RunPlan, status: str, report: RunReport | None = None) -> None:
     dims = {p.id: list(p.dimensions) for p in plan.suite.prompts if p.dimensions}
+    # the conditioning images travel to the evaluation (image-to-video dimensions), with their hash at generation
+    image_sha = {img: provenance.file_sha256(img) for img in {it.request.image for it in plan.items if it.request.image}}
     doc = {
         "vgbench_run": 1, "run_id": plan.run_id, "status": status, "config": asdict(plan.config),
         "settings": plan.settings, "suite": {"name": plan.suite.name, "version": plan.suite.version,
@@ -176,6 +178,8 @@ def write_run_manifest(plan: RunPlan, status: str, report: RunReport | None = No
         "items": [{"item_id": it.item_id, "prompt_id": it.request.prompt_id, "prompt": it.request.prompt,
                    "sample_index": it.request.sample_index, "seed": it.request.seed,
                    "file": f"videos/{it.item_id}.mp4", **({"aux": it.request.aux} if it.request.aux else {}),
+                   **({"image": str(Path(it.request.image).resolve()), "image_sha256": image_sha[it.request.image]}
+                      if it.request.image else {}),
                    **({"dimensions": dims[it.request.prompt_id]} if it.request.prompt_id in dims else {})}
                   for it in plan.items],
     }

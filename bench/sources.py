@@ -31,6 +31,9 @@ class EvalItem:
     aux: dict = field(default_factory=dict, compare=False, hash=False)  # per-dimension auxiliary info of the prompt
     #: VBench dimensions the prompt serves (from the suite); empty = unknown, every requested dimension scores it
     dimensions: tuple[str, ...] = ()
+    #: the conditioning image file of an image-to-video item (from the run's suite), and its SHA-256 at generation
+    image: str | None = None
+    image_sha256: str | None = None
 
 
 @dataclass
@@ -73,7 +76,7 @@ def load_source(path: str | Path) -> VideoSource:
                 items.append(EvalItem(it["item_id"], str(video), f"{it['prompt_id']}/{it['sample_index']}",
                                       it["prompt"], it["prompt_id"], it["sample_index"], it["seed"],
                                       side.get("sha256"), error, it.get("aux") or {},
-                                      tuple(it.get("dimensions") or ())))
+                                      tuple(it.get("dimensions") or ()), it.get("image"), it.get("image_sha256")))
             return VideoSource(doc["run_id"], "run", root, items, doc["settings"]["model_id"],
                                doc["suite"]["name"], doc["suite"]["sha256"])
         except (KeyError, TypeError, AttributeError, ValueError) as e:  # valid JSON, wrong structure

@@ -98,6 +98,7 @@ class ScoreContext:
         aux: the prompt's auxiliary info (VBench's object, colour, style, ...), if any.
         key: the item key in its source.
         group: (prompt id, sample index) of the item, if known.
+        image: the conditioning image file of an image-to-video item, if any.
     """
 
     video: "Video"
@@ -106,6 +107,7 @@ class ScoreContext:
     aux: dict[str, Any] | None = None
     key: str = ""
     group: tuple[str, int] | None = None
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ class Metric:
     #: "video" (each item weighs 1) or "frame" (each item weighs its number of frames / frame pairs).
     aggregation: ClassVar[str] = "video"
     needs_reference: ClassVar[bool] = False
+    #: image-to-video metrics compare the video with its conditioning image (``score(..., image=PATH)``)
+    needs_image: ClassVar[bool] = False
     needs_prompt: ClassVar[bool] = False
     #: its default protocol needs a weights file that is not shipped with vgbench
     needs_download: ClassVar[bool] = False
@@ -303,6 +307,13 @@ class Metric:
             raise MetricError(f"{self.name} is a paired metric: this item has no reference video")
         self.check_input(ctx.video)
         kw = {"aux": ctx.aux} if self.needs_aux else {}
+        if self.needs_image:
+            if not ctx.image:
+                from vgbench.bench.errors import MetricError
+
+                raise MetricError(f"{self.name} compares the video with its conditioning image, and this item has "
+                                  "none: score an image-to-video run (a suite whose prompts have 'image:')")
+            kw["image"] = ctx.image
         return self.score(ctx.video, ctx.reference if self.needs_reference else None, ctx.prompt, **kw)
 
     def update(self, key: str, video: Video, reference: Video | None = None, prompt: str | None = None) -> ItemScore:

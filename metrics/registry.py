@@ -91,9 +91,9 @@ for _name, _target in (
 
 def _register_dimensions() -> None:
     """The VBench dimensions that bring their own metric are registered from their table row."""
-    from vgbench.metrics.vbench.table import DIMENSIONS
+    from vgbench.metrics.vbench.table import DIMENSIONS, I2V_DIMENSIONS
 
-    for d in DIMENSIONS:
+    for d in (*DIMENSIONS, *I2V_DIMENSIONS):
         if d.target:
             METRICS.add(d.metric.partition("/")[0], d.target)
 

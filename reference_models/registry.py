@@ -34,6 +34,8 @@ for _name, _target in (
     ("shapes", "vgbench.reference_models.builtin.shapes:ShapesGenerator"),
     ("noisy-shapes", "vgbench.reference_models.builtin.shapes:NoisyShapesGenerator"),
     ("static", "vgbench.reference_models.builtin.simple:StaticGenerator"),
+    ("image-pan", "vgbench.reference_models.builtin.i2v_anchors:ImagePanGenerator"),
+    ("image-ignore", "vgbench.reference_models.builtin.i2v_anchors:ImageIgnoreGenerator"),
     ("noise", "vgbench.reference_models.builtin.simple:NoiseGenerator"),
     ("replay", "vgbench.reference_models.builtin.replay:ReplayGenerator"),
     ("http", "vgbench.reference_models.http_api:HttpApiGenerator"),

@@ -28,6 +28,7 @@ class WorkUnit:
             which the driver stores with the value.
         extract: names of the extractors whose features are to be extracted.
         prompt, aux, group: the item's prompt text, auxiliary info and (prompt id, sample index).
+        image: the item's conditioning image file (image-to-video), if any.
     """
 
     index: int
@@ -42,6 +43,7 @@ class WorkUnit:
     prompt: str | None = None
     aux: dict[str, Any] | None = None
     group: tuple | None = None
+    image: str | None = None  # the conditioning image of an image-to-video item
 
     def __getstate__(self):  # plain data for Ray / multiprocessing
         return self.__dict__
@@ -211,7 +213,7 @@ class UnitRunner:
                 continue
             try:
                 out.scores[i] = m.score_item(ScoreContext(video, ref if m.needs_reference else None, unit.prompt,
-                                                          unit.aux, unit.key, unit.group))
+                                                          unit.aux, unit.key, unit.group, unit.image))
             except (MetricError, ValueError, RuntimeError) as e:
                 out.scores[i] = _error(e)
         for name in (unit.extract if extract else ()):

@@ -66,14 +66,21 @@ DIMENSIONS: tuple[VBenchDimension, ...] = (
                     target="vgbench.metrics.vbench.dimensions:OverallConsistency"),
 )
 
-BY_NAME: dict[str, VBenchDimension] = {d.name: d for d in DIMENSIONS}
+#: VBench-I2V's dimensions (``vbench2_beta_i2v``; normalisation from ``scripts/constant.py`` NORMALIZE_DIC_I2V and
+#: DIM_WEIGHT_I2V). Not in ``--dimensions all`` nor in the ``vbench`` scheme: they need an image-to-video run.
+I2V_DIMENSIONS: tuple[VBenchDimension, ...] = (
+    VBenchDimension("i2v_subject", "i2v_subject", "i2v", 0.1462, 1.0, note="I2V: DINO to the conditioning image",
+                    target="vgbench.metrics.vbench.i2v:I2VSubject"),
+)
+
+BY_NAME: dict[str, VBenchDimension] = {d.name: d for d in (*DIMENSIONS, *I2V_DIMENSIONS)}
 
 
 def protocol_dimensions() -> dict[str, str]:
     """Metric protocol id → the VBench dimension its values count as. (``viclip_score/vbench`` is overall consistency
     or temporal style depending on the prompts, so it is not listed.)"""
     out: dict[str, str] = {}
-    for d in DIMENSIONS:
+    for d in (*DIMENSIONS, *I2V_DIMENSIONS):
         for pid in (*d.also, d.protocol_id):
             out[pid] = d.name
     return out
@@ -81,11 +88,12 @@ def protocol_dimensions() -> dict[str, str]:
 
 def help_text() -> str:
     """The dimension list for ``--help``."""
-    return ", ".join(f"{d.name} ({d.note})" if d.note else d.name for d in DIMENSIONS)
+    return ", ".join(f"{d.name} ({d.note})" if d.note else d.name for d in (*DIMENSIONS, *I2V_DIMENSIONS))
 
 
 def dimension_specs(text: str) -> list[str]:
-    """``"all"`` or a comma-separated list of VBench dimension names → their metric specs, in the order given.
+    """``"all"`` (VBench's 16) or a comma-separated list of VBench and VBench-I2V dimension names → their metric
+    specs, in the order given.
 
     Raises:
         UnknownNameError: an unknown dimension name (the message suggests the closest and lists the 16).
@@ -95,5 +103,5 @@ def dimension_specs(text: str) -> list[str]:
     names = [d.name for d in DIMENSIONS] if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
-        raise unknown_name("VBench dimension", unknown, ["all", *(d.name for d in DIMENSIONS)], "vgbench metrics list")
+        raise unknown_name("VBench dimension", unknown, ["all", *BY_NAME], "vgbench metrics list")
     return [BY_NAME[n].metric for n in names]

@@ -1,0 +1,107 @@
+"""Image-to-video evaluation: the conditioning image travels from the suite through the run into the evaluation;
+``i2v_subject`` equals VBench-I2V's code (``tests/golden/i2v_subject/vbench``); the weightless I2V anchors order as
+expected (the image-following one above the image-ignoring one)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from golden import reference
+
+
+def _pairs(golden_files, tmp_path, which):
+    from golden.i2v_images import write
+
+    ref = reference("i2v_subject/vbench")
+    out = []
+    for pair in ref["pairs"][:which]:
+        path, sha = write(pair["image"], tmp_path / "images")
+        assert sha == ref["images"][pair["image"]]["pixels_sha256"]
+        clip = golden_files.clip(pair["clip"], ref["clips"][pair["clip"]]["frames_sha256"])
+        out.append((path, clip, pair["value"]))
+    return out
+
+
+def _metric(golden_files):
+    from vgbench.metrics.registry import create_metric
+
+    ref = reference("i2v_subject/vbench")
+    m = create_metric("i2v_subject")
+    m.load(weights={"dino_vitb16": golden_files.weights("dino_vitb16", ref["weights"]["dino_vitb16"]["digest"])},
+           device="cpu")
+    return m
+
+
+@pytest.mark.parametrize("n", [pytest.param(1, id="first-pair"), pytest.param(4, id="all", marks=pytest.mark.slow)])
+def test_i2v_subject_equals_vbench(golden_files, tmp_path, n):
+    from vgbench.bench.video import read_video
+
+    m = _metric(golden_files)
+    for image, clip, expected in _pairs(golden_files, tmp_path, n):
+        s = m.score(read_video(clip), image=str(image))
+        assert s.value == pytest.approx(expected, abs=1e-6)
+        assert s.extra["fidelity"] == "vbench-exact" and len(s.extra["consecutive"]) == len(s.extra["conformity"]) - 1
+
+
+def _i2v_suite(tmp_path):
+    from PIL import Image
+    from skimage import data
+
+    for name in ("astronaut", "coffee"):
+        Image.fromarray(getattr(data, name)()).save(tmp_path / f"{name}.png")
+    suite = tmp_path / "i2v.yaml"
+    suite.write_text("suite: i2v-mini\nsamples_per_prompt: 1\nprompts:\n"
+                     "  - {id: astro, text: an astronaut waving, image: astronaut.png, dimensions: [i2v_subject]}\n"
+                     "  - {id: coffee, text: a cup of coffee, image: coffee.png, dimensions: [i2v_subject]}\n")
+    return suite
+
+
+@pytest.mark.slow
+def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path, cli):
+    """`vgbench run` with the image-following and the image-ignoring anchor, then `evaluate --dimensions
+    i2v_subject` (seeded DINO): the follower scores higher; run.json records each item's image and its hash; a
+    changed image is scored again, an unchanged one comes from the store."""
+    ref = reference("i2v_subject/vbench")
+    w = golden_files.weights("dino_vitb16", ref["weights"]["dino_vitb16"]["digest"])
+    suite = _i2v_suite(tmp_path)
+    values = {}
+    for model in ("image-pan", "image-ignore"):
+        code, out, err = cli("run", "--model", model, "--suite", suite, "--out", tmp_path / "out", "--frames", "6",
+                             "--size", "64x64", "--metrics", "", "--no-progress")
+        assert code == 0, err
+        run_dir = next((tmp_path / "out").glob(f"{model}__*"))
+        items = json.loads((run_dir / "run.json").read_text())["items"]
+        assert all(it["image"].endswith(".png") and len(it["image_sha256"]) == 64 for it in items)
+        code, out, err = cli("evaluate", run_dir, "--dimensions", "i2v_subject", "--weights", f"dino_vitb16={w}",
+                             "--db", tmp_path / "db.sqlite", "--json", "--no-progress")
+        assert code == 0, err
+        values[model] = json.loads(out)["metrics"]["i2v_subject"]["value"]
+    assert values["image-pan"] > values["image-ignore"] + 0.05
+    run_dir = next((tmp_path / "out").glob("image-pan__*"))
+    args = ("evaluate", run_dir, "--dimensions", "i2v_subject", "--weights", f"dino_vitb16={w}", "--db",
+            tmp_path / "db.sqlite", "--json", "--no-progress")
+    assert json.loads(cli(*args)[1])["scores_computed"] == 0
+    from PIL import Image
+
+    Image.fromarray(np.zeros((80, 80, 3), np.uint8)).save(tmp_path / "coffee.png")  # the image changed
+    assert json.loads(cli(*args)[1])["scores_computed"] == 1
+
+
+def test_a_text_to_video_item_fails_with_a_clear_error(tmp_path, cli):
+    code, out, err = cli("run", "--model", "shapes", "--suite", "smoke", "--out", tmp_path / "out", "--frames", "4",
+                         "--size", "32x32", "--metrics", "", "--no-progress")
+    run_dir = next((tmp_path / "out").glob("shapes__*"))
+    code, out, err = cli("evaluate", run_dir, "--metrics", "i2v_subject", "--allow-random-weights", "--json",
+                         "--no-progress", "--db", tmp_path / "db.sqlite")
+    doc = json.loads(out)
+    assert code == 4 and doc["failed_items"]
+    assert "conditioning image, and this item has none" in json.dumps(doc["failed_items"])
+
+
+def test_i2v_subject_is_a_dimension_but_not_in_all():
+    from vgbench.metrics.vbench.table import dimension_specs
+
+    assert dimension_specs("i2v_subject") == ["i2v_subject"]
+    assert "i2v_subject" not in dimension_specs("all")
