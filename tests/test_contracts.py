@@ -185,15 +185,21 @@ WEIGHTLESS = [n for n in model_names()
 
 
 @pytest.mark.parametrize("name", WEIGHTLESS)
-def test_weightless_generator_produces_what_it_promises(name):
+def test_weightless_generator_produces_what_it_promises(name, tmp_path):
     from vgbench.reference_models.base import GenerationRequest, Generator
 
     gen = create_generator(name)
     assert isinstance(gen, Generator) and isinstance(gen.model_id, str) and gen.model_id
     json.dumps(gen.settings())  # JSON-serialisable (it goes into item ids and run.json)
     caps = gen.capabilities
+    image = None
+    if "t2v" not in caps.tasks and "i2v" in caps.tasks:  # image-to-video only: give it a conditioning image
+        from PIL import Image
+
+        image = str(tmp_path / "first.png")
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(image)
     req = GenerationRequest("p0", "a red circle moving left", seed=3, num_frames=5, fps=caps.default_fps,
-                            width=48, height=32)
+                            width=48, height=32, image=image)
     video = gen.generate(req)
     assert (video.num_frames, video.height, video.width, video.fps) == (5, 32, 48, caps.default_fps)
     again = gen.generate(req)
