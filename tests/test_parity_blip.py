@@ -29,7 +29,7 @@ def blip2_folder(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("protocol", ["itc", "itm"])
+@pytest.mark.parametrize("protocol", ["itc", pytest.param("itm", marks=pytest.mark.slow)])
 def test_itc_itm_per_frame_equal_reference(golden_files, blip_itm_folder, protocol):
     from vgbench.bench.video import read_video
     from vgbench.metrics.registry import create_metric

@@ -115,6 +115,7 @@ def test_value_on_the_references_features_equals_its_value(protocol):
     assert std == pytest.approx(ref["small"]["std"], abs=1e-7)
 
 
+@pytest.mark.slow  # ~5 s of InceptionV3 on CPU; the default run keeps the value and arithmetic goldens above
 def test_golden_features_end_to_end_without_a_reference(golden_files, tmp_path):
     """``is/evalcrafter`` through the evaluation, with no reference set, on carphone_small (134×130, 12 frames):
     the per-frame probabilities equal the reference's; the set value is stored with no reference (both protocols on
