@@ -14,6 +14,7 @@ submission number. Pure arithmetic (no torch).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -92,8 +93,17 @@ def verdict(values: Mapping[str, float | None], fidelity: Mapping[str, str | Non
                    list(deviations or []), sorted(not_official_weights or []))
 
 
+@functools.lru_cache(maxsize=1)
+def _expected_settings() -> dict[str, Any]:
+    return _read_expected_settings()
+
+
 def expected_settings() -> dict[str, Any]:
     """MLPerf's generation settings as the ``mlperf-t2v`` preset plans them (run settings keys → value)."""
+    return dict(_expected_settings())
+
+
+def _read_expected_settings() -> dict[str, Any]:
     import yaml
 
     from vgbench.bench.config import preset_path

@@ -97,12 +97,14 @@ def load_inception_fid(model, path, source: str):
 
 
 # ---- C3D (TGANv2, UCF-101) ----------------------------------------------------------------------------------------
-def c3d_ucf101(seed: int = 0):
-    """TGANv2's C3D; the mean clip stays a constant 100 until :meth:`C3DUCF101.set_mean` (random weights only)."""
+def c3d_ucf101(seed: int = 0, device: str | None = None):
+    """TGANv2's C3D (78 M parameters; ``device="meta"`` builds it without memory); the mean clip stays a constant
+    100 until :meth:`C3DUCF101.set_mean` (random weights only)."""
     from vgbench.metrics.backbones.c3d import C3DUCF101
 
     _seeded(seed)
-    return C3DUCF101()
+    with torch.device(device or "cpu"):
+        return C3DUCF101()
 
 
 def load_c3d_ucf101(model, path, source: str):
