@@ -106,3 +106,58 @@ def test_i2v_subject_is_a_dimension_but_not_in_all():
 
     assert dimension_specs("i2v_subject") == ["i2v_subject"]
     assert "i2v_subject" not in dimension_specs("all")
+
+
+def test_adaptive_crops_equal_vbench_for_every_ratio(tmp_path):
+    """VBench-I2V's crop_to_diff_ratio on scikit-image's images: the same boxes at 1:1, 8:5, 7:4 and 16:9 and, with
+    the same input files, byte-identical crops."""
+    import hashlib
+
+    from golden import GOLDEN
+    from golden.i2v_crop_info import INFO, write_images
+    from vgbench.prompts.i2v_suite import crop_image, target_bbox
+
+    ref = json.loads((GOLDEN / "i2v_crops" / "reference.json").read_text())
+    images = write_images(tmp_path / "images")
+    same_inputs = all(hashlib.sha256((images / n).read_bytes()).hexdigest() == h for n, h in ref["images"].items())
+    for key, r in ref["crops"].items():
+        ratio, name = key.split("/")
+        bbox = target_bbox(next(i for i in INFO if i["file_name"] == name), ratio)
+        assert bbox == r["bbox"], key
+        out = crop_image(images / name, bbox, tmp_path / ratio / name)
+        if same_inputs:
+            assert hashlib.sha256(out.read_bytes()).hexdigest() == r["file_sha256"], key
+
+
+def test_vbench_i2v_suite_import_crops_labels_and_runs(tmp_path, cli):
+    """`vgbench prompts import vbench-i2v`: prompts with their cropped image, dimensions and camera labels; the suite
+    runs with the image-following anchor."""
+    from golden.i2v_crop_info import INFO, write_images
+
+    images = write_images(tmp_path / "images")
+    (tmp_path / "info.json").write_text(json.dumps(INFO))
+    full = [{"prompt_en": "an astronaut in a white suit", "dimension": ["i2v_subject", "subject_consistency"],
+             "image_type": "human", "image_name": "astronaut.jpg"},
+            {"prompt_en": "an astronaut in a white suit, camera pans left", "dimension": ["camera_motion"],
+             "image_type": "human", "image_name": "astronaut.jpg"},
+            {"prompt_en": "a cup of coffee", "dimension": ["i2v_background"], "image_type": "food",
+             "image_name": "coffee.jpg"}]
+    (tmp_path / "full.json").write_text(json.dumps(full))
+    code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "full.json", "--crop-info",
+                         tmp_path / "info.json", "--images", images, "--crops", tmp_path / "crops", "--ratio", "16-9",
+                         "-o", tmp_path / "i2v.yaml")
+    assert code == 0, err
+    from vgbench.prompts.schema import load_suite
+
+    suite = load_suite(tmp_path / "i2v.yaml")
+    assert [p.aux for p in suite.prompts] == [{}, {"camera_motion": {"camera_motion": "pan_left"}}, {}]
+    assert suite.prompts[0].image == suite.prompts[1].image and suite.prompts[0].image.endswith("16-9/astronaut.jpg")
+    from PIL import Image
+
+    assert Image.open(suite.prompts[2].image).size == (592, 333)  # 16:9 of the 338-px-high first crop
+    code, out, err = cli("run", "--model", "image-pan", "--suite", tmp_path / "i2v.yaml", "--samples", "1",
+                         "--frames", "4", "--size", "32x32", "--metrics", "", "--out", tmp_path / "out", "--no-progress")
+    assert code == 0, err
+    code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "full.json", "--crop-info",
+                         tmp_path / "info.json", "--images", tmp_path / "nowhere", "--crops", tmp_path / "c2")
+    assert code == 3 and "astronaut.jpg is missing" in err

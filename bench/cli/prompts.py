@@ -44,6 +44,15 @@ def cmd_prompts(args) -> int:
 
     if args.format == "vbench":
         suite = import_vbench_full_info(args.file, name=args.name or "vbench")
+    elif args.format == "vbench-i2v":
+        from vgbench.bench.errors import UsageError
+        from vgbench.prompts.i2v_suite import import_vbench_i2v
+
+        if not (args.crop_info and args.images and args.crops):
+            raise UsageError("vbench-i2v needs --crop-info i2v-bench-info.json, --images FOLDER (the original "
+                             "images) and --crops FOLDER (where the cropped images go)")
+        suite = import_vbench_i2v(args.file, args.crop_info, args.images, args.crops, ratio=args.ratio,
+                                  name=args.name or "vbench-i2v")
     else:
         suite = import_prompt_list(args.file, name=args.name, samples_per_prompt=args.samples or 1)
     text = dump_suite_yaml(suite)
@@ -71,10 +80,18 @@ def register(sub) -> None:
                         description="Write a vgbench suite (YAML) from VBench's VBench_full_info.json (--format "
                                     "vbench: 5 samples per prompt, 25 for temporal flickering, auxiliary info kept) "
                                     "or a plain text file with one prompt per line (--format list).")
-    q.add_argument("format", choices=["vbench", "list"], help="input format")
+    q.add_argument("format", choices=["vbench", "vbench-i2v", "list"],
+                   help="input format: vbench (VBench_full_info.json), vbench-i2v (vbench2_i2v_full_info.json, with "
+                        "its images cropped as VBench-I2V's crop_to_diff_ratio.py), list (one prompt per line)")
     q.add_argument("file", help="input file")
     q.add_argument("--name", help="suite name (default: vbench, or the file name)")
     q.add_argument("--samples", type=int, help="samples per prompt (list format; default 1)")
+    q.add_argument("--crop-info", metavar="JSON", help="vbench-i2v: the suite's i2v-bench-info.json (crop boxes)")
+    q.add_argument("--images", metavar="DIR", help="vbench-i2v: folder of VBench-I2V's original images (never "
+                                                   "downloaded by vgbench)")
+    q.add_argument("--crops", metavar="DIR", help="vbench-i2v: where the cropped images are written (DIR/RATIO/)")
+    q.add_argument("--ratio", default="16-9", choices=["1-1", "8-5", "7-4", "16-9"],
+                   help="vbench-i2v: aspect ratio of the crops (default 16-9)")
     q.add_argument("-o", "--output", help="output .yaml (default: stdout)")
     p.set_defaults(func=cmd_prompts)
 
