@@ -3,7 +3,8 @@
 A scheme is data: for each dimension a ``[min, max]`` normalisation range, a weight and a group; for each group a
 weight. ``norm_d = (score_d − min_d)/(max_d − min_d) · w_d`` (no clipping); a group's score is
 ``Σ norm_d / Σ w_d`` over its dimensions; the total is the group-weighted mean of the group scores. A dimension
-without a score counts as 0 (as VBench's ``cal_final_score.py`` does) and is reported as missing.
+without a score counts as a raw 0 (as VBench's ``cal_final_score.py`` / ``cal_i2v_final_score.py`` set it, so its
+normalised value is ``−min/(max−min)``, negative when ``min > 0``) and is reported as missing.
 
 Built in: ``vbench`` (``scripts/constant.py`` + ``cal_final_score.py``, metric-recipes §8.2): Quality over 7
 dimensions (dynamic degree weighs 0.5, so Σw = 6.5), Semantic over 9, Total = (4·Quality + Semantic)/5. Inputs are
@@ -62,7 +63,7 @@ class Scheme:
             v = scores.get(d.name)
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 missing.append(d.name)
-                normalised[d.name] = 0.0
+                normalised[d.name] = d.normalise(0.0)  # a raw 0, as VBench's submission() sets it (negative when min > 0)
             else:
                 normalised[d.name] = d.normalise(float(v))
         out: dict[str, Any] = {}
@@ -83,6 +84,21 @@ VBENCH = Scheme(
     description="VBench: min-max normalised dimensions (VBench's table), Quality (7 dims, dynamic degree ×0.5), "
                 "Semantic (9 dims), Total = (4·Quality + Semantic)/5")
 
+#: VBench-I2V's Total (Vchitect/VBench@45e79ec14e69 ``scripts/cal_i2v_final_score.py`` with ``scripts/constant.py``
+#: NORMALIZE_DIC_I2V and DIM_WEIGHT_I2V): I2V score over camera motion (weight 0.1), video–image subject and
+#: background consistency; Quality over six VBench dimensions (dynamic degree 0.5); Total = (I2V + Quality)/2. A
+#: dimension without a result counts 0, as its ``submission`` does.
+VBENCH_I2V = Scheme(
+    "vbench-i2v",
+    (Dimension("camera_motion", "i2v", 0.0, 1.0, 0.1), Dimension("i2v_subject", "i2v", 0.1462, 1.0),
+     Dimension("i2v_background", "i2v", 0.2615, 1.0),
+     Dimension("subject_consistency", "quality", 0.1462, 1.0), Dimension("background_consistency", "quality", 0.2615, 1.0),
+     Dimension("motion_smoothness", "quality", 0.706, 0.9975), Dimension("dynamic_degree", "quality", 0.0, 1.0, 0.5),
+     Dimension("aesthetic_quality", "quality", 0.0, 1.0), Dimension("imaging_quality", "quality", 0.0, 1.0)),
+    {"i2v": 1.0, "quality": 1.0},
+    description="VBench-I2V: I2V score (camera motion ×0.1, video-image subject and background consistency) and "
+                "Quality (6 dims, dynamic degree ×0.5), min-max normalised; Total = (I2V + Quality)/2")
+
 #: metric protocol ids of vgbench that compute a VBench dimension (``vgbench evaluate --dimensions``), from
 #: :mod:`vgbench.metrics.vbench.table`
 VBENCH_PROTOCOLS = protocol_dimensions()
@@ -92,6 +108,7 @@ VBENCH_PROTOCOLS = protocol_dimensions()
 SCHEMES: Registry[Scheme] = Registry("aggregation scheme", group="vgbench.schemes", name_attribute=None)
 SCHEMES.add("vbench", VBENCH)
 SCHEMES.add("mlperf-t2v", "vgbench.leaderboards.mlperf:MLPERF_T2V")
+SCHEMES.add("vbench-i2v", VBENCH_I2V)
 
 
 def load_scheme(spec: str | Path) -> Scheme:

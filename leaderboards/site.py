@@ -159,7 +159,7 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
         r["scheme_missing"] = agg["missing"]
         # a VBench total is VBench-comparable only when every dimension in it used VBench's model and recipe
         r["scheme_not_exact"] = sorted(d for d, c in dims.items() if c.get("fidelity") != "vbench-exact") \
-            if scheme.name in ("vbench", "mlperf-t2v") else []
+            if scheme.name in ("vbench", "mlperf-t2v", "vbench-i2v") else []
         reps = {d: c["replicates"] for d, c in dims.items() if c.get("replicates") is not None}
         if dims and len(reps) == len(dims):
             b = len(next(iter(reps.values())))

@@ -158,3 +158,17 @@ def test_vbench_i2v_suite_import_crops_and_labels(tmp_path, cli):
     code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "full.json", "--crop-info",
                          tmp_path / "info.json", "--images", tmp_path / "nowhere", "--crops", tmp_path / "c2")
     assert code == 3 and "astronaut.jpg is missing" in err
+
+
+@pytest.mark.parametrize("case", ["all", "partial"])
+def test_vbench_i2v_total_equals_cal_i2v_final_score(case):
+    """The vbench-i2v scheme against VBench's own cal_i2v_final_score functions on stored values (``partial``: the
+    dimensions vgbench cannot score yet count 0, as VBench's submission does)."""
+    from golden import GOLDEN
+    from vgbench.leaderboards.schemes import load_scheme
+
+    ref = json.loads((GOLDEN / "vbench_i2v_scheme" / "reference.json").read_text())[case]
+    agg = load_scheme("vbench-i2v").aggregate(ref["values"])
+    for key in ("quality", "i2v", "total"):
+        assert agg[key] == pytest.approx(ref[key], abs=1e-12)
+    assert (case == "partial") == bool(agg["missing"])
