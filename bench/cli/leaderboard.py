@@ -91,7 +91,8 @@ def register(sub) -> None:
     q.add_argument("--out", required=True, help="output folder for the site")
     q.add_argument("--run", action="append", help="run id to include (repeatable; default: every run of the suite)")
     q.add_argument("--suite", help="suite name (needed when the databases hold runs of several suites)")
-    q.add_argument("--scheme", help="aggregation scheme: vbench, or a YAML/JSON scheme file")
+    q.add_argument("--scheme", help="aggregation scheme: vbench (VBench Total), vbench-i2v (VBench-I2V Total), "
+                                    "mlperf-t2v (MLPerf's six-dimension accuracy), or a YAML/JSON scheme file")
     q.add_argument("--published", help="CSV of published scores to show beside the measured runs (marked)")
     q.add_argument("--title", default="vgbench leaderboard", help="page title (default: vgbench leaderboard)")
     q.add_argument("--no-gallery", action="store_true", help="skip the video thumbnails/previews")
