@@ -335,6 +335,12 @@ def _plan(ev: _Evaluation, reference_failures: dict[str, list[str]]) -> list[Wor
                 fail(m, f"reference video failed: {ref_item.error}" if ref_item is not None
                      else f"no reference video matches {item.pair_key!r} in {ev.ref_src.root}")
                 continue
+            if m.needs_image and item.image and item.image_sha256:
+                now = _image_sha256(item)
+                if now is not None and now != item.image_sha256:
+                    fail(m, f"the conditioning image {item.image} changed since the video was generated (SHA-256 "
+                            f"{item.image_sha256[:12]}… then, {now[:12]}… now): restore it, or generate again")
+                    continue
             hit = store.cached_score(sha, _context_sha(m, item, ref_sha), m.protocol_id, m.weights_sha256)
             if hit is not None and hit.extra.get("decoding") != DECODING_REVISION:
                 hit = None  # computed from frames decoded by earlier rules: recompute

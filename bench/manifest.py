@@ -7,7 +7,7 @@ Read by ``vgbench evaluate DIR`` (prompts, pairing, VBench aux info and dimensio
     {"model": "my-api-model", "settings": {...}, "fps": 24, "width": 1280, "height": 720, "frames": 121,
      "license": "...",
      "items": [{"file": "a/b.mp4", "prompt_id": "p1", "sample": 0, "seed": 7, "prompt": "...",
-                "aux": {...}, "dimensions": ["scene"]}, ...]}
+                "aux": {...}, "dimensions": ["scene"], "image": "first_frames/0001.png"}, ...]}
 
 Every field is optional except an item's ``file``, a path relative to the folder that must stay inside it (an
 absolute path or one that climbs out with ``..`` is refused: a manifest from someone else must not make vgbench copy
@@ -37,6 +37,8 @@ class ManifestItem:
     prompt: str | None = None
     aux: dict[str, Any] = field(default_factory=dict)
     dimensions: tuple[str, ...] = ()
+    #: the conditioning image of an image-to-video item (absolute, or relative to the manifest's folder)
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,16 @@ def read_manifest(folder: str | Path) -> FolderManifest:
     for k, it in enumerate(raw):
         if not isinstance(it, dict) or "file" not in it:
             raise ConfigError(f"{path}: items[{k}] must be an object with at least 'file' (and 'prompt_id', "
-                              "'sample', 'prompt', 'seed', 'aux', 'dimensions')")
+                              "'sample', 'prompt', 'seed', 'aux', 'dimensions', 'image')")
+        image = it.get("image")
+        if image is not None and (not isinstance(image, str) or not image.strip()):
+            raise ConfigError(f"{path}: items[{k}].image must be the path of the conditioning image, not {image!r}")
         try:
             sample = None if it.get("sample") is None else int(it["sample"])
         except (TypeError, ValueError):
             raise ConfigError(f"{path}: items[{k}].sample must be an integer, not {it.get('sample')!r}") from None
         items.append(ManifestItem(
             _relative_inside(path, k, it["file"]), None if it.get("prompt_id") is None else str(it["prompt_id"]),
-            sample, it.get("seed"), it.get("prompt"), dict(it.get("aux") or {}), tuple(it.get("dimensions") or ())))
+            sample, it.get("seed"), it.get("prompt"), dict(it.get("aux") or {}), tuple(it.get("dimensions") or ()),
+            str((path.parent / image).resolve()) if image else None))
     return FolderManifest(path, {k: v for k, v in data.items() if k != "items"}, tuple(items))

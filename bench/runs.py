@@ -118,6 +118,9 @@ def plan_run(config: RunConfig) -> RunPlan:
     gen_settings = generator.settings()
     items: list[PlannedItem] = []
     for prompt in suite.prompts:
+        if prompt.image and not Path(prompt.image).is_file():
+            raise ConfigError(f"prompt {prompt.id!r}: its conditioning image {prompt.image} does not exist (paths in a "
+                              "suite are relative to the suite file)")
         if prompt.image and "i2v" not in caps.tasks:
             raise ConfigError(f"prompt {prompt.id!r} has a conditioning image but {generator.model_id} does no i2v")
         for i in range(suite.samples_for(prompt, config.samples)):

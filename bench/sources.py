@@ -111,7 +111,7 @@ def load_source(path: str | Path) -> VideoSource:
         seen[rel] = p
         items.append(EvalItem(rel, str(p), pair, prompt, m.prompt_id if m else None, m.sample if m else None,
                               m.seed if m else None, error=error, aux=dict(m.aux) if m else {},
-                              dimensions=m.dimensions if m else ()))
+                              dimensions=m.dimensions if m else (), image=m.image if m else None))
     for m in listed_missing:  # named in the manifest but absent: a failed item, never silently left out
         items.append(EvalItem(m.file, str(root / m.file), f"{m.prompt_id}/{m.sample or 0}" if m.prompt_id else
                               str(Path(m.file).with_suffix("")), m.prompt, m.prompt_id, m.sample, m.seed,

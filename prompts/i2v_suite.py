@@ -101,11 +101,16 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
 
     if ratio not in RATIOS:
         raise SuiteValidationError(str(crop_info), None, f"ratio {ratio!r}: one of {', '.join(RATIOS)}")
-    try:
-        records = load_json(read_input(Path(full_info)), str(full_info))
-        infos = load_json(read_input(Path(crop_info)), str(crop_info))
-    except json.JSONDecodeError as e:
-        raise SuiteValidationError(str(full_info), e.lineno, f"invalid JSON: {e.msg}") from e
+    docs = []
+    for path in (full_info, crop_info):
+        try:
+            docs.append(load_json(read_input(Path(path)), str(path)))
+        except json.JSONDecodeError as e:
+            raise SuiteValidationError(str(path), e.lineno, f"invalid JSON: {e.msg}") from e
+    records, infos = docs
+    for path, doc in ((full_info, records), (crop_info, infos)):
+        if not isinstance(doc, list):
+            raise SuiteValidationError(str(path), 1, "expected a JSON list of records")
     by_file = {i.get("file_name"): i for i in infos if isinstance(i, dict)}
     out_dir = Path(crops) / ratio
     done: dict[str, Path] = {}

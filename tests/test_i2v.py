@@ -62,8 +62,8 @@ def _i2v_suite(tmp_path):
 @pytest.mark.slow
 def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path, cli):
     """`vgbench run` with the image-following and the image-ignoring anchor, then `evaluate --dimensions
-    i2v_subject` (seeded DINO): the follower scores higher; run.json records each item's image and its hash; a
-    changed image is scored again, an unchanged one comes from the store."""
+    i2v_subject` (seeded DINO): the follower scores higher; run.json records each item's image and its hash; an
+    unchanged image's score comes from the store; an image changed since generation fails its item, saying so."""
     ref = reference("i2v_subject/vbench")
     w = golden_files.weights("dino_vitb16", ref["weights"]["dino_vitb16"]["digest"])
     suite = _i2v_suite(tmp_path)
@@ -87,7 +87,10 @@ def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path
     from PIL import Image
 
     Image.fromarray(np.zeros((80, 80, 3), np.uint8)).save(tmp_path / "coffee.png")  # the image changed
-    assert json.loads(cli(*args)[1])["scores_computed"] == 1
+    code, out, _ = cli(*args)
+    doc = json.loads(out)
+    assert code == 4 and doc["scores_computed"] == 0
+    assert "coffee.png changed since the video was generated" in json.dumps(doc["failed_items"])
 
 
 def test_a_text_to_video_item_fails_with_a_clear_error(tmp_path, cli):
@@ -172,3 +175,21 @@ def test_vbench_i2v_total_equals_cal_i2v_final_score(case):
     for key in ("quality", "i2v", "total"):
         assert agg[key] == pytest.approx(ref[key], abs=1e-12)
     assert (case == "partial") == bool(agg["missing"])
+
+
+def test_a_missing_conditioning_image_is_a_suite_error_and_manifests_carry_images(tmp_path, cli):
+    """A suite image that does not exist stops the plan (exit 3, naming the prompt and the file); a folder's
+    manifest.json may give each video its conditioning image (relative to the folder)."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text("suite: s\nprompts:\n  - {id: p0, text: a cat, image: nowhere.png}\n")
+    code, _, err = cli("run", "--model", "image-pan", "--suite", suite, "--out", tmp_path / "out", "--no-progress")
+    assert code == 3 and "prompt 'p0': its conditioning image" in err and "nowhere.png does not exist" in err
+    from vgbench.bench.sources import load_source
+    from vgbench.bench.video import write_video
+
+    folder = tmp_path / "api"
+    folder.mkdir()
+    write_video(folder / "v0.mp4", np.zeros((2, 16, 16, 3), np.uint8), 8.0)
+    (folder / "manifest.json").write_text(json.dumps({"items": [{"file": "v0.mp4", "image": "first/v0.png"}]}))
+    item = load_source(folder).items[0]
+    assert item.image == str((folder / "first" / "v0.png").resolve())
