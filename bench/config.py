@@ -246,7 +246,9 @@ class RunConfig(_ConfigIO):
         w, h = args.size if getattr(args, "size", None) else (None, None)
         given = {"model": args.model, "suite": args.suite, "samples": args.samples, "seed": args.seed,
                  "frames": args.frames, "fps": args.fps, "width": w, "height": h, "out": args.out,
-                 "metrics": _csv(getattr(args, "metrics", None), "metrics") or None, "quality": args.quality,
+                 # --metrics "" asks for no scoring (an empty tuple); absent, the default applies
+                 "metrics": (_csv(args.metrics, "metrics") if getattr(args, "metrics", None) is not None else None),
+                 "quality": args.quality,
                  "model_args": model_args or None, "weights": weights or None, "shard": getattr(args, "shard", None),
                  "executor": getattr(args, "executor", None), "workers": getattr(args, "workers", None),
                  "label": getattr(args, "label", None)}

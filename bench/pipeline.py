@@ -31,6 +31,9 @@ def check_run_metrics(config: RunConfig) -> list[str]:
     from vgbench.metrics.backbones.registry import UserWeights
     from vgbench.metrics.registry import create_metric, parse_metric_list
 
+    if not config.metrics:  # `--metrics ""` / `metrics: []`: generate only
+        UserWeights(config.weights).check_needed([])
+        return []
     specs = parse_metric_list(",".join(config.metrics))
     metrics = [create_metric(s) for s in specs]
     paired = [s for s, m in zip(specs, metrics) if m.needs_reference]
@@ -51,6 +54,11 @@ def run(config: RunConfig, progress: bool = True,
     on_planned(plan)
     generation = execute_run(plan, progress=progress)
     on_generated(plan, generation)
+    if not specs:  # `--metrics ""`: generate only, score nothing
+        from vgbench.bench.evaluate import EvaluationReport
+
+        return RunResult(plan, generation, EvaluationReport(plan.run_id, "", str(plan.db_path),
+                                                            items_total=len(plan.items)))
     evaluation = evaluate(EvalConfig(videos=plan.run_dir, metrics=specs, db=plan.db_path, progress=progress,
                                      weights=config.weights, shard=config.shard,
                                      executor=config.executor, workers=config.workers))

@@ -223,3 +223,14 @@ def test_run_folder_evaluated_into_another_database_records_its_items(tmp_path):
         assert store.query("SELECT kind FROM runs WHERE run_id=?", (plan.run_id,))[0]["kind"] == "generation"
         assert store.query("SELECT COUNT(*) AS n FROM items WHERE run_id=? AND status='ok'",
                            (plan.run_id,))[0]["n"] == 8
+
+
+def test_run_with_an_empty_metric_list_generates_only(tmp_path, cli):
+    """`vgbench run --metrics ""` generates and scores nothing (the default metric is for an absent --metrics)."""
+    import json
+
+    code, out, err = cli("run", "--model", "static", "--suite", "smoke", "--frames", "3", "--size", "16x16",
+                         "--metrics", "", "--out", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["generated"] == 5 and doc["metrics"] == {} and doc["scores_computed"] == 0

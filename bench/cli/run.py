@@ -105,7 +105,7 @@ def register(sub) -> None:
                                    "OUT/vgbench.sqlite and print a summary table.")
     add_generation_args(p)
     p.add_argument("--metrics", help="comma-separated no-reference metrics, NAME or NAME/PROTOCOL (default "
-                                     "temporal_flickering)")
+                                     "temporal_flickering; \"\" to generate only)")
     p.add_argument("--weights", action="append", metavar="NAME=PATH", help=WEIGHTS_HELP)
     p.set_defaults(func=cmd_run)
 
