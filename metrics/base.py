@@ -235,6 +235,20 @@ class Metric:
         """Default of option ``key`` under this protocol (override for protocol-dependent defaults)."""
         return str(self.options[key].default)
 
+    def check_choice(self, key: str, allowed) -> str:
+        """Option ``key``'s value, which must be one of ``allowed``. Raises ConfigError naming the choices."""
+        v = self.opts[key]
+        if v not in allowed:
+            raise ConfigError(f"{self.name} option {key}={v!r}: choose one of {', '.join(allowed)}")
+        return v
+
+    def positive_int_option(self, key: str, what: str = "a whole number, at least 1") -> int:
+        """Option ``key`` as an integer ≥ 1. Raises ConfigError (a usage error, not a traceback) otherwise."""
+        v = str(self.opts[key])
+        if not v.isdigit() or int(v) < 1:
+            raise ConfigError(f"{self.name} option {key}={v!r}: {what}")
+        return int(v)
+
     @property
     def revision(self) -> int:
         """The protocol's revision (see :attr:`revisions`)."""

@@ -104,8 +104,3 @@ class BackboneMetric(Metric):
             raise ConfigError(f"{self.protocol_id}: call load() before scoring (it verifies the weights)")
         return self.nets[name].model
 
-    def check_choice(self, key: str, allowed) -> str:
-        v = self.opts[key]
-        if v not in allowed:
-            raise ConfigError(f"{self.name} option {key}={v!r}: choose one of {', '.join(allowed)}")
-        return v

@@ -110,17 +110,10 @@ class BLIPScore(Metric):
 
     def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
         super().__init__(protocol, options)
-        if self.opts["dtype"] not in ("float32", "float16"):
-            from vgbench.bench.errors import ConfigError
-
-            raise ConfigError(f"blip_score option dtype={self.opts['dtype']!r}: choose one of float32, float16")
+        self.check_choice("dtype", ("float32", "float16"))
         self.unit = "cos" if self.protocol == "itc" else ("probability" if self.protocol == "itm" else "BLEU")
         self.value_range = (-1.0, 1.0) if self.protocol == "itc" else (0.0, 1.0)
-        if not str(self.opts["batch"]).isdigit() or int(self.opts["batch"]) < 1:
-            from vgbench.bench.errors import ConfigError
-
-            raise ConfigError(f"blip_score option batch={self.opts['batch']!r}: a whole number of frames, at least 1")
-        self.batch = int(self.opts["batch"])
+        self.batch = self.positive_int_option("batch", "a whole number of frames, at least 1")
         self.model = self.processor = None
 
     def folders_needed(self) -> list[dict]:

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from vgbench.bench.errors import ConfigError, MetricError
+from vgbench.bench.errors import MetricError
 from vgbench.bench.lazy import lazy_import
 from vgbench.bench.video import Video
 from vgbench.bench.video.sampling import FrameSampling
@@ -132,9 +132,7 @@ class CLIPScore(BackboneMetric):
         self.check_choice("backbone", tuple(_PROTOCOL_BACKBONE.values()))
         rule = FrameSampling.parse(self.opts["frames"])
         self.sampling = rule if rule.method == "all" else FrameSampling(rule.method, rule.n, "repeat_last")
-        if not str(self.opts["batch"]).isdigit() or int(self.opts["batch"]) < 1:
-            raise ConfigError(f"clip_score option batch={self.opts['batch']!r}: a whole number of frames, at least 1")
-        self.batch = int(self.opts["batch"])
+        self.batch = self.positive_int_option("batch", "a whole number of frames, at least 1")
         self.unit = "100·cos" if self.protocol == "torchmetrics" else "cos"
         self.value_range = (0.0, 100.0) if self.protocol == "torchmetrics" else (-1.0, 1.0)
         self._text_cache: dict[str, tuple] = {}
