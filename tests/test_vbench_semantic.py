@@ -195,21 +195,9 @@ def tiny_owlv2(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_blip(tmp_path_factory):
-    from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+    from golden.tiny_blip import blip_captioner
 
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("blip")
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", "a", "of", "the", "kitchen", "beach", "street"]
-    (path / "vocab.txt").write_text("\n".join(words) + "\n")
-    cfg = BlipConfig(text_config=dict(vocab_size=len(words), hidden_size=32, intermediate_size=64,
-                                      num_hidden_layers=2, num_attention_heads=2, encoder_hidden_size=32,
-                                      bos_token_id=5, pad_token_id=0, sep_token_id=3),
-                     vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                        num_attention_heads=2, image_size=64, patch_size=16), projection_dim=32)
-    BlipForConditionalGeneration(cfg).save_pretrained(path)
-    BlipProcessor(BlipImageProcessor(size={"height": 64, "width": 64}),
-                  BertTokenizer(str(path / "vocab.txt"), bos_token="[DEC]")).save_pretrained(path)
-    return path
+    return blip_captioner(tmp_path_factory.mktemp("blip"), ["a", "of", "the", "kitchen", "beach", "street"])
 
 
 def test_owlv2_backend_maps_boxes_to_the_frame(tiny_owlv2):

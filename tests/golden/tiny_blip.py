@@ -98,3 +98,26 @@ def blip2(folder: str | Path, seed: int = 11) -> tuple[Path, str]:
         folder)
     (folder / "golden_digest.json").write_text(json.dumps({"digest": digest}))
     return folder, digest
+
+
+def blip_captioner(folder: str | Path, words: list[str] | None = None) -> Path:
+    """A tiny random ``BlipForConditionalGeneration`` captioner folder (the layout of
+    ``Salesforce/blip-image-captioning-base``, shrunk; ``torch.manual_seed(0)`` init) with a word-level vocabulary
+    (``words``, after BERT's special tokens): the stand-in for VBench's scene captioner in tests."""
+    import torch
+    from transformers import BertTokenizer, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+
+    torch.manual_seed(0)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", *(words or ["a", "of", "the"])]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    cfg = BlipConfig(text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
+                                      num_hidden_layers=2, num_attention_heads=2, encoder_hidden_size=32,
+                                      bos_token_id=5, pad_token_id=0, sep_token_id=3),
+                     vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                        num_attention_heads=2, image_size=64, patch_size=16), projection_dim=32)
+    BlipForConditionalGeneration(cfg).save_pretrained(folder)
+    BlipProcessor(BlipImageProcessor(size={"height": 64, "width": 64}),
+                  BertTokenizer(str(folder / "vocab.txt"), bos_token="[DEC]")).save_pretrained(folder)
+    return folder
