@@ -21,7 +21,9 @@ Prompts (for CLIP/ViCLIP scores): a run folder's items carry them; a plain folde
 """
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -457,11 +459,21 @@ def _context_sha(m, item: EvalItem, ref_sha: str | None) -> str:
 
 def _image_sha256(item: EvalItem) -> str | None:
     """The conditioning image's SHA-256 now (a replaced image must not reuse scores); None when it has none or the
-    file is gone (the metric then fails the item, saying so)."""
+    file is gone (the metric then fails the item, saying so). Hashed once per file version (path, size, mtime):
+    planning asks for it several times per item, and many items share one image."""
     if not item.image:
         return None
     try:
-        return provenance.file_sha256(item.image)
+        st = os.stat(item.image)
+    except OSError:
+        return None
+    return _hash_file_version(item.image, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _hash_file_version(path: str, size: int, mtime_ns: int) -> str | None:
+    try:
+        return provenance.file_sha256(path)
     except OSError:
         return None
 
