@@ -132,3 +132,84 @@ def test_preset_runs_end_to_end_offline_with_a_tiny_wan22(tmp_path, cli, monkeyp
     assert run["settings"]["adapter_settings"]["steps"] == 2 and run["settings"]["fps"] == 16
     code, out, err = cli("leaderboard", "mlperf", "--db", tmp_path / "out" / "vgbench.sqlite", "--json")
     assert json.loads(out)[0]["accuracy"] == pytest.approx(gate["accuracy"])
+
+
+def _store_with_run(tmp_path, settings, rows):
+    from vgbench.bench.store import ResultsStore
+    from vgbench.metrics.base import MetricResult
+    from vgbench.prompts.schema import load_suite
+
+    store = ResultsStore(tmp_path / "db.sqlite")
+    store.upsert_run("r1", "generation", "diffusers/wan2.2-t2v-a14b", "mlperf-t2v", load_suite("mlperf-t2v").sha256,
+                     str(tmp_path), {"settings": settings}, {})
+    for protocol, value, fidelity, flags in rows:
+        store.put_set_metric("r1", "", MetricResult(protocol.split("/")[0], protocol, value, True, "per_item",
+                                                    n_items=1, flags=flags, details={"fidelity": fidelity}))
+    return store
+
+
+def _plan_settings(tmp_path, **model_args):
+    import torch
+
+    from vgbench.bench.config import RunConfig, preset_path
+    from vgbench.bench.runs import plan_run
+
+    latents = tmp_path / "fixed_latent.pt"
+    torch.save(torch.zeros(1, 16, 21, 9, 16), latents)  # its shape does not enter the settings, only its hash
+    cfg = RunConfig.from_file(preset_path("mlperf-t2v"), model_args={"latents": str(latents), **model_args},
+                              out=str(tmp_path / "out"))
+    return plan_run(cfg).settings
+
+
+def test_verdict_counts_only_current_protocols_and_names_what_is_not_mlperf(tmp_path):
+    """A value stored under an older revision (or an option variant) of a dimension is not counted; settings other
+    than MLPerf's and random weights make the verdict indicative, each named."""
+    from vgbench.leaderboards.mlperf import DIMENSIONS, format_verdict, run_verdict
+    from vgbench.metrics.registry import create_metric
+
+    current = {d: create_metric(f"{d}/vbench").protocol_id for d in DIMENSIONS}
+    rows = [(current[d], 0.75, "vbench-exact", []) for d in DIMENSIONS]
+    with _store_with_run(tmp_path, _plan_settings(tmp_path), rows) as store:
+        v = run_verdict(store, "r1")
+    assert v.accuracy == pytest.approx(75.0) and v.passed and not v.indicative
+    stale = [(f"{d}/vbench", 0.1, "vbench-exact", []) for d in DIMENSIONS if current[d] != f"{d}/vbench"]
+    assert stale, "some of the six dimensions have a revision > 1"
+    rows2 = [r for r in rows if r[0] == f"{r[0].split('/')[0]}/vbench"] + stale
+    (tmp_path / "b").mkdir()
+    with _store_with_run(tmp_path / "b", _plan_settings(tmp_path / "b"), rows2) as store:
+        v = run_verdict(store, "r1")
+    assert v.accuracy is None and set(v.missing) == {s[0].split("/")[0] for s in stale}
+    (tmp_path / "c").mkdir()
+    rows3 = [(p, x, f, ["random weights — not comparable"] if p.startswith("scene") else []) for p, x, f, _ in rows]
+    with _store_with_run(tmp_path / "c", _plan_settings(tmp_path / "c", steps="2"), rows3) as store:
+        v = run_verdict(store, "r1")
+    assert v.passed and v.indicative and v.not_official_weights == ["scene"]
+    assert v.deviations == ["steps 2 (MLPerf: 20)"]
+    text = format_verdict(v)
+    assert "PASS (indicative)" in text and "not MLPerf's settings: steps 2 (MLPerf: 20)" in text
+
+
+def test_gate_command_exit_codes(tmp_path, cli):
+    from vgbench.leaderboards.mlperf import DIMENSIONS
+    from vgbench.metrics.registry import create_metric
+
+    current = {d: create_metric(f"{d}/vbench").protocol_id for d in DIMENSIONS}
+    with _store_with_run(tmp_path, _plan_settings(tmp_path), [(current[d], 0.5, "vbench-exact", [])
+                                                               for d in DIMENSIONS]):
+        pass
+    code, out, _ = cli("leaderboard", "mlperf", "--db", tmp_path / "db.sqlite")
+    assert code == 6 and "FAIL: 50.0000 < 69.7752" in out
+    code, out, _ = cli("leaderboard", "mlperf", "--db", tmp_path / "db.sqlite", "--json")
+    assert code == 6 and json.loads(out)[0]["passed"] is False
+
+
+def test_a_latents_file_that_is_not_a_tensor_fails_the_plan(tmp_path):
+    import torch
+
+    from vgbench.bench.errors import ConfigError
+    from vgbench.reference_models.diffusers_adapters import DiffusersGenerator
+
+    bad = tmp_path / "latent.pt"
+    torch.save({"latents": torch.zeros(2)}, bad)
+    with pytest.raises(ConfigError, match="holds a dict, not a tensor"):
+        DiffusersGenerator("wan2.2-t2v-a14b", latents=str(bad))
