@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import os
+from fractions import Fraction
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -94,13 +95,18 @@ def decord_handles(info: VideoInfo) -> str | None:
     return None
 
 
-def _rgb_graph(stream, frame):
-    """buffer → scale → format=rgb24 → buffersink: the conversion the ffmpeg command line inserts for -pix_fmt rgb24."""
+def _rgb_graph(stream, frame, size: tuple[int, int] | None = None):
+    """buffer → scale → format=rgb24 → buffersink: the conversion the ffmpeg command line inserts for -pix_fmt rgb24;
+    with ``size`` (width, height) the scale filter also resizes, bilinear, as decord's ``VideoReader(width=,
+    height=)`` does."""
     import av
 
     g = av.filter.Graph()
-    src = g.add_buffer(template=stream, width=frame.width, height=frame.height, format=frame.format)
-    scale = g.add("scale", "")
+    if stream is None:
+        src = g.add_buffer(width=frame.width, height=frame.height, format=frame.format, time_base=Fraction(1, 25))
+    else:
+        src = g.add_buffer(template=stream, width=frame.width, height=frame.height, format=frame.format)
+    scale = g.add("scale", f"{size[0]}:{size[1]}:flags=bilinear" if size else "")
     fmt = g.add("format", "pix_fmts=rgb24")
     sink = g.add("buffersink")
     src.link_to(scale)
@@ -114,9 +120,10 @@ class _Decoding:
     """One pass over a file with PyAV: packets are counted (:class:`~vgbench.bench.video.probe.PacketTally`) and decoded,
     frames converted to RGB by libavfilter; :attr:`info` is the file's :class:`VideoInfo` once the pass is over."""
 
-    def __init__(self, path: str, strict: bool = False):
+    def __init__(self, path: str, strict: bool = False, size: tuple[int, int] | None = None):
         self.path = path
-        self.strict = strict  # one decoder thread: libavcodec flags concealed (damaged) frames reliably only then
+        self.strict = strict
+        self.size = size  # (width, height) to scale every frame to, before the display orientation  # one decoder thread: libavcodec flags concealed (damaged) frames reliably only then
         self.tally = PacketTally()
         self.info: VideoInfo | None = None
         self.orientation = "none"
@@ -167,7 +174,7 @@ class _Decoding:
                                                        f"{decoded} ({key[0]}x{key[1]} {key[2]} → {k[0]}x{k[1]} "
                                                        f"{k[2]}); re-encode it at one size "
                                                        "(ffmpeg -i IN -vf scale=W:H OUT.mp4)")
-                            graph, key = _rgb_graph(stream, frame), k
+                            graph, key = _rgb_graph(stream, frame, self.size), k
                             if tally.first is None:
                                 tally.first = frame
                                 self.orientation = orientation_name(path, display_matrix(frame))
@@ -242,7 +249,7 @@ def _timestamps(times: list[float | None]) -> tuple[float, ...] | None:
 
 
 def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, backend: str = "auto",
-               info: VideoInfo | None = None, strict: bool = False) -> Video:
+               info: VideoInfo | None = None, strict: bool = False, size: tuple[int, int] | None = None) -> Video:
     """Decode a video file to a :class:`Video`: uint8 ``[T, H, W, 3]`` RGB, upright, presentation order (see the
     module docstring for the exact definition), with fps, per-frame timestamps and the decoder used.
 
@@ -253,6 +260,9 @@ def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, ba
             :func:`decord_handles` accepts; the others are decoded by PyAV).
         info: the file's :func:`~vgbench.bench.video.probe.probe_video` result, if already read (the decord route needs
             it; PyAV gathers the same facts while decoding).
+        size: ``(width, height)``: each frame is scaled to it by libswscale's bilinear filter from the decoded
+            picture (YUV), before the display orientation, as decord's ``VideoReader(path, width=, height=)`` (what
+            VBench's scene reads) does; equal to decord 0.6 on 8-bit 4:2:0 H.264 and RGB files (tests). PyAV only.
         strict: decode with one thread and raise :class:`~vgbench.bench.errors.CorruptVideoError` when the decoder had to
             conceal damage in any frame (``vgbench check``). Frame-threaded decoding (the default, about twice as fast
             on 2 cores) does not flag concealed frames reliably, so it does not judge them.
@@ -265,12 +275,12 @@ def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, ba
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
     wanted = None if indices is None else _check_indices(path, indices)
-    if backend == "decord" and wanted is None and decoder_version("decord"):
+    if backend == "decord" and wanted is None and size is None and decoder_version("decord"):
         # full decodes only: decord's random access is inexact on open-GOP streams
         info = info or probe_video(path)
         if decord_handles(info) is None:
             return _read_decord(path, info)
-    dec = _Decoding(path, strict)
+    dec = _Decoding(path, strict, size)
     try:
         if wanted is None:
             stack, times = _decode_all(dec)
@@ -283,6 +293,21 @@ def read_video(path: str | os.PathLike, indices: Sequence[int] | None = None, ba
     stack = apply_orientation(stack, dec.orientation)
     return Video.from_numpy(stack, info.fps or 1.0, path, complete=wanted is None, timestamps=_timestamps(times),
                             variable_frame_rate=info.variable_frame_rate, decoder=decoder_version("pyav"))
+
+
+def scale_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """uint8 RGB ``[T, H, W, 3]`` → ``[T, height, width, 3]`` through libswscale's bilinear filter (the scaler of
+    ``read_video(size=)``, here from RGB: for frames that have no file behind them)."""
+    import av
+
+    out = []
+    graph = None
+    for f in frames:
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
+        graph = graph or _rgb_graph(None, vf, (width, height))
+        graph.push(vf)
+        out.append(_rgb_array(graph.pull()).copy())
+    return np.stack(out)
 
 
 def _check_indices(path: str, indices: Sequence[int]) -> list[int]:
