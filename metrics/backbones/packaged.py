@@ -21,3 +21,15 @@ def packaged_head_path_alex() -> Path:
 def packaged_head_path_vgg() -> Path:
     """torchmetrics' LPIPS v0.1 VGG16 linear heads (``functional/image/lpips_models/vgg.pth``)."""
     return _package_dir("torchmetrics") / "functional" / "image" / "lpips_models" / "vgg.pth"
+
+
+def hf_cached_bert_vocab() -> Path:
+    """bert-base-uncased's ``vocab.txt`` where the Hugging Face cache already holds it (BLIP, Tag2Text and most BERT
+    users download it); looked up offline."""
+    from huggingface_hub import try_to_load_from_cache
+
+    for repo in ("google-bert/bert-base-uncased", "bert-base-uncased"):
+        found = try_to_load_from_cache(repo, "vocab.txt")
+        if isinstance(found, str):
+            return Path(found)
+    raise ImportError("bert-base-uncased's vocab.txt is not in the Hugging Face cache")

@@ -49,6 +49,19 @@ STANDALONE_WEIGHTS: dict[str, WeightsFile] = {w.name: w for w in (
         urls=("https://github.com/rezoo/tgan2/releases/download/v1.0/mean2.npz",),
         source="TGANv2 (pfnet-research/tgan2 README): the C3D mean clip, mean2.npz['mean'] [3,16,128,171] BGR",
         license="see pfnet-research/tgan2 (MIT) and C3D (BSD)", used_by=("is/tganv2",)),
+    # ---- VBench scene: Tag2Text (issue 19) ----
+    WeightsFile(
+        "tag2text_swin_14m", "tag2text_swin_14m.pth",
+        urls=("https://huggingface.co/spaces/xinyu1205/recognize-anything/resolve/main/tag2text_swin_14m.pth",),
+        source="Tag2Text Swin-B 384 captioner of the recognize-anything release, the file VBench's scene downloads "
+               "(vbench/utils.py init_submodules); {'model': state_dict}, tagging head under vision_multi.*",
+        license="Apache-2.0 (recognize-anything)", used_by=("scene",)),
+    WeightsFile(
+        "bert_base_uncased_vocab", "vocab.txt",
+        urls=("https://huggingface.co/google-bert/bert-base-uncased/resolve/main/vocab.txt",),
+        source="bert-base-uncased's WordPiece vocabulary (30522 tokens): Tag2Text's tokenizer (VBench init_tokenizer)",
+        license="Apache-2.0 (Google BERT)", packaged="vgbench.metrics.backbones.packaged:hf_cached_bert_vocab",
+        manual="or any Hugging Face cache that holds google-bert/bert-base-uncased", used_by=("scene",)),
     # ---- VBench dimensions (issue 5) ----
     WeightsFile(
         "laion_aesthetic_vit_l14", "sa_0_4_vit_l_14_linear.pth",
