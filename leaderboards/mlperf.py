@@ -8,9 +8,9 @@ prompts of the suite; the accuracy is the plain mean of their raw values (``valu
 of the BF16 reference, 70.48, i.e. **accuracy ≥ 69.7752**. ``parse_results`` averages the dimensions it finds;
 here a missing dimension gives no verdict (a mean over five is not MLPerf's accuracy).
 
-The verdict is MLPerf's only when every dimension ran VBench's own model and recipe (fidelity ``vbench-exact``):
-``scene`` uses BLIP captions in Tag2Text's place (vbench-style), so the accuracy computed here says so and is not a
-submission number. Pure arithmetic (no torch).
+The verdict is MLPerf's only when every dimension ran VBench's own model and recipe (fidelity ``vbench-exact``; all
+six are, ``scene`` with Tag2Text since revision 2), on the official weights, with MLPerf's settings; otherwise it is
+marked indicative with each reason. Pure arithmetic (no torch).
 """
 from __future__ import annotations
 

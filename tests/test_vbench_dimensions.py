@@ -245,7 +245,7 @@ def test_dimensions_option_evaluates_in_one_pass(tmp_path, cli, monkeypatch):
     assert doc["metrics"]["subject_consistency"]["details"]["fidelity"] == "vbench-exact"
     monkeypatch.delenv("VGBENCH_BLIP", raising=False)
     code, _, err = cli("evaluate", plan.run_dir, "--dimensions", "scene", "--db", tmp_path / "db.sqlite")
-    assert code == 3 and "huggingface-cli download Salesforce/blip-image-captioning-base" in err, err
+    assert code == 3 and "tag2text_swin_14m.pth" in err and "VGBENCH_WEIGHTS_TAG2TEXT_SWIN_14M" in err, err
 
 
 def test_appearance_style_uses_prompt_aux_from_the_suite(tmp_path, cli):

@@ -200,6 +200,19 @@ def tiny_blip(tmp_path_factory):
     return blip_captioner(tmp_path_factory.mktemp("blip"), ["a", "of", "the", "kitchen", "beach", "street"])
 
 
+def test_scene_blip_substitute_is_labelled_style(tiny_blip):
+    """``scene@captioner=blip`` (revision 1's captioner, kept as an option): BLIP captions of the 16 middle frames as
+    decoded, labelled vbench-style, with BLIP's folder hash."""
+    from vgbench.metrics.registry import create_metric
+
+    m = create_metric(f"scene@captioner=blip@captioner_path={tiny_blip}")
+    assert m.protocol_id == "scene/vbench@rev=2@captioner=blip"
+    m.load(device="cpu")
+    s = m.score(_video(), aux={"scene": {"scene": "kitchen"}})
+    assert m.fidelity == "vbench-style" and m.backbone == "blip" and len(m.weights_sha256) == 64
+    assert len(s.extra["captions"]) == 16 and s.extra["frames"] == "as decoded" and 0 <= s.value <= 1
+
+
 def test_owlv2_backend_maps_boxes_to_the_frame(tiny_owlv2):
     from vgbench.metrics.vbench.detection import OWLv2Detector
 
@@ -213,13 +226,17 @@ def test_owlv2_backend_maps_boxes_to_the_frame(tiny_owlv2):
     assert len(det.weights_sha256) == 64
 
 
-def test_vbench_style_suite_runs_every_dimension_on_its_prompts(tmp_path, cli, monkeypatch, tiny_owlv2, tiny_blip):
-    """A suite whose prompts serve different dimensions: each dimension scores only its prompts; the semantic ones run
-    the transformers backends and say vbench-style; a second evaluation is fully cached."""
+def test_vbench_style_suite_runs_every_dimension_on_its_prompts(tmp_path, cli, monkeypatch, tiny_owlv2,
+                                                                tiny_tag2text):
+    """A suite whose prompts serve different dimensions: each dimension scores only its prompts; the detector ones
+    run OWLv2 and say vbench-style, scene runs Tag2Text (weights from their environment variables) and says
+    vbench-exact; a second evaluation is fully cached."""
+    from vgbench.bench import settings
     from vgbench.bench.runs import RunConfig, execute_run, plan_run
 
     monkeypatch.setenv("VGBENCH_OWLV2", str(tiny_owlv2))
-    monkeypatch.setenv("VGBENCH_BLIP", str(tiny_blip))
+    for name, path in tiny_tag2text.items():
+        monkeypatch.setenv(settings.weights_variable(name), str(path))
     suite = tmp_path / "mini.yaml"
     suite.write_text(
         "suite: mini\nsamples_per_prompt: 1\nprompts:\n"
@@ -243,8 +260,10 @@ def test_vbench_style_suite_runs_every_dimension_on_its_prompts(tmp_path, cli, m
     doc = json.loads(out)
     for name in ("object_class", "multiple_objects", "spatial_relationship", "scene"):
         r = doc["metrics"][name]
-        assert r["n_items"] == 1 and r["details"]["fidelity"] == "vbench-style", (name, r)
-        assert r["backbone"] in ("owlv2", "blip") and len(r["weights_sha256"]) == 64
+        exact = name == "scene"
+        assert r["n_items"] == 1 and r["details"]["fidelity"] == ("vbench-exact" if exact else "vbench-style"), r
+        assert r["backbone"] == ("tag2text" if exact else "owlv2") and len(r["weights_sha256"]) == (129 if exact
+                                                                                                  else 64)
         assert 0.0 <= r["value"] <= 1.0
     assert doc["metrics"]["background_consistency"]["n_items"] == 1
     assert doc["metrics"]["background_consistency"]["details"]["fidelity"] == "vbench-exact"
@@ -323,14 +342,24 @@ def test_one_pass_shares_raft_flows_and_viclip_embeddings(monkeypatch):
 
 def test_vbench_total_names_the_dimensions_that_are_not_exact():
     from vgbench.leaderboards.schemes import VBENCH
+    from vgbench.metrics.vbench.table import DIMENSIONS as VBENCH_TABLE
     from vgbench.leaderboards.site import _scheme_scores
 
     cols = {d.name: {"protocol": f"{d.name}/vbench", "metric": d.name, "value": 0.9, "fidelity": "vbench-exact"}
             for d in VBENCH.dimensions}
-    cols["object_class"]["fidelity"] = cols["scene"]["fidelity"] = "vbench-style"
+    grit = ["color", "multiple_objects", "object_class", "spatial_relationship"]  # OWLv2 in GRiT's place
+    for d in grit:
+        cols[d]["fidelity"] = "vbench-style"
     runs = [{"columns": cols}]
     assert len(_scheme_scores(runs, VBENCH)) == 16
-    assert runs[0]["scheme_not_exact"] == ["object_class", "scene"] and not runs[0]["scheme_missing"]
+    assert runs[0]["scheme_not_exact"] == grit and not runs[0]["scheme_missing"]
+    # scene is exact now (Tag2Text): a Total over the other twelve dimensions carries no "not exact" badge
+    from dataclasses import replace
+
+    twelve = replace(VBENCH, name="vbench-no-grit", dimensions=tuple(d for d in VBENCH.dimensions if d.name not in grit))
+    runs = [{"columns": cols}]
+    assert len(_scheme_scores(runs, twelve)) == 12 and runs[0]["scheme_not_exact"] == []
+    assert sorted(d.name for d in VBENCH_TABLE if "style" in d.note) == grit
 
 
 def test_vbench_style_suite_covers_the_16_dimensions_with_their_aux_info():

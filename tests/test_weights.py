@@ -275,7 +275,7 @@ def test_run_config_takes_weights_paths(tmp_path):
 # ---- what a selection needs, in one listing and one error ----------------------------------------------------------
 _DIMENSION_FILES = {"dino_vitb16", "clip_vit_b32_openai", "raft_things", "amt_s", "clip_vit_l14_openai",
                     "laion_aesthetic_vit_l14", "musiq_spaq", "umt_l16_k400", "vbench_kinetics400_labels",
-                    "viclip_l14_internvid10m_flt"}
+                    "viclip_l14_internvid10m_flt", "tag2text_swin_14m", "bert_base_uncased_vocab"}
 
 
 @pytest.fixture
@@ -290,8 +290,8 @@ def test_weights_needed_lists_every_file_of_the_16_dimensions(cli, no_model_fold
     assert code == 0, err
     need = json.loads(out)
     assert {r["name"] for r in need["files"]} == _DIMENSION_FILES
-    assert {r["name"] for r in need["folders"]} == {"owlv2", "blip"}
-    assert set(need["missing"]) == _DIMENSION_FILES | {"owlv2", "blip"}
+    assert {r["name"] for r in need["folders"]} == {"owlv2"}  # scene runs Tag2Text (weights files), not BLIP
+    assert set(need["missing"]) == _DIMENSION_FILES | {"owlv2"}
     by = {r["name"]: r for r in need["files"]}
     assert by["raft_things"]["used_by"] == ["temporal_flickering/vbench_static_filter", "dynamic_degree/vbench"]
     assert by["clip_vit_b32_openai"]["urls"] and by["clip_vit_b32_openai"]["sha256"]
@@ -312,10 +312,10 @@ def test_offline_evaluation_names_every_missing_file_in_one_error(tmp_path, cli,
     assert code == 0, err
     code, _, err = cli("evaluate", out, "--dimensions", "all", "--no-progress")
     assert code == 3
-    assert "offline" in err and "10 weights files and 2 model folders missing" in err
+    assert "offline" in err and "12 weights files and 1 model folder missing" in err
     for name in _DIMENSION_FILES:
         assert f"weights {name!r}" in err
-    assert "'owlv2'" in err and "'blip'" in err and "VGBENCH_OWLV2" in err
+    assert "'owlv2'" in err and "'blip'" not in err and "VGBENCH_OWLV2" in err
     # fetching the selection offline downloads nothing and prints the same full list
     code, _, err = cli("weights", "fetch", "--dimensions", "all")
     assert code == 3 and "offline" in err and all(f"weights {n!r}" in err for n in _DIMENSION_FILES)

@@ -16,8 +16,10 @@ Backends (``@detector=`` / ``@captioner=`` on the metrics):
   transformers' ``Owlv2ImageProcessor`` (pad to square with grey, resize to 960, CLIP mean/std); texts through the
   CLIP BPE tokenizer (16 tokens, zero-padded, as OWLv2's processor does). Boxes are mapped back to the frame.
 * ``blip`` (**vbench-style**): BLIP captioning (``Salesforce/blip-image-captioning-base``), greedy decoding.
-* ``grit`` / ``tag2text`` (**vbench-exact**, not available): they need detectron2 / the Tag2Text code base; asking
-  for them raises an error that says so.
+* ``tag2text`` (**vbench-exact**, the scene default): Tag2Text ``tag2text_swin_14m`` as VBench runs it
+  (:mod:`vgbench.metrics.backbones.tag2text`), weights files ``tag2text_swin_14m`` and ``bert_base_uncased_vocab``
+  (``vgbench weights needed --metrics scene``); it takes 384×384 frames (:attr:`Captioner.input_size`).
+* ``grit`` (**vbench-exact**, not available): it needs detectron2; asking for it raises an error that says so.
 
 Model folders are Hugging Face ``save_pretrained`` folders: give one with ``@detector_path=`` / ``@captioner_path=``
 or the ``VGBENCH_OWLV2`` / ``VGBENCH_BLIP`` environment variables, or let transformers find the hub id in its cache
@@ -71,11 +73,14 @@ class ObjectDetector:
 
 
 class Captioner:
-    """Interface: one caption per uint8 frame of ``[T,H,W,3]``."""
+    """Interface: one caption per uint8 frame of ``[T,H,W,3]``. ``input_size`` (px, square): the frames must already
+    be that size (the dimension prepares them as its reference reads them); None: any size."""
 
     name: str = ""
     fidelity: str = STYLE
     weights_sha256: str | None = None
+    input_size: int | None = None
+    flags: tuple[str, ...] = ()
 
     def caption(self, frames: torch.Tensor) -> list[str]:
         raise NotImplementedError
@@ -227,9 +232,70 @@ def _grit(path: str | None, threshold: float, device: str) -> ObjectDetector:
                       "PyPI; it is not implemented yet: use @detector=owlv2 (vbench-style)")
 
 
+class Tag2TextCaptioner(Captioner):
+    """Tag2Text captions exactly as VBench's scene computes them (see :mod:`vgbench.metrics.backbones.tag2text`):
+    frames 384×384 (the dimension decodes them so), ``ToTensor`` then ImageNet mean/std, the beam-searched captions;
+    frame ``i``'s caption is the one VBench's code gives it (computed from frame ``i // 3``)."""
+
+    name = "tag2text"
+    fidelity = "vbench-exact"
+    input_size = 384
+
+    def __init__(self, model, tokenizer, device: str = "cpu", weights_sha256: str | None = None,
+                 flags: tuple[str, ...] = ()):
+        from vgbench.metrics.backbones.tag2text import tag_list
+
+        self.model, self.tokenizer = model.to(device).eval(), tokenizer
+        self.device, self.weights_sha256, self.flags = device, weights_sha256, tuple(flags)
+        self.names = tag_list()
+        self.input_size = model.cfg.image_size
+
+    @classmethod
+    def load(cls, path: str | None = None, device: str = "cpu", vocab: str | None = None) -> "Tag2TextCaptioner":
+        """Weights ``tag2text_swin_14m`` (``path``: a file the user gives, else the registry's, verified, offline
+        first) and ``bert_base_uncased_vocab`` (``vocab``, else the registry's or the Hugging Face cache's).
+
+        Raises:
+            WeightsMissingError: a file is missing (the message says where to get it and where to put it).
+            ConfigError: the file is not Tag2Text's layout, or the vocabulary does not fit its embeddings.
+        """
+        from vgbench.metrics.backbones.registry import STANDALONE_WEIGHTS, USER_WEIGHTS_FLAG
+        from vgbench.metrics.backbones.tag2text import Tag2Text, Tag2TextConfig, load_tag2text, make_tokenizer
+        from vgbench.metrics.backbones.weights import resolve, resolve_user
+
+        found = [resolve_user(STANDALONE_WEIGHTS[name], p) if p else resolve(STANDALONE_WEIGHTS[name])
+                 for name, p in (("tag2text_swin_14m", path), ("bert_base_uncased_vocab", vocab))]
+        try:
+            state = torch.load(str(found[0].path), map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001 — an older pickle with non-tensor entries; the file's hash was checked
+            state = torch.load(str(found[0].path), map_location="cpu", weights_only=False)
+        sd = state.get("model", state) if isinstance(state, dict) else state
+        try:
+            cfg = Tag2TextConfig.from_state_dict(sd)
+            model = load_tag2text(Tag2Text(cfg), sd)
+        except ValueError as e:
+            raise ConfigError(f"{found[0].path}: {e}; it must be tag2text_swin_14m.pth") from None
+        tokenizer = make_tokenizer(found[1].path)
+        if len(tokenizer) != cfg.vocab_size:
+            raise ConfigError(f"{found[1].path}: {len(tokenizer) - 2} tokens, but {found[0].path} embeds "
+                              f"{cfg.vocab_size - 2}: give bert-base-uncased's vocab.txt")
+        flags = (USER_WEIGHTS_FLAG,) if any(f.trust == "user-supplied" for f in found) else ()
+        return cls(model, tokenizer, device, "+".join(f.sha256 for f in found), flags)
+
+    @no_grad
+    def caption(self, frames: torch.Tensor) -> list[str]:
+        if tuple(frames.shape[1:3]) != (self.input_size, self.input_size):
+            raise ValueError(f"Tag2Text takes {self.input_size}x{self.input_size} frames, got "
+                             f"{frames.shape[2]}x{frames.shape[1]}")
+        x = frames.permute(0, 3, 1, 2).to(torch.float32).div(255)
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        captions, _ = self.model.generate(((x - mean) / std).to(self.device), self.tokenizer, self.names)
+        return captions
+
+
 def _tag2text(path: str | None, device: str) -> Captioner:
-    raise ConfigError("captioner 'tag2text' (vbench-exact) is not implemented yet (Tag2Text Swin-B + BERT "
-                      "decoder): use @captioner=blip (vbench-style)")
+    return Tag2TextCaptioner.load(path, device)
 
 
 #: Object detectors for the detection-based VBench dimensions: name → ``factory(path, threshold, device)``.

@@ -296,20 +296,37 @@ class Color(_DetectorDimension):
 
 
 class Scene(_FrameDimension):
-    """VBench scene: fraction of frames whose caption contains every word of the prompt's scene."""
+    """VBench scene: fraction of frames whose caption contains every word of the prompt's scene.
+
+    Default captioner ``tag2text`` (**vbench-exact**): VBench's ``scene.py`` reads the 16 middle frames with decord at
+    384×384 (``VideoReader(width=384, height=384)``: libswscale's bilinear scaler on the decoded picture) and
+    captions them with Tag2Text; vgbench decodes the same frames at the same size through the same scaler
+    (``read_video(size=)``, equal to decord's pixels on 8-bit 4:2:0 H.264 and RGB files; frames with no file behind
+    them are scaled from RGB) and runs :class:`~vgbench.metrics.vbench.detection.Tag2TextCaptioner`. Reference:
+    Vchitect/VBench@45e79ec14e69 ``vbench/scene.py``; golden ``tests/golden/scene``. ``@captioner=blip`` is the
+    earlier BLIP substitute (vbench-style).
+    """
 
     name = "scene"
-    summary = "VBench scene (BLIP captions, vbench-style; Tag2Text slot)"
+    summary = "VBench scene (Tag2Text captions, vbench-exact; @captioner=blip: vbench-style)"
     needs_download = True
     requires = ('transformers',)
     dimension = "scene"
     protocols = {"vbench": "16 middle frames captioned; a frame succeeds when every scene word is in the caption; "
                            "frame-weighted"}
+    revisions = {"vbench": 2}
+    revision_notes = {"vbench": {2: "revision 2 (vgbench 0.3): Tag2Text captions as VBench's (revision 1 captioned "
+                                    "with BLIP, now @captioner=blip)"}}
     options = {
-        "captioner": MetricOption("blip", "captioner: blip (vbench-style) or tag2text (vbench-exact, unavailable)"),
-        "captioner_path": MetricOption("", "Hugging Face folder of the captioner (default: $VGBENCH_BLIP or the "
-                                           "Hugging Face cache)", affects_result=False),
+        "captioner": MetricOption("tag2text", "captioner: tag2text (vbench-exact) or blip (vbench-style)"),
+        "captioner_path": MetricOption("", "tag2text: a tag2text_swin_14m.pth to use instead of the registry's "
+                                           "(flagged user-supplied unless it is the locked file); blip: its Hugging "
+                                           "Face folder (default: $VGBENCH_BLIP or the Hugging Face cache)",
+                                       affects_result=False),
     }
+
+    def weights_needed(self) -> list[str]:
+        return ["tag2text_swin_14m", "bert_base_uncased_vocab"] if self.opts["captioner"] == "tag2text" else []
 
     def folders_needed(self) -> list[dict]:
         from vgbench.metrics.vbench.detection import BLIPCaptioner, folder_need
@@ -318,15 +335,42 @@ class Scene(_FrameDimension):
             return []
         return [folder_need("blip", self.opts["captioner_path"] or None, "VGBENCH_BLIP", BLIPCaptioner.HUB_ID)]
 
-    def _create_model(self):
-        from vgbench.metrics.vbench.detection import create_captioner
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
+        from vgbench.metrics.backbones.registry import UserWeights
 
-        return create_captioner(self.opts["captioner"], self.opts["captioner_path"] or None, self.device)
+        self._user = weights if isinstance(weights, UserWeights) else UserWeights(weights)
+        super().load(allow_random, device, weights)
+        self.flags = list(getattr(self.model, "flags", ()))
+
+    def _create_model(self):
+        from vgbench.metrics.vbench.detection import Tag2TextCaptioner, create_captioner
+
+        path = self.opts["captioner_path"] or None
+        if self.opts["captioner"] == "tag2text":
+            user = getattr(self, "_user", None)
+            return Tag2TextCaptioner.load(path or (user.path_for("tag2text_swin_14m") if user else None),
+                                          self.device, user.path_for("bert_base_uncased_vocab") if user else None)
+        return create_captioner(self.opts["captioner"], path, self.device)
+
+    def _frames(self, video: Video) -> tuple[torch.Tensor, str]:
+        idx = sample_indices(f"middle:{NUM_FRAMES}", video.num_frames)
+        side = getattr(self.model, "input_size", None)
+        if not side:
+            return video.frames[idx], "as decoded"
+        if video.path and video.complete:
+            from vgbench.bench.video.decode import read_video
+
+            return read_video(video.path, idx, size=(side, side)).frames, f"decoded at {side}x{side} (bilinear)"
+        from vgbench.bench.video.decode import scale_frames
+
+        return (torch.from_numpy(scale_frames(video.frames[idx].numpy(), side, side)),
+                f"scaled to {side}x{side} from RGB (bilinear; no file behind the frames)")
 
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
         scene = _aux(aux, "scene", "scene")
-        captions = self.model.caption(middle_frames(video))
-        return self._result(scene_frames(captions, scene), {"scene": scene, "captions": captions})
+        frames, how = self._frames(video)
+        captions = self.model.caption(frames)
+        return self._result(scene_frames(captions, scene), {"scene": scene, "captions": captions, "frames": how})
 
 
 def kinetics400_labels(path: str) -> list[str]:

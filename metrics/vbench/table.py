@@ -56,7 +56,7 @@ DIMENSIONS: tuple[VBenchDimension, ...] = (
                     target="vgbench.metrics.vbench.semantic:Color"),
     VBenchDimension("spatial_relationship", "spatial_relationship", "semantic", 0.0, 1.0, note="OWLv2, vbench-style",
                     target="vgbench.metrics.vbench.semantic:SpatialRelationship"),
-    VBenchDimension("scene", "scene", "semantic", 0.0, 0.8222, note="BLIP, vbench-style",
+    VBenchDimension("scene", "scene", "semantic", 0.0, 0.8222, note="Tag2Text",
                     target="vgbench.metrics.vbench.semantic:Scene"),
     VBenchDimension("appearance_style", "appearance_style", "semantic", 0.0009, 0.2855,
                     target="vgbench.metrics.vbench.dimensions:AppearanceStyle"),
