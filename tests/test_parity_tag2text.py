@@ -40,6 +40,7 @@ def _check(m, golden_files, ref, names):
         clip = ref["clips"][name]
         s = m.score(read_video(golden_files.clip(name, clip["frames_sha256"])), aux={"scene": {"scene": ref["scene"]}})
         assert s.extra["captions"] == clip["captions"], name
+        assert s.extra["tags"] == clip["tags"], name
         assert s.value == clip["value"] and s.weight == 16.0
         assert s.extra["frames"] == "decoded at 384x384 (bilinear)"
 

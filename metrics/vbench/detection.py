@@ -282,16 +282,19 @@ class Tag2TextCaptioner(Captioner):
         flags = (USER_WEIGHTS_FLAG,) if any(f.trust == "user-supplied" for f in found) else ()
         return cls(model, tokenizer, device, "+".join(f.sha256 for f in found), flags)
 
-    @no_grad
     def caption(self, frames: torch.Tensor) -> list[str]:
+        return self.caption_with_tags(frames)[0]
+
+    @no_grad
+    def caption_with_tags(self, frames: torch.Tensor) -> tuple[list[str], list[str]]:
+        """(captions, tags) per frame, both as VBench's ``generate(..., return_tag_predict=True)`` returns them."""
         if tuple(frames.shape[1:3]) != (self.input_size, self.input_size):
             raise ValueError(f"Tag2Text takes {self.input_size}x{self.input_size} frames, got "
                              f"{frames.shape[2]}x{frames.shape[1]}")
         x = frames.permute(0, 3, 1, 2).to(torch.float32).div(255)
         mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
         std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-        captions, _ = self.model.generate(((x - mean) / std).to(self.device), self.tokenizer, self.names)
-        return captions
+        return self.model.generate(((x - mean) / std).to(self.device), self.tokenizer, self.names)
 
 
 def _tag2text(path: str | None, device: str) -> Captioner:

@@ -369,8 +369,12 @@ class Scene(_FrameDimension):
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
         scene = _aux(aux, "scene", "scene")
         frames, how = self._frames(video)
-        captions = self.model.caption(frames)
-        return self._result(scene_frames(captions, scene), {"scene": scene, "captions": captions, "frames": how})
+        extra = {"scene": scene, "frames": how}
+        if hasattr(self.model, "caption_with_tags"):  # Tag2Text: the tags its captions were conditioned on
+            extra["captions"], extra["tags"] = self.model.caption_with_tags(frames)
+        else:
+            extra["captions"] = self.model.caption(frames)
+        return self._result(scene_frames(extra["captions"], scene), extra)
 
 
 def kinetics400_labels(path: str) -> list[str]:
