@@ -39,12 +39,12 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim: int, heads: int):
+    def __init__(self, dim: int, heads: int, eps: float = 1e-6, act: type[nn.Module] = nn.GELU):
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
         self.attn = Attention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = Mlp(dim, dim * 4)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = Mlp(dim, dim * 4, act)
 
     def forward(self, x):
         x = x + self.attn(self.norm1(x))
@@ -62,15 +62,22 @@ class PatchEmbed(nn.Module):
 
 
 class DinoViT(nn.Module):
-    """Input ``[B,3,H,W]`` ImageNet-normalised → class token ``[B,768]``."""
+    """Input ``[B,3,H,W]`` ImageNet-normalised → class token ``[B,768]``.
 
-    def __init__(self, patch: int = 16, dim: int = 768, depth: int = 12, heads: int = 12, img_size: int = 224):
+    ``eps`` / ``act`` / ``ln_pre``: the LayerNorm eps, the MLP activation and a LayerNorm after the position
+    embedding (key ``pos_drop``, where DINO has a dropout): CLIP's ViTs rewritten as DINO ViTs (DreamSim's
+    ``load_clip_as_dino``) use 1e-5, QuickGELU (OpenAI) or GELU (OpenCLIP), and CLIP's ``ln_pre`` there."""
+
+    def __init__(self, patch: int = 16, dim: int = 768, depth: int = 12, heads: int = 12, img_size: int = 224,
+                 eps: float = 1e-6, act: type[nn.Module] = nn.GELU, ln_pre: bool = False):
         super().__init__()
         self.patch_embed = PatchEmbed(patch, dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, (img_size // patch) ** 2 + 1, dim))
-        self.blocks = nn.ModuleList([Block(dim, heads) for _ in range(depth)])
-        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        if ln_pre:
+            self.pos_drop = nn.LayerNorm(dim, eps=eps)
+        self.blocks = nn.ModuleList([Block(dim, heads, eps, act) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim, eps=eps)
 
     def interpolate_pos_encoding(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
         npatch, n = x.shape[1] - 1, self.pos_embed.shape[1] - 1
@@ -84,15 +91,21 @@ class DinoViT(nn.Module):
         grid = grid.permute(0, 2, 3, 1).reshape(1, -1, dim)
         return torch.cat([self.pos_embed[:, :1], grid], dim=1)
 
-    @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, 1 + N, dim]``: the last block's output, before the final LayerNorm."""
         b, _, h, w = x.shape
         t = self.patch_embed(x)
         t = torch.cat([self.cls_token.expand(b, -1, -1), t], dim=1)
         t = t + self.interpolate_pos_encoding(t, h, w)
+        if hasattr(self, "pos_drop"):
+            t = self.pos_drop(t)
         for blk in self.blocks:
             t = blk(t)
-        return self.norm(t)[:, 0]
+        return t
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.tokens(x))[:, 0]
 
 
 def dino_vitb16(seed: int = 0, device: str | None = None) -> DinoViT:

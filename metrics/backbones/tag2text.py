@@ -39,6 +39,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vgbench.metrics.backbones.layers import Mlp
+
 #: tag indices VBench's Tag2Text never emits ("quarter", "two", "three", "four", "five", "one")
 DELETE_TAG_INDEX = (127, 3351, 3265, 3338, 3355, 3359)
 PROMPT = "a picture of "
@@ -146,15 +148,6 @@ class _WindowAttention(nn.Module):
         return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
 
 
-class _Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class _SwinBlock(nn.Module):
     def __init__(self, dim: int, resolution: int, heads: int, window: int, shift: int):
         super().__init__()
@@ -164,7 +157,7 @@ class _SwinBlock(nn.Module):
         self.norm1 = nn.LayerNorm(dim)
         self.attn = _WindowAttention(dim, window, heads)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = _Mlp(dim, 4 * dim)
+        self.mlp = Mlp(dim, 4 * dim)
         mask = None
         if shift:
             img = torch.zeros(1, resolution, resolution, 1)
