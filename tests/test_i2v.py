@@ -24,6 +24,65 @@ def _pairs(golden_files, tmp_path, which):
     return out
 
 
+def _dreamsim_metric(golden_files, tmp_path):
+    from golden import dreamsim_files
+    from vgbench.metrics.registry import create_metric
+
+    ref = reference("i2v_background/vbench")
+    zip_path, digest = dreamsim_files.write_zip(tmp_path / "dreamsim_ensemble_checkpoint.zip")
+    assert digest == ref["weights"]["dreamsim_ensemble"]["digest"], "seeded DreamSim files changed: remake the golden"
+    m = create_metric("i2v_background")
+    m.load(weights={"dino_vitb16": golden_files.weights("dino_vitb16", ref["weights"]["dino_vitb16"]["digest"]),
+                    "dreamsim_ensemble": zip_path}, device="cpu")
+    return m
+
+
+@pytest.mark.slow  # three ViT-B/16 with seeded weights (~40 s)
+def test_i2v_background_equals_vbench(golden_files, tmp_path):
+    """VBench-I2V's i2v_background with dreamsim 0.2.1 + peft: the ensemble embedding of an image is bit-identical,
+    the four per-video values within 1e-6."""
+    import torch
+
+    from vgbench.bench.video import read_video
+    from vgbench.metrics.vbench.i2v import dreamsim_transform_image
+
+    m = _dreamsim_metric(golden_files, tmp_path)
+    ref = reference("i2v_background/vbench")
+    pairs = _pairs(golden_files, tmp_path, 4)
+    astronaut = next(p for p, _, _ in pairs if p.name.startswith("astronaut"))
+    e = m.dreamsim.embed(dreamsim_transform_image(str(astronaut)))
+    assert torch.equal(e.flatten(), torch.tensor(ref["astronaut_embedding"]))
+    for (image, clip, _), expected in zip(pairs, ref["pairs"]):
+        s = m.score(read_video(clip), image=str(image))
+        assert s.value == pytest.approx(expected["value"], abs=1e-6)
+        assert s.extra["fidelity"] == "vbench-exact"
+
+
+def test_dreamsim_zip_is_checked_member_by_member(tmp_path):
+    """The loader names what is wrong with a zip that is not DreamSim's: a missing member, an adapter that is not
+    plain LoRA on qkv, missing adapter matrices."""
+    import json as _json
+    import zipfile
+
+    from vgbench.metrics.backbones.dreamsim import dreamsim_clips, load_dreamsim
+
+    def make(members):
+        p = tmp_path / f"z{len(list(tmp_path.iterdir()))}.zip"
+        with zipfile.ZipFile(p, "w") as z:
+            for k, v in members.items():
+                z.writestr(k, v)
+        return p
+
+    cfg = {"r": 16, "lora_alpha": 0.5, "bias": "none", "target_modules": ["qkv"]}
+    model = dreamsim_clips(device="meta")
+    with pytest.raises(ValueError, match="no adapter_config.json"):
+        load_dreamsim(model, make({"x.txt": b"1"}), "z")
+    with pytest.raises(ValueError, match="not plain LoRA on qkv"):
+        load_dreamsim(model, make({"ensemble_lora/adapter_config.json": _json.dumps({**cfg, "use_dora": True})}), "z")
+    with pytest.raises(ValueError, match="no clip_vitb16_pretrain.pth.tar"):
+        load_dreamsim(model, make({"ensemble_lora/adapter_config.json": _json.dumps(cfg)}), "z")
+
+
 def _metric(golden_files):
     from vgbench.metrics.registry import create_metric
 
@@ -54,20 +113,24 @@ def _i2v_suite(tmp_path):
         Image.fromarray(getattr(data, name)()).save(tmp_path / f"{name}.png")
     suite = tmp_path / "i2v.yaml"
     suite.write_text("suite: i2v-mini\nsamples_per_prompt: 1\nprompts:\n"
-                     "  - {id: astro, text: an astronaut waving, image: astronaut.png, dimensions: [i2v_subject]}\n"
-                     "  - {id: coffee, text: a cup of coffee, image: coffee.png, dimensions: [i2v_subject]}\n")
+                     "  - {id: astro, text: an astronaut waving, image: astronaut.png, dimensions: [i2v_subject, i2v_background]}\n"
+                     "  - {id: coffee, text: a cup of coffee, image: coffee.png, dimensions: [i2v_subject, i2v_background]}\n")
     return suite
 
 
 @pytest.mark.slow
 def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path, cli):
     """`vgbench run` with the image-following and the image-ignoring anchor, then `evaluate --dimensions
-    i2v_subject` (seeded DINO): the follower scores higher; run.json records each item's image and its hash; an
-    unchanged image's score comes from the store; an image changed since generation fails its item, saying so."""
+    i2v_subject,i2v_background` (seeded DINO and DreamSim): the follower scores higher on both; run.json records
+    each item's image and its hash; an unchanged image's score comes from the store; an image changed since
+    generation fails its item, saying so."""
+    from golden import dreamsim_files
+
     ref = reference("i2v_subject/vbench")
     w = golden_files.weights("dino_vitb16", ref["weights"]["dino_vitb16"]["digest"])
+    ds, _ = dreamsim_files.write_zip(tmp_path / "dreamsim_ensemble_checkpoint.zip")
     suite = _i2v_suite(tmp_path)
-    values = {}
+    values, background = {}, {}
     for model in ("image-pan", "image-ignore"):
         code, out, err = cli("run", "--model", model, "--suite", suite, "--out", tmp_path / "out", "--frames", "6",
                              "--size", "64x64", "--metrics", "", "--no-progress")
@@ -75,11 +138,14 @@ def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path
         run_dir = next((tmp_path / "out").glob(f"{model}__*"))
         items = json.loads((run_dir / "run.json").read_text())["items"]
         assert all(it["image"].endswith(".png") and len(it["image_sha256"]) == 64 for it in items)
-        code, out, err = cli("evaluate", run_dir, "--dimensions", "i2v_subject", "--weights", f"dino_vitb16={w}",
-                             "--db", tmp_path / "db.sqlite", "--json", "--no-progress")
+        code, out, err = cli("evaluate", run_dir, "--dimensions", "i2v_subject,i2v_background", "--weights",
+                             f"dino_vitb16={w}", "--weights", f"dreamsim_ensemble={ds}", "--db", tmp_path / "db.sqlite",
+                             "--json", "--no-progress")
         assert code == 0, err
         values[model] = json.loads(out)["metrics"]["i2v_subject"]["value"]
+        background[model] = json.loads(out)["metrics"]["i2v_background"]["value"]
     assert values["image-pan"] > values["image-ignore"] + 0.05
+    assert background["image-pan"] > background["image-ignore"] + 0.05, background
     run_dir = next((tmp_path / "out").glob("image-pan__*"))
     args = ("evaluate", run_dir, "--dimensions", "i2v_subject", "--weights", f"dino_vitb16={w}", "--db",
             tmp_path / "db.sqlite", "--json", "--no-progress")
@@ -104,11 +170,13 @@ def test_a_text_to_video_item_fails_with_a_clear_error(tmp_path, cli):
     assert "conditioning image, and this item has none" in json.dumps(doc["failed_items"])
 
 
-def test_i2v_subject_is_a_dimension_but_not_in_all():
+def test_i2v_dimensions_are_dimensions_but_not_in_all():
+    from vgbench.metrics.registry import create_metric
     from vgbench.metrics.vbench.table import dimension_specs
 
-    assert dimension_specs("i2v_subject") == ["i2v_subject"]
-    assert "i2v_subject" not in dimension_specs("all")
+    for name in ("i2v_subject", "i2v_background"):
+        assert dimension_specs(name) == [name] and name not in dimension_specs("all")
+    assert create_metric("i2v_background").weights_needed() == ["dreamsim_ensemble", "dino_vitb16"]
 
 
 def test_adaptive_crops_equal_vbench_for_every_ratio(tmp_path):

@@ -279,6 +279,21 @@ for _b in (
         preprocessing={"layout": "BCHW", "resize": "shorter side 224 bilinear, no antialias, no crop",
                        "normalisation": "ImageNet mean/std"}, golden="dino_vitb16"),
     BackboneEntry(
+        "dreamsim_ensemble", "DreamSim ensemble's CLIP and OpenCLIP ViT-B/16 with the LoRA adapters of all three "
+        "networks (VBench-I2V background consistency; DINO ViT-B/16 comes from dino_vitb16)",
+        builder="vgbench.metrics.backbones.dreamsim:dreamsim_clips",
+        loader="vgbench.metrics.backbones.dreamsim:load_dreamsim",
+        file=WeightsFile(
+            "dreamsim_ensemble", "dreamsim_ensemble_checkpoint.zip",
+            urls=("https://github.com/ssundaram21/dreamsim/releases/download/v0.2.0-checkpoints/"
+                  "dreamsim_ensemble_checkpoint.zip",),
+            source="DreamSim v0.2.0 ensemble checkpoint (ssundaram21/dreamsim config.py dreamsim_weights['ensemble'], "
+                   "what dreamsim(pretrained=True) downloads for VBench-I2V i2v_background)", license="MIT (DreamSim)"),
+        feature_dim=1792,
+        preprocessing={"layout": "BCHW", "range": [0, 1], "size": "224x224 bicubic",
+                       "normalisation": "per network: ImageNet (DINO), OpenAI CLIP mean/std (CLIP, OpenCLIP)"},
+        golden=None),  # a zip of several files: load_dreamsim checks each member against its recorded layout
+    BackboneEntry(
         "raft_things", "RAFT large (things) optical flow, 20 iterations (VBench dynamic degree, static filter)",
         builder="vgbench.metrics.backbones.raft:raft_things", loader="vgbench.metrics.backbones.raft:load_raft",
         file=WeightsFile(

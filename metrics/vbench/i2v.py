@@ -9,6 +9,13 @@
   frame_i))``; the video's value is ``0.4·max(conformity) + 0.3·mean(consec) + 0.3·min(consec)``; the dimension is
   the plain mean over videos. In [0, 1]; higher is better.
 
+* ``i2v_background`` (DreamSim ensemble, vbench-exact): Vchitect/VBench@45e79ec14e69
+  ``vbench2_beta_i2v/i2v_background.py`` with dreamsim 0.2.1 ``dreamsim(pretrained=True)``
+  (:mod:`vgbench.metrics.backbones.dreamsim`). The image through ``dreamsim_transform_Image`` (PIL
+  ``Resize((224, 224), BICUBIC)``, ``ToTensor``), every frame through ``dreamsim_transform`` (torchvision's tensor
+  ``Resize((224, 224), BICUBIC)`` with its default antialias on the float32 frames, ``/255``); DreamSim embeddings
+  L2-normalised; the same per-video formula as ``i2v_subject``. In [0, 1]; higher is better.
+
 The conditioning image comes from the run (its suite's ``image:``; the path and its SHA-256 are recorded in
 ``run.json``); a cached score is reused only for the same video and the same image content. The image is converted
 to RGB (VBench passes ``Image.open(path)`` as is, which fails on RGBA or greyscale files).
@@ -49,21 +56,42 @@ def dino_transform_internet_image(path: str) -> "torch.Tensor":
     Raises:
         MetricError: the file is missing or not an image.
     """
-    from PIL import Image, UnidentifiedImageError
     from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
+
+    t = Compose([Resize(256, interpolation=InterpolationMode.BICUBIC), CenterCrop(224), ToTensor(),
+                 Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    return t(_open_rgb(path))[None]
+
+
+def dreamsim_transform_frames(frames: "torch.Tensor") -> "torch.Tensor":
+    """uint8 ``[T,H,W,3]`` → float32 ``[T,3,224,224]`` in [0, 1] (unclamped): VBench-I2V's ``dreamsim_transform``."""
+    from torchvision.transforms import InterpolationMode, Resize
+
+    x = frames.permute(0, 3, 1, 2).float()
+    return Resize((224, 224), interpolation=InterpolationMode.BICUBIC)(x).div(255.0)
+
+
+def dreamsim_transform_image(path: str) -> "torch.Tensor":
+    """The conditioning image → float32 ``[1,3,224,224]``: VBench-I2V's ``dreamsim_transform_Image`` (PIL bicubic
+    224×224, ``ToTensor``). Raises MetricError when the file is missing or not an image."""
+    from torchvision.transforms import Compose, InterpolationMode, Resize, ToTensor
+
+    return Compose([Resize((224, 224), interpolation=InterpolationMode.BICUBIC), ToTensor()])(_open_rgb(path))[None]
+
+
+def _open_rgb(path: str):
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
-            image = im.convert("RGB")
+            return im.convert("RGB")
     except (OSError, UnidentifiedImageError) as e:
         raise MetricError(f"cannot read the conditioning image {path}: {e}") from e
-    t = Compose([Resize(256, interpolation=InterpolationMode.BICUBIC), CenterCrop(224), ToTensor(),
-                 Normalize(IMAGENET_MEAN, IMAGENET_STD)])
-    return t(image)[None]
 
 
 def i2v_subject_score(image_feature: "torch.Tensor", frame_features: "torch.Tensor") -> tuple[float, dict]:
-    """VBench-I2V's per-video value from the image's ``[1, D]`` and the frames' ``[T, D]`` DINO features (T ≥ 2)."""
+    """VBench-I2V's per-video value (``i2v_subject`` and ``i2v_background`` alike) from the image's ``[1, D]`` and the
+    frames' ``[T, D]`` features (T ≥ 2)."""
     img = F.normalize(image_feature.float(), dim=-1, p=2)
     f = F.normalize(frame_features.float(), dim=-1, p=2)
     conformity = [max(0.0, float(v)) for v in F.cosine_similarity(img.expand_as(f), f, dim=-1)]
@@ -98,6 +126,44 @@ class I2VSubject(BackboneMetric):
         net = self.net("dino_vitb16")
         img_feat = net(dino_transform_internet_image(image).to(self.device)).cpu()
         feats = torch.cat([net(dino_transform_internet_frames(video.frames[s:s + 16]).to(self.device)).cpu()
+                           for s in range(0, video.num_frames, 16)])
+        value, extra = i2v_subject_score(img_feat, feats)
+        return ItemScore(value, 1.0, {"fidelity": EXACT, **extra})
+
+
+class I2VBackground(BackboneMetric):
+    """VBench-I2V video–image background consistency (DreamSim ensemble), vbench-exact, in [0, 1]. Higher is better."""
+
+    name = "i2v_background"
+    summary = "VBench-I2V video-image background consistency (DreamSim ensemble to the conditioning image), vbench-exact"
+    needs_download = True
+    needs_image = True
+    dimension = "i2v_background"
+    kind = MetricKind.PER_ITEM
+    higher_is_better = True
+    value_range = (0.0, 1.0)
+    protocols = {"vbench": "DreamSim ensemble (DINO + CLIP + OpenCLIP ViT-B/16 with LoRA) embeddings: 0.4·max "
+                           "cos(image, frame) + 0.3·mean cos(consecutive) + 0.3·min cos(consecutive), each clamped at "
+                           "0; mean over videos"}
+
+    def backbones_needed(self) -> list[str]:
+        return ["dreamsim_ensemble", "dino_vitb16"]
+
+    def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
+        from vgbench.metrics.backbones.dreamsim import DreamSim
+
+        super().load(allow_random, device, weights)
+        self.dreamsim = DreamSim(self.net("dino_vitb16"), self.net("dreamsim_ensemble")).to(self.device).eval()
+
+    @no_grad
+    def score(self, video: Video, reference=None, prompt=None, image: str | None = None) -> ItemScore:
+        if video.num_frames < 2:
+            raise MetricError("i2v_background needs at least 2 frames (it averages consecutive-frame similarities)")
+        if not image:
+            raise MetricError("i2v_background needs the item's conditioning image")
+        embed = self.dreamsim.embed
+        img_feat = embed(dreamsim_transform_image(image).to(self.device)).cpu()
+        feats = torch.cat([embed(dreamsim_transform_frames(video.frames[s:s + 16]).to(self.device)).cpu()
                            for s in range(0, video.num_frames, 16)])
         value, extra = i2v_subject_score(img_feat, feats)
         return ItemScore(value, 1.0, {"fidelity": EXACT, **extra})

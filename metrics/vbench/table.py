@@ -71,6 +71,8 @@ DIMENSIONS: tuple[VBenchDimension, ...] = (
 I2V_DIMENSIONS: tuple[VBenchDimension, ...] = (
     VBenchDimension("i2v_subject", "i2v_subject", "i2v", 0.1462, 1.0, note="I2V: DINO to the conditioning image",
                     target="vgbench.metrics.vbench.i2v:I2VSubject"),
+    VBenchDimension("i2v_background", "i2v_background", "i2v", 0.2615, 1.0,
+                    note="I2V: DreamSim to the conditioning image", target="vgbench.metrics.vbench.i2v:I2VBackground"),
 )
 
 BY_NAME: dict[str, VBenchDimension] = {d.name: d for d in (*DIMENSIONS, *I2V_DIMENSIONS)}
