@@ -114,14 +114,17 @@ def _i2v_suite(tmp_path):
     suite = tmp_path / "i2v.yaml"
     suite.write_text("suite: i2v-mini\nsamples_per_prompt: 1\nprompts:\n"
                      "  - {id: astro, text: an astronaut waving, image: astronaut.png, dimensions: [i2v_subject, i2v_background]}\n"
-                     "  - {id: coffee, text: a cup of coffee, image: coffee.png, dimensions: [i2v_subject, i2v_background]}\n")
+                     "  - {id: coffee, text: a cup of coffee, image: coffee.png, dimensions: [i2v_subject, i2v_background]}\n"
+                     "  - {id: cam, text: 'an astronaut, camera pans right', image: astronaut.png, dimensions: "
+                     "[camera_motion], aux: {camera_motion: {camera_motion: pan_right}}}\n")
     return suite
 
 
 @pytest.mark.slow
 def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path, cli):
     """`vgbench run` with the image-following and the image-ignoring anchor, then `evaluate --dimensions
-    i2v_subject,i2v_background` (seeded DINO and DreamSim): the follower scores higher on both; run.json records
+    i2v_subject,i2v_background,camera_motion` (seeded DINO and DreamSim): the follower scores higher on both
+    similarity dimensions and its pan is found; run.json records
     each item's image and its hash; an unchanged image's score comes from the store; an image changed since
     generation fails its item, saying so."""
     from golden import dreamsim_files
@@ -130,7 +133,7 @@ def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path
     w = golden_files.weights("dino_vitb16", ref["weights"]["dino_vitb16"]["digest"])
     ds, _ = dreamsim_files.write_zip(tmp_path / "dreamsim_ensemble_checkpoint.zip")
     suite = _i2v_suite(tmp_path)
-    values, background = {}, {}
+    values, background, camera = {}, {}, {}
     for model in ("image-pan", "image-ignore"):
         code, out, err = cli("run", "--model", model, "--suite", suite, "--out", tmp_path / "out", "--frames", "6",
                              "--size", "64x64", "--metrics", "", "--no-progress")
@@ -138,14 +141,16 @@ def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path
         run_dir = next((tmp_path / "out").glob(f"{model}__*"))
         items = json.loads((run_dir / "run.json").read_text())["items"]
         assert all(it["image"].endswith(".png") and len(it["image_sha256"]) == 64 for it in items)
-        code, out, err = cli("evaluate", run_dir, "--dimensions", "i2v_subject,i2v_background", "--weights",
-                             f"dino_vitb16={w}", "--weights", f"dreamsim_ensemble={ds}", "--db", tmp_path / "db.sqlite",
-                             "--json", "--no-progress")
+        code, out, err = cli("evaluate", run_dir, "--dimensions", "i2v_subject,i2v_background,camera_motion",
+                             "--weights", f"dino_vitb16={w}", "--weights", f"dreamsim_ensemble={ds}", "--db",
+                             tmp_path / "db.sqlite", "--json", "--no-progress")
         assert code == 0, err
         values[model] = json.loads(out)["metrics"]["i2v_subject"]["value"]
         background[model] = json.loads(out)["metrics"]["i2v_background"]["value"]
+        camera[model] = json.loads(out)["metrics"]["camera_motion"]["value"]
     assert values["image-pan"] > values["image-ignore"] + 0.05
     assert background["image-pan"] > background["image-ignore"] + 0.05, background
+    assert camera["image-pan"] == 1.0  # its window slides right: the camera pans right
     run_dir = next((tmp_path / "out").glob("image-pan__*"))
     args = ("evaluate", run_dir, "--dimensions", "i2v_subject", "--weights", f"dino_vitb16={w}", "--db",
             tmp_path / "db.sqlite", "--json", "--no-progress")

@@ -73,6 +73,9 @@ I2V_DIMENSIONS: tuple[VBenchDimension, ...] = (
                     target="vgbench.metrics.vbench.i2v:I2VSubject"),
     VBenchDimension("i2v_background", "i2v_background", "i2v", 0.2615, 1.0,
                     note="I2V: DreamSim to the conditioning image", target="vgbench.metrics.vbench.i2v:I2VBackground"),
+    VBenchDimension("camera_motion", "camera_motion", "i2v", 0.0, 1.0, weight=0.1,
+                    note="I2V: Lucas-Kanade in CoTracker2's place, vbench-style",
+                    target="vgbench.metrics.vbench.camera_motion:CameraMotion"),
 )
 
 BY_NAME: dict[str, VBenchDimension] = {d.name: d for d in (*DIMENSIONS, *I2V_DIMENSIONS)}
