@@ -65,9 +65,10 @@ def test_dreamsim_zip_is_checked_member_by_member(tmp_path):
     import zipfile
 
     from vgbench.metrics.backbones.dreamsim import dreamsim_clips, load_dreamsim
+    from vgbench.metrics.backbones.weights import WeightsError
 
     def make(members):
-        p = tmp_path / f"z{len(list(tmp_path.iterdir()))}.zip"
+        p = tmp_path / f"z{len(list(tmp_path.glob('z*.zip')))}.zip"
         with zipfile.ZipFile(p, "w") as z:
             for k, v in members.items():
                 z.writestr(k, v)
@@ -75,12 +76,20 @@ def test_dreamsim_zip_is_checked_member_by_member(tmp_path):
 
     cfg = {"r": 16, "lora_alpha": 0.5, "bias": "none", "target_modules": ["qkv"]}
     model = dreamsim_clips(device="meta")
-    with pytest.raises(ValueError, match="no adapter_config.json"):
+    with pytest.raises(WeightsError, match="no adapter_config.json"):
         load_dreamsim(model, make({"x.txt": b"1"}), "z")
-    with pytest.raises(ValueError, match="not plain LoRA on qkv"):
+    with pytest.raises(WeightsError, match="not plain LoRA on qkv"):
         load_dreamsim(model, make({"ensemble_lora/adapter_config.json": _json.dumps({**cfg, "use_dora": True})}), "z")
-    with pytest.raises(ValueError, match="no clip_vitb16_pretrain.pth.tar"):
+    with pytest.raises(WeightsError, match="no clip_vitb16_pretrain.pth.tar"):
         load_dreamsim(model, make({"ensemble_lora/adapter_config.json": _json.dumps(cfg)}), "z")
+    model.set_lora(8, 1.0)  # another adapter_config: the adapters are remade in place (the registry keeps the object)
+    qkv = model.clip.blocks[0].attn.qkv
+    assert qkv.lora_A.weight.shape == (8, 768) and qkv.scaling == 0.125
+    assert len(model.dino_lora) == 12 and model.dino_lora[0].lora_B.weight.shape == (2304, 8)
+    not_a_zip = tmp_path / "not-a-zip.zip"
+    not_a_zip.write_text("x")
+    with pytest.raises(WeightsError, match="not DreamSim's ensemble checkpoint zip"):
+        load_dreamsim(model, not_a_zip, "z")
 
 
 def _metric(golden_files):

@@ -54,12 +54,6 @@ class LoRALinear(nn.Module):
         return self.base(x) + self.lora_B(self.lora_A(x)) * self.scaling
 
 
-def _with_lora(vit: DinoViT, r: int, scaling: float) -> DinoViT:
-    for blk in vit.blocks:
-        blk.attn.qkv = LoRALinear(blk.attn.qkv, r, scaling)
-    return vit
-
-
 def _normalise(x: torch.Tensor, mean_std) -> torch.Tensor:
     mean = torch.tensor(mean_std[0], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(mean_std[1], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
@@ -72,13 +66,22 @@ class DreamSimCLIPs(nn.Module):
 
     def __init__(self, r: int = 16, lora_alpha: float = 0.5):
         super().__init__()
-        self.r, self.lora_alpha = r, lora_alpha
-        scaling = lora_alpha / r
-        self.clip = _with_lora(DinoViT(eps=1e-5, act=QuickGELU, ln_pre=True), r, scaling)
-        self.open_clip = _with_lora(DinoViT(eps=1e-5, ln_pre=True), r, scaling)
+        self.clip = DinoViT(eps=1e-5, act=QuickGELU, ln_pre=True)
+        self.open_clip = DinoViT(eps=1e-5, ln_pre=True)
         self.clip_proj = nn.Parameter(torch.zeros(768, 512))
         self.open_clip_proj = nn.Parameter(torch.zeros(768, 512))
-        self.dino_lora = nn.ModuleList(LoRALinear(nn.Linear(768, 2304), r, scaling) for _ in range(12))
+        self.set_lora(r, lora_alpha)
+
+    def set_lora(self, r: int, lora_alpha: float) -> None:
+        """(Re)create the adapters with rank ``r`` (zeros) and scaling ``lora_alpha / r``, in place."""
+        self.r, self.lora_alpha = r, lora_alpha
+        scaling = lora_alpha / r
+        dev = self.clip_proj.device
+        for vit in (self.clip, self.open_clip):
+            for blk in vit.blocks:
+                base = blk.attn.qkv.base if isinstance(blk.attn.qkv, LoRALinear) else blk.attn.qkv
+                blk.attn.qkv = LoRALinear(base, r, scaling).to(dev)
+        self.dino_lora = nn.ModuleList(LoRALinear(nn.Linear(768, 2304), r, scaling) for _ in range(12)).to(dev)
         for m in self.dino_lora:  # only the adapter matrices are kept here
             del m.base
 
@@ -129,6 +132,14 @@ def _member(z: zipfile.ZipFile, base: str) -> bytes:
     return z.read(sorted(names, key=len)[0])
 
 
+def _weights_only(data: bytes, what: str):
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many types for foreign/unsafe pickles
+        raise ValueError(f"{what} cannot be read as a weights-only checkpoint ({type(e).__name__}); vgbench never "
+                         "unpickles code") from e
+
+
 def _lora_member(z: zipfile.ZipFile) -> dict:
     for base in ("adapter_model.safetensors", "adapter_model.bin"):
         hits = [n for n in z.namelist() if n.endswith(f"ensemble_lora/{base}")]
@@ -138,7 +149,7 @@ def _lora_member(z: zipfile.ZipFile) -> dict:
                 from safetensors.torch import load as load_st
 
                 return load_st(data)
-            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            return _weights_only(data, hits[0])
     raise ValueError("no ensemble_lora/adapter_model.bin (or .safetensors) in the zip")
 
 
@@ -148,10 +159,20 @@ def load_dreamsim(model: DreamSimCLIPs, path: str | Path | None, source: str) ->
     (no bias, DoRA or rsLoRA), its ``r`` and ``lora_alpha`` are taken from its ``adapter_config.json``.
 
     Raises:
-        ValueError: a member is missing, a key is missing or unexpected, or the adapter is not plain LoRA.
+        WeightsError: not a zip, a member is missing, a key is missing or unexpected, or the adapter is not plain LoRA
+            (each names the file and what is wrong).
     """
+    from vgbench.metrics.backbones.weights import WeightsError
+
     if path is None:
         return model
+    try:
+        return _load(model, path, source)
+    except (ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise WeightsError(f"{source}: not DreamSim's ensemble checkpoint zip: {e}") from e
+
+
+def _load(model: DreamSimCLIPs, path, source: str) -> DreamSimCLIPs:
     with zipfile.ZipFile(path) as z:
         cfg = json.loads(_member(z, "adapter_config.json"))
         bad = [k for k, want in (("bias", "none"), ("use_dora", False), ("use_rslora", False))
@@ -159,10 +180,9 @@ def load_dreamsim(model: DreamSimCLIPs, path: str | Path | None, source: str) ->
         if bad or list(cfg.get("target_modules") or []) != ["qkv"]:
             raise ValueError(f"{source}: adapter_config.json is not plain LoRA on qkv ({bad or cfg.get('target_modules')})")
         if int(cfg["r"]) != model.r or float(cfg["lora_alpha"]) != model.lora_alpha:
-            fresh = DreamSimCLIPs(int(cfg["r"]), float(cfg["lora_alpha"])).to(model.clip_proj.device)
-            model = fresh.eval()
+            model.set_lora(int(cfg["r"]), float(cfg["lora_alpha"]))
         for name, base in _CLIP_FILES.items():
-            sd = dict(torch.load(io.BytesIO(_member(z, base)), map_location="cpu", weights_only=True)["state_dict"])
+            sd = dict(_weights_only(_member(z, base), base)["state_dict"])
             proj = sd.pop("proj")
             vit = getattr(model, name)
             own = {k.replace("qkv.base.", "qkv."): k for k in vit.state_dict() if "lora_" not in k}

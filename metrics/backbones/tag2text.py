@@ -608,8 +608,10 @@ def load_tag2text(model: Tag2Text, state: dict | str | Path) -> Tag2Text:
         ValueError: missing, unexpected or mis-shaped keys (named).
     """
     if not isinstance(state, dict):
-        state = torch.load(str(state), map_location="cpu", weights_only=False)
-    sd = state.get("model", state)
+        from vgbench.metrics.backbones.checkpoint import read_state_dict
+
+        state = read_state_dict(state)
+    sd = state["model"] if isinstance(state.get("model"), dict) else state
     sd = {k: v for k, v in sd.items() if not k.endswith(_COMPUTED)}
     own = model.state_dict()
     missing = sorted(set(own) - set(sd))

@@ -265,11 +265,10 @@ class Tag2TextCaptioner(Captioner):
 
         found = [resolve_user(STANDALONE_WEIGHTS[name], p) if p else resolve(STANDALONE_WEIGHTS[name])
                  for name, p in (("tag2text_swin_14m", path), ("bert_base_uncased_vocab", vocab))]
-        try:
-            state = torch.load(str(found[0].path), map_location="cpu", weights_only=True)
-        except Exception:  # noqa: BLE001 — an older pickle with non-tensor entries; the file's hash was checked
-            state = torch.load(str(found[0].path), map_location="cpu", weights_only=False)
-        sd = state.get("model", state) if isinstance(state, dict) else state
+        from vgbench.metrics.backbones.checkpoint import read_state_dict
+
+        state = read_state_dict(found[0].path)  # weights only: vgbench never unpickles code
+        sd = state["model"] if isinstance(state.get("model"), dict) else state
         try:
             cfg = Tag2TextConfig.from_state_dict(sd)
             model = load_tag2text(Tag2Text(cfg), sd)
