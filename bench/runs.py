@@ -117,6 +117,7 @@ def plan_run(config: RunConfig) -> RunPlan:
         raise ConfigError(f"model {generator.model_id}: {e}") from None
     gen_settings = generator.settings()
     items: list[PlannedItem] = []
+    made_by: dict[str, Any] = {}  # item id → the prompt whose video it is
     for prompt in suite.prompts:
         if prompt.image and not Path(prompt.image).is_file():
             raise ConfigError(f"prompt {prompt.id!r}: its conditioning image {prompt.image} does not exist (paths in a "
@@ -126,7 +127,15 @@ def plan_run(config: RunConfig) -> RunPlan:
         for i in range(suite.samples_for(prompt, config.samples)):
             req = GenerationRequest(prompt.id, prompt.text, config.seed + i, frames, fps, width, height, prompt.image,
                                     i, prompt.aux)
-            items.append(PlannedItem(item_id_for(generator.model_id, gen_settings, req, config.quality), req))
+            item_id = item_id_for(generator.model_id, gen_settings, req, config.quality)
+            first = made_by.setdefault(item_id, prompt)
+            if first is not prompt and (first.aux != prompt.aux or tuple(first.dimensions) != tuple(prompt.dimensions)):
+                raise ConfigError(
+                    f"prompts {first.id!r} and {prompt.id!r} have the same text, image and seed, so they would share "
+                    "one video, but they ask for different dimensions or aux info (e.g. two camera labels); one of "
+                    "the two scores would be lost. Make their texts differ (VBench-I2V's camera prompts name the "
+                    "motion, '..., camera pans left') or merge them")
+            items.append(PlannedItem(item_id, req))
     settings = {"model_id": generator.model_id, "adapter_settings": gen_settings, "frames": frames, "fps": fps,
                 "width": width, "height": height, "encoding": config.quality, "seed": config.seed,
                 "samples": config.samples, "suite": suite.name, "suite_version": suite.version,

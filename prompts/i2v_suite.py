@@ -25,21 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from vgbench.bench.errors import SuiteValidationError
+from vgbench.bench.vbench_labels import CAMERA_LABELS, camera_label  # noqa: F401  (CAMERA_LABELS: re-exported)
 from vgbench.prompts.schema import Prompt, Suite
 
-#: VBench-I2V ``camera_motion.py::get_type``: prompt phrase → camera label (checked in this order)
-CAMERA_LABELS = {"camera pans left": "pan_left", "camera pans right": "pan_right", "camera tilts up": "tilt_up",
-                 "camera tilts down": "tilt_down", "camera zooms in": "zoom_in", "camera zooms out": "zoom_out",
-                 "camera static": "static"}
 RATIOS = ("1-1", "8-5", "7-4", "16-9")
-
-
-def camera_label(prompt: str) -> str | None:
-    """The camera label VBench-I2V reads from a prompt (None when the prompt names no camera motion)."""
-    for phrase, label in CAMERA_LABELS.items():
-        if phrase in prompt:
-            return label
-    return None
 
 
 def ratio_bbox(second_crop: dict[str, Any], ratio: str) -> list[int]:

@@ -55,12 +55,35 @@ def test_lucas_kanade_finds_the_camera_move(move):
     assert m.score(video, aux={"camera_motion": opposite}).value == 0.0, s.extra
 
 
-def test_a_prompt_without_a_camera_label_fails_clearly():
+def test_the_label_comes_from_aux_or_from_the_prompt_text_and_its_absence_says_how_to_give_it():
+    """VBench reads the label from the video's name, which is the prompt: a prompt naming the motion needs no aux."""
     from vgbench.bench.errors import MetricError
     from vgbench.bench.video import Video
     from vgbench.metrics.registry import create_metric
 
     m = create_metric("camera_motion")
     m.load()
-    with pytest.raises(MetricError, match="camera label"):
-        m.score(Video.from_numpy(_camera_clip("static"), 8.0), aux={})
+    video = Video.from_numpy(_camera_clip("pan_right"), 8.0)
+    assert m.score(video, prompt="an astronaut, camera pans right", aux={}).value == 1.0
+    assert m.score(video, prompt="an astronaut, camera pans left", aux={}).value == 0.0
+    with pytest.raises(MetricError, match=r"aux: \{camera_motion: \{camera_motion: pan_left\}\}"):
+        m.score(video, prompt="an astronaut", aux={})
+
+
+def test_prompts_that_would_share_a_video_but_ask_different_labels_are_refused(tmp_path):
+    """Same text, image and seed make one video: two camera labels for it would lose one score, so planning stops."""
+    from PIL import Image
+
+    from vgbench.bench.errors import ConfigError
+    from vgbench.bench.runs import RunConfig, plan_run
+
+    Image.fromarray(_camera_clip("static")[0]).save(tmp_path / "a.png")
+    suite = tmp_path / "s.yaml"
+    suite.write_text("suite: dup\nsamples_per_prompt: 1\nprompts:\n"
+                     "  - {id: a, text: a view, image: a.png, dimensions: [camera_motion], "
+                     "aux: {camera_motion: {camera_motion: pan_right}}}\n"
+                     "  - {id: b, text: a view, image: a.png, dimensions: [camera_motion], "
+                     "aux: {camera_motion: {camera_motion: pan_left}}}\n")
+    with pytest.raises(ConfigError, match="prompts 'a' and 'b' have the same text, image and seed"):
+        plan_run(RunConfig(model="image-pan", suite=str(suite), out=str(tmp_path / "out"), frames=4, width=32,
+                           height=32))

@@ -8,8 +8,10 @@ moves by (last − first), positions truncated to integers (``.long()``); a move
 right / left / down / up gives that direction, else ``static``. Top+bottom and left+right directions map to labels
 (``left_left`` → pan_right, ``right_right`` → pan_left, ``down_down`` → tilt_up, ``up_up`` → tilt_down, top ``up`` +
 bottom ``down`` or left ``left`` + right ``right`` → zoom_in, the reverse → zoom_out, ``static_static`` → static);
-``static`` or ``None`` is dropped when another label is present. The video scores 1 when the prompt's label (its
-``aux.camera_motion``, from the phrase "camera pans left", ...) is among the labels, else 0; the dimension is the mean.
+``static`` or ``None`` is dropped when another label is present. The video scores 1 when the prompt's label is among
+the labels, else 0; the dimension is the mean. The label is the prompt's ``aux: {camera_motion: {camera_motion:
+pan_left}}`` when the suite gives one, else read from the prompt text as VBench reads it from the video's name
+(the phrases "camera pans left", "camera pans right", "camera tilts up/down", "camera zooms in/out", "camera static").
 
 Tracker (**vbench-style**): VBench tracks with CoTracker2 from torch.hub (``facebookresearch/co-tracker``, the
 ``cotracker2`` entry of whatever that repository's main branch holds when it runs); vgbench tracks the four points
@@ -102,7 +104,7 @@ class CameraMotion(Metric):
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     needs_aux = True
-    needs_prompt = False
+    needs_prompt = True
     value_range = (0.0, 1.0)
     fidelity = "vbench-style"
     protocols = {"vbench": "10x10 CoTracker grid, the four mid-edge points from the first to the last frame; VBench's "
@@ -115,12 +117,17 @@ class CameraMotion(Metric):
         from vgbench.metrics.distribution.motion_features import LucasKanadeTracker
         from vgbench.metrics.vbench.semantic import aux_value
 
+        from vgbench.bench.vbench_labels import camera_label
+
         label = aux_value(aux, "camera_motion")
         if isinstance(label, dict):
             label = label.get("camera_motion")
+        label = label or camera_label(prompt or "")
         if label not in LABELS:
-            raise MetricError(f"camera_motion needs the prompt's camera label (aux.camera_motion: one of "
-                              f"{', '.join(LABELS)}); VBench-I2V's suite importer sets it from 'camera pans left', ...")
+            raise MetricError(
+                f"camera_motion needs the prompt's camera label: {label!r} is none of {', '.join(LABELS)}. Name the "
+                "motion in the prompt as VBench-I2V does ('..., camera pans left') or give it in the suite as "
+                "aux: {camera_motion: {camera_motion: pan_left}}")
         if video.num_frames < 2:
             raise MetricError("camera_motion needs at least 2 frames")
         h, w = video.height, video.width
