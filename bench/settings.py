@@ -25,7 +25,8 @@ VARIABLES: dict[str, str] = {
                           "video larger than that is still decoded, alone)",
     "VGBENCH_FFMPEG": "an ffmpeg binary with libvmaf for VMAF; default imageio-ffmpeg's",
     "VGBENCH_OWLV2": "local Hugging Face folder of the OWLv2 detector (VBench object/colour/spatial dimensions)",
-    "VGBENCH_BLIP": "local Hugging Face folder of the BLIP captioner (VBench scene dimension)",
+    "VGBENCH_BLIP": "local Hugging Face folder of the BLIP captioner (scene@captioner=blip, the substitute; the default "
+                    "scene captioner is Tag2Text)",
     "VGBENCH_BLIP_ITM": "local Hugging Face folder of BLIP image-text retrieval (blip_score/itc, blip_score/itm; "
                         "Salesforce/blip-itm-base-coco)",
     "VGBENCH_BLIP2": "local Hugging Face folder of BLIP-2 (blip_score/evalcrafter-bleu; Salesforce/blip2-opt-2.7b)",

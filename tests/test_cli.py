@@ -158,3 +158,16 @@ def test_every_environment_variable_is_read_in_bench_settings_and_documented():
     from vgbench.bench.cli import build_parser
 
     assert all(k in build_parser().epilog for k in settings.VARIABLES)
+
+
+def test_json_output_is_strict_json(capsys):
+    """--json never prints NaN or Infinity (not JSON): a metric with no scored item is null."""
+    import json as _json
+    import math
+
+    from vgbench.bench.cli.common import emit_json
+
+    emit_json({"metrics": {"camera_motion": {"value": math.nan, "ci": [1.0, math.inf]}}, "n": (1, 2.5)})
+    out = capsys.readouterr().out
+    assert "NaN" not in out and "Infinity" not in out
+    assert _json.loads(out) == {"metrics": {"camera_motion": {"value": None, "ci": [1.0, None]}}, "n": [1, 2.5]}

@@ -44,8 +44,22 @@ def describe_all(names: list[str], describe) -> list[dict[str, Any]]:
 
 
 def emit_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=1, default=_json_default, allow_nan=True)
+    """Strict JSON on stdout: NaN and ±inf (a metric none of whose items scored) are written as null, which every JSON
+    parser reads (``jq``, JavaScript), where ``NaN`` is not JSON."""
+    json.dump(_finite(obj), sys.stdout, indent=1, default=_json_default, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _finite(o: Any) -> Any:
+    import math
+
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
 
 
 def _json_default(o):

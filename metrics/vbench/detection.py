@@ -276,8 +276,9 @@ class Tag2TextCaptioner(Captioner):
             raise ConfigError(f"{found[0].path}: {e}; it must be tag2text_swin_14m.pth") from None
         tokenizer = make_tokenizer(found[1].path)
         if len(tokenizer) != cfg.vocab_size:
-            raise ConfigError(f"{found[1].path}: {len(tokenizer) - 2} tokens, but {found[0].path} embeds "
-                              f"{cfg.vocab_size - 2}: give bert-base-uncased's vocab.txt")
+            lines = len(Path(found[1].path).read_text(encoding="utf-8").splitlines())
+            raise ConfigError(f"{found[1].path}: {lines} tokens, but {found[0].path} embeds {cfg.vocab_size - 2} "
+                              "(+ [DEC], [ENC]): give bert-base-uncased's vocab.txt")
         flags = (USER_WEIGHTS_FLAG,) if any(f.trust == "user-supplied" for f in found) else ()
         return cls(model, tokenizer, device, "+".join(f.sha256 for f in found), flags)
 
