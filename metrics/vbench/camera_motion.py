@@ -13,9 +13,13 @@ the labels, else 0; the dimension is the mean. The label is the prompt's ``aux: 
 pan_left}}`` when the suite gives one, else read from the prompt text as VBench reads it from the video's name
 (the phrases "camera pans left", "camera pans right", "camera tilts up/down", "camera zooms in/out", "camera static").
 
-Tracker (**vbench-style**): VBench tracks with CoTracker2 from torch.hub (``facebookresearch/co-tracker``, the
-``cotracker2`` entry of whatever that repository's main branch holds when it runs); vgbench tracks the four points
-with pyramidal Lucas–Kanade (OpenCV, frame to frame), weights-free. Results say ``fidelity: vbench-style``.
+Tracker: ``@tracker=cotracker2`` (the default, **vbench-exact**): CoTracker 2.0
+(:mod:`vgbench.metrics.backbones.cotracker`, weights ``cotracker2``) on the video's frames as VBench's ``infer``
+passes them (full resolution, float 0–255), equal to VBench's vendored CoTracker2 predictor (golden
+``tests/golden/camera_motion/vbench``). VBench itself loads ``cotracker2`` through torch.hub from
+``facebookresearch/co-tracker``'s main branch at run time; its vendored copy at the pinned commit is the reference
+here. ``@tracker=lk`` (**vbench-style**, weightless): the four points tracked with pyramidal Lucas–Kanade (OpenCV,
+frame to frame).
 """
 from __future__ import annotations
 
@@ -25,7 +29,8 @@ import numpy as np
 
 from vgbench.bench.errors import MetricError
 from vgbench.bench.video import Video
-from vgbench.metrics.base import ItemScore, Metric, MetricKind
+from vgbench.metrics.base import ItemScore, MetricKind, MetricOption
+from vgbench.metrics.model_metric import BackboneMetric
 
 GRID = 10
 #: CoTracker2's working resolution (H, W): the grid is laid out there, then scaled to the video
@@ -93,31 +98,56 @@ def truncate(points: np.ndarray) -> np.ndarray:
     return np.trunc(points).astype(np.int64)
 
 
-class CameraMotion(Metric):
-    """VBench-I2V camera motion (VBench's rules exact; Lucas–Kanade tracks in CoTracker2's place: vbench-style), 0 or
+class CameraMotion(BackboneMetric):
+    """VBench-I2V camera motion (VBench's rules; CoTracker2 tracks, vbench-exact, or Lucas–Kanade, vbench-style), 0 or
     1 per video. Higher is better."""
 
     name = "camera_motion"
-    summary = "VBench-I2V camera motion (VBench's pan/tilt/zoom/static rules; Lucas-Kanade tracks in CoTracker2's " \
-              "place, vbench-style)"
+    summary = "VBench-I2V camera motion (CoTracker2 tracks and VBench's pan/tilt/zoom/static rules, vbench-exact; " \
+              "@tracker=lk: Lucas-Kanade, weightless, vbench-style)"
+    needs_download = True
     dimension = "camera_motion"
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     needs_aux = True
     needs_prompt = True
     value_range = (0.0, 1.0)
-    fidelity = "vbench-style"
     protocols = {"vbench": "10x10 CoTracker grid, the four mid-edge points from the first to the last frame; VBench's "
                            "direction and label rules; 1 when the prompt's camera label is predicted"}
+    options = {"tracker": MetricOption("cotracker2", "point tracker: cotracker2 (VBench's, vbench-exact) or lk "
+                                                     "(Lucas-Kanade, weightless, vbench-style)")}
+
+    def __init__(self, protocol: str | None = None, options: dict[str, str] | None = None):
+        super().__init__(protocol, options)
+        self.check_choice("tracker", ("cotracker2", "lk"))
+        self.fidelity = "vbench-exact" if self.opts["tracker"] == "cotracker2" else "vbench-style"
+
+    def backbones_needed(self) -> list[str]:
+        return ["cotracker2"] if self.opts["tracker"] == "cotracker2" else []
 
     def load(self, allow_random: bool | None = None, device: str | None = None, weights=None) -> None:
-        self.backbone, self.weights_sha256 = "lucas-kanade", None
+        super().load(allow_random, device, weights)
+        if self.opts["tracker"] == "lk":
+            self.backbone, self.weights_sha256 = "lucas-kanade", None
+
+    def _tracks(self, video: Video, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the grid at the first and at the last frame, ``[n², 2]`` float."""
+        if self.opts["tracker"] == "lk":
+            from vgbench.metrics.distribution.motion_features import LucasKanadeTracker
+
+            idx = list(edge_indices().values())
+            track = LucasKanadeTracker().track(video.frames.numpy().astype(np.float32), pts[idx].astype(np.float64))
+            last = pts.copy()
+            last[idx] = track[-1]
+            return pts, last
+
+        x = video.frames.permute(0, 3, 1, 2).float().to(self.device)
+        tracks = self.net("cotracker2").track_grid(x, GRID).cpu().numpy()
+        return tracks[0], tracks[-1]
 
     def score(self, video: Video, reference=None, prompt=None, aux: dict | None = None) -> ItemScore:
-        from vgbench.metrics.distribution.motion_features import LucasKanadeTracker
-        from vgbench.metrics.vbench.semantic import aux_value
-
         from vgbench.bench.vbench_labels import camera_label
+        from vgbench.metrics.vbench.semantic import aux_value
 
         label = aux_value(aux, "camera_motion")
         if isinstance(label, dict):
@@ -131,12 +161,7 @@ class CameraMotion(Metric):
         if video.num_frames < 2:
             raise MetricError("camera_motion needs at least 2 frames")
         h, w = video.height, video.width
-        pts = grid_points(h, w)
-        idx = list(edge_indices().values())
-        frames = video.frames.numpy().astype(np.float32)
-        track = LucasKanadeTracker().track(frames, pts[idx].astype(np.float64))
-        first, last = truncate(pts), truncate(pts)
-        last[idx] = truncate(track[-1])
+        first, last = (truncate(p) for p in self._tracks(video, grid_points(h, w)))
         predicted = camera_labels(first, last, min(h, w))
         return ItemScore(1.0 if label in predicted else 0.0, 1.0,
                          {"fidelity": self.fidelity, "label": label, "predicted": predicted,

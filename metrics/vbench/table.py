@@ -74,7 +74,7 @@ I2V_DIMENSIONS: tuple[VBenchDimension, ...] = (
     VBenchDimension("i2v_background", "i2v_background", "i2v", 0.2615, 1.0,
                     note="I2V: DreamSim to the conditioning image", target="vgbench.metrics.vbench.i2v:I2VBackground"),
     VBenchDimension("camera_motion", "camera_motion", "i2v", 0.0, 1.0, weight=0.1,
-                    note="I2V: Lucas-Kanade in CoTracker2's place, vbench-style",
+                    note="I2V: CoTracker2 tracks of the prompt's camera move",
                     target="vgbench.metrics.vbench.camera_motion:CameraMotion"),
 )
 
