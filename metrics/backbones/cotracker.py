@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vgbench.metrics.backbones.pips2 import BasicEncoder
+
 RESOLUTION = (384, 512)
 
 
@@ -90,46 +92,6 @@ class _Mlp(nn.Module):
 
     def forward(self, x):
         return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
-
-
-class _Residual(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, stride=stride)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
-        self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride), nn.InstanceNorm2d(cout)) \
-            if stride != 1 else None
-
-    def forward(self, x):
-        y = F.relu(F.instance_norm(self.conv1(x)))
-        y = F.relu(F.instance_norm(self.conv2(y)))
-        if self.downsample is not None:
-            x = self.downsample(x)
-        return F.relu(x + y)
-
-
-class BasicEncoder(nn.Module):
-    def __init__(self, out: int = 128, stride: int = 4):
-        super().__init__()
-        self.stride = stride
-        self.conv1 = nn.Conv2d(3, out // 2, 7, stride=2, padding=3)
-        dims, strides, cin = (out // 2, out // 4 * 3, out, out), (1, 2, 2, 2), out // 2
-        for i, (d, s) in enumerate(zip(dims, strides), 1):
-            setattr(self, f"layer{i}", nn.Sequential(_Residual(cin, d, s), _Residual(d, d, 1)))
-            cin = d
-        self.conv2 = nn.Conv2d(out * 3 + out // 4, out * 2, 3, padding=1)
-        self.conv3 = nn.Conv2d(out * 2, out, 1)
-
-    def forward(self, x):
-        h, w = x.shape[-2:]
-        x = F.relu(F.instance_norm(self.conv1(x)))
-        a = self.layer1(x)
-        b = self.layer2(a)
-        c = self.layer3(b)
-        d = self.layer4(c)
-        size = (h // self.stride, w // self.stride)
-        x = torch.cat([F.interpolate(t, size, mode="bilinear", align_corners=True) for t in (a, b, c, d)], dim=1)
-        return self.conv3(F.relu(F.instance_norm(self.conv2(x))))
 
 
 class _Attention(nn.Module):
@@ -256,7 +218,7 @@ class CoTracker2(nn.Module):
     def __init__(self, window_len: int = 8, stride: int = 4):
         super().__init__()
         self.window_len, self.stride, self.latent_dim, self.input_dim = window_len, stride, 128, 456
-        self.fnet = BasicEncoder(self.latent_dim, stride)
+        self.fnet = BasicEncoder(self.latent_dim, stride)  # PIPs++'s encoder, at stride 4
         self.updateformer = _UpdateFormer(input_dim=self.input_dim, output_dim=self.latent_dim + 2)
         self.register_buffer("time_emb", sincos_1d(self.input_dim, torch.linspace(0, window_len - 1, window_len)))
         self.register_buffer("pos_emb", sincos_2d(self.input_dim, RESOLUTION[0] // stride, RESOLUTION[1] // stride))
