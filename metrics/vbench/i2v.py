@@ -100,48 +100,59 @@ def i2v_subject_score(image_feature: "torch.Tensor", frame_features: "torch.Tens
     return float(value), {"conformity": [round(v, 6) for v in conformity], "consecutive": [round(v, 6) for v in consec]}
 
 
-class I2VSubject(BackboneMetric):
+class _ImageConsistency(BackboneMetric):
+    """A VBench-I2V video–image consistency dimension: the conditioning image and every frame embedded by the
+    subclass's network (``_embed_image`` / ``_embed_frames``), scored by :func:`i2v_subject_score`. In [0, 1]."""
+
+    needs_download = True
+    needs_image = True
+    kind = MetricKind.PER_ITEM
+    higher_is_better = True
+    value_range = (0.0, 1.0)
+
+    def _embed_image(self, image: str) -> "torch.Tensor":
+        raise NotImplementedError
+
+    def _embed_frames(self, frames: "torch.Tensor") -> "torch.Tensor":
+        raise NotImplementedError
+
+    @no_grad
+    def score(self, video: Video, reference=None, prompt=None, image: str | None = None) -> ItemScore:
+        if video.num_frames < 2:
+            raise MetricError(f"{self.name} needs at least 2 frames (it averages consecutive-frame similarities)")
+        if not image:
+            raise MetricError(f"{self.name} needs the item's conditioning image")
+        img_feat = self._embed_image(image).cpu()
+        feats = torch.cat([self._embed_frames(video.frames[s:s + 16]).cpu() for s in range(0, video.num_frames, 16)])
+        value, extra = i2v_subject_score(img_feat, feats)
+        return ItemScore(value, 1.0, {"fidelity": EXACT, **extra})
+
+
+class I2VSubject(_ImageConsistency):
     """VBench-I2V video–image subject consistency (DINO ViT-B/16), vbench-exact, in [0, 1]. Higher is better."""
 
     name = "i2v_subject"
     summary = "VBench-I2V video-image subject consistency (DINO ViT-B/16 to the conditioning image), vbench-exact"
-    needs_download = True
-    needs_image = True
     dimension = "i2v_subject"
-    kind = MetricKind.PER_ITEM
-    higher_is_better = True
-    value_range = (0.0, 1.0)
     protocols = {"vbench": "DINO ViT-B/16 class tokens: 0.4·max cos(image, frame) + 0.3·mean cos(consecutive) + "
                            "0.3·min cos(consecutive), each clamped at 0; mean over videos"}
 
     def backbones_needed(self) -> list[str]:
         return ["dino_vitb16"]
 
-    @no_grad
-    def score(self, video: Video, reference=None, prompt=None, image: str | None = None) -> ItemScore:
-        if video.num_frames < 2:
-            raise MetricError("i2v_subject needs at least 2 frames (it averages consecutive-frame similarities)")
-        if not image:
-            raise MetricError("i2v_subject needs the item's conditioning image")
-        net = self.net("dino_vitb16")
-        img_feat = net(dino_transform_internet_image(image).to(self.device)).cpu()
-        feats = torch.cat([net(dino_transform_internet_frames(video.frames[s:s + 16]).to(self.device)).cpu()
-                           for s in range(0, video.num_frames, 16)])
-        value, extra = i2v_subject_score(img_feat, feats)
-        return ItemScore(value, 1.0, {"fidelity": EXACT, **extra})
+    def _embed_image(self, image):
+        return self.net("dino_vitb16")(dino_transform_internet_image(image).to(self.device))
+
+    def _embed_frames(self, frames):
+        return self.net("dino_vitb16")(dino_transform_internet_frames(frames).to(self.device))
 
 
-class I2VBackground(BackboneMetric):
+class I2VBackground(_ImageConsistency):
     """VBench-I2V video–image background consistency (DreamSim ensemble), vbench-exact, in [0, 1]. Higher is better."""
 
     name = "i2v_background"
     summary = "VBench-I2V video-image background consistency (DreamSim ensemble to the conditioning image), vbench-exact"
-    needs_download = True
-    needs_image = True
     dimension = "i2v_background"
-    kind = MetricKind.PER_ITEM
-    higher_is_better = True
-    value_range = (0.0, 1.0)
     protocols = {"vbench": "DreamSim ensemble (DINO + CLIP + OpenCLIP ViT-B/16 with LoRA) embeddings: 0.4·max "
                            "cos(image, frame) + 0.3·mean cos(consecutive) + 0.3·min cos(consecutive), each clamped at "
                            "0; mean over videos"}
@@ -155,15 +166,8 @@ class I2VBackground(BackboneMetric):
         super().load(allow_random, device, weights)
         self.dreamsim = DreamSim(self.net("dino_vitb16"), self.net("dreamsim_ensemble")).to(self.device).eval()
 
-    @no_grad
-    def score(self, video: Video, reference=None, prompt=None, image: str | None = None) -> ItemScore:
-        if video.num_frames < 2:
-            raise MetricError("i2v_background needs at least 2 frames (it averages consecutive-frame similarities)")
-        if not image:
-            raise MetricError("i2v_background needs the item's conditioning image")
-        embed = self.dreamsim.embed
-        img_feat = embed(dreamsim_transform_image(image).to(self.device)).cpu()
-        feats = torch.cat([embed(dreamsim_transform_frames(video.frames[s:s + 16]).to(self.device)).cpu()
-                           for s in range(0, video.num_frames, 16)])
-        value, extra = i2v_subject_score(img_feat, feats)
-        return ItemScore(value, 1.0, {"fidelity": EXACT, **extra})
+    def _embed_image(self, image):
+        return self.dreamsim.embed(dreamsim_transform_image(image).to(self.device))
+
+    def _embed_frames(self, frames):
+        return self.dreamsim.embed(dreamsim_transform_frames(frames).to(self.device))
