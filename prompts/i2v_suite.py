@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vgbench.bench.errors import SuiteValidationError
@@ -108,6 +108,11 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
         if not isinstance(rec, dict) or not isinstance(rec.get("prompt_en"), str) or "image_name" not in rec:
             raise SuiteValidationError(str(full_info), None, f"record {k}: needs 'prompt_en' and 'image_name'")
         image = rec["image_name"]
+        if not isinstance(image, str) or not image or PurePosixPath(image.replace("\\", "/")).is_absolute() \
+                or ".." in PurePosixPath(image.replace("\\", "/")).parts or Path(image).is_absolute():
+            raise SuiteValidationError(str(full_info), None, f"record {k}: image_name {image!r} must be a file name "
+                                                             "inside --images (no absolute path, no '..'); crops are "
+                                                             "written under --crops by the same name")
         if image not in done:
             src = Path(images) / image
             if not src.is_file():

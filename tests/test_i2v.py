@@ -247,6 +247,16 @@ def test_vbench_i2v_suite_import_crops_and_labels(tmp_path, cli):
     code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "full.json", "--crop-info",
                          tmp_path / "info.json", "--images", tmp_path / "nowhere", "--crops", tmp_path / "c2")
     assert code == 3 and "astronaut.jpg is missing" in err
+    # an image_name that leaves --images / --crops is refused before anything is written (it could overwrite the
+    # source image or any file the user can write)
+    victim = images / "astronaut.jpg"
+    before = victim.read_bytes()
+    for bad in (str(victim), "../images/astronaut.jpg"):
+        (tmp_path / "bad.json").write_text(json.dumps([{**full[0], "image_name": bad}]))
+        code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "bad.json", "--crop-info",
+                             tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c3", "--ratio", "1-1")
+        assert code == 3 and "must be a file name inside --images" in err, err
+    assert victim.read_bytes() == before and not (tmp_path / "c3").exists()
 
 
 @pytest.mark.parametrize("case", ["all", "partial"])
