@@ -155,7 +155,8 @@ class CameraMotion(BackboneMetric):
         label = label or camera_label(prompt or "")
         if label not in LABELS:
             raise MetricError(
-                f"camera_motion needs the prompt's camera label: {label!r} is none of {', '.join(LABELS)}. Name the "
+                f"camera_motion needs the prompt's camera label, one of {', '.join(LABELS)} "
+                f"({'it has none' if label is None else f'not {label!r}'}). Name the "
                 "motion in the prompt as VBench-I2V does ('..., camera pans left') or give it in the suite as "
                 "aux: {camera_motion: {camera_motion: pan_left}}")
         if video.num_frames < 2:
