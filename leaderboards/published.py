@@ -1,10 +1,15 @@
 """Published leaderboard rows (papers, READMEs), shown beside measured runs and marked as published.
 
-The CSV has one row per model: ``model, source, total, quality, semantic, <dimension>...`` with values in percent
-as papers print them (``../shared/data/vbench/published_scores.csv``). On import every row is recomputed with the
-scheme from its own dimension scores; a published Total / Quality / Semantic that differs from the recomputed value
-by more than ``tolerance`` (percentage points, after rounding to the published precision) is flagged
-``inconsistent``: papers do contain such rows.
+The CSV has one row per model: ``model, source, <total>, <group>..., <dimension>...`` with values in percent as
+papers print them (``../shared/data/vbench/published_scores.csv`` for VBench: ``total, quality, semantic``; the
+shipped VBench-I2V table: ``total, i2v, quality``). A value may carry a ``%`` sign; an empty cell, ``nan`` or ``-``
+means "not published". On import every row is recomputed with the scheme from its own dimension scores; a published
+Total / group score that differs from the recomputed value by more than ``tolerance`` (percentage points, after
+rounding to the published precision) is flagged ``inconsistent``: papers do contain such rows. A dimension without a
+value flags the row only when a published score depends on it.
+
+Shipped tables (``--published NAME``): ``vbench-i2v``, the VBench-I2V leaderboard's rows
+(``leaderboards/data/vbench_i2v_published.csv``; every Total, I2V and Quality score recomputes within 0.01).
 """
 from __future__ import annotations
 
@@ -14,6 +19,11 @@ from pathlib import Path
 
 from vgbench.bench.errors import ConfigError
 from vgbench.leaderboards.schemes import VBENCH, Scheme
+
+#: published tables shipped as package data: name → (file in ``vgbench.leaderboards.data``, the scheme they belong to)
+PUBLISHED_TABLES = {"vbench-i2v": ("vbench_i2v_published.csv", "vbench-i2v")}
+
+_ABSENT = {"", "nan", "-", "–", "—", "n/a"}
 
 
 @dataclass
@@ -31,13 +41,48 @@ class PublishedRow:
 
 
 def _decimals(text: str) -> int:
+    text = text.strip().rstrip("%").strip()
     return len(text.split(".")[1]) if "." in text else 0
 
 
+def _number(text: str | None) -> float | None:
+    """A published cell → percent, or None when not published (empty, ``nan``, ``-``); ``"97.36%"`` → 97.36."""
+    text = (text or "").strip().rstrip("%").strip()
+    if text.lower() in _ABSENT:
+        return None
+    return float(text)  # ValueError for anything else: the caller names the line
+
+
+def published_path(spec: str | Path) -> Path:
+    """A shipped table's name (:data:`PUBLISHED_TABLES`) or a CSV path → the file."""
+    if str(spec) in PUBLISHED_TABLES:
+        from importlib.resources import files
+
+        return Path(str(files("vgbench.leaderboards.data") / PUBLISHED_TABLES[str(spec)][0]))
+    return Path(spec)
+
+
+def published_scheme(spec: str | Path) -> str | None:
+    """The scheme a shipped table belongs to (None for a user's CSV)."""
+    entry = PUBLISHED_TABLES.get(str(spec))
+    return entry[1] if entry else None
+
+
 def load_published(path: str | Path, scheme: Scheme = VBENCH, tolerance: float = 0.01) -> list[PublishedRow]:
-    path = Path(path)
+    """Read published rows and recompute each with ``scheme``.
+
+    Args:
+        path: a CSV file or the name of a shipped table (:data:`PUBLISHED_TABLES`, e.g. ``"vbench-i2v"``).
+        scheme: the aggregation scheme the rows' Total and group scores follow.
+        tolerance: percentage points a published score may differ from the recomputed one (after rounding).
+
+    Raises:
+        ConfigError: no such file; a column the scheme needs is missing; a cell is not a number.
+    """
+    path = published_path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such published-scores CSV")
+        names = ", ".join(PUBLISHED_TABLES)
+        raise ConfigError(f"{path}: no such published-scores CSV (give a CSV path or a shipped table: {names})")
     rows = []
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -46,13 +91,13 @@ def load_published(path: str | Path, scheme: Scheme = VBENCH, tolerance: float =
         if missing:
             raise ConfigError(f"{path}: missing columns {', '.join(sorted(missing))} for scheme {scheme.name}")
         for line_no, r in enumerate(reader, start=2):
+            keys = [scheme.total_name, *scheme.groups]
             try:
-                dims = {d: float(r[d]) for d in scheme.dimension_names() if r.get(d, "").strip()}
+                dims = {d: v for d in scheme.dimension_names() if (v := _number(r.get(d))) is not None}
+                published = {k: v for k in keys if (v := _number(r.get(k))) is not None}
             except ValueError as e:
                 raise ConfigError(f"{path}:{line_no}: not a number: {e}") from e
-            keys = [scheme.total_name, *scheme.groups]
-            published = {k: float(r[k]) for k in keys if r.get(k, "").strip()}
-            row = PublishedRow(r["model"], r.get("source", ""), published, dims)
+            row = PublishedRow(r["model"], r.get("source") or "", published, dims)
             agg = scheme.aggregate({d: v / 100.0 for d, v in dims.items()})
             for k in keys:
                 if k not in published:
@@ -61,7 +106,9 @@ def load_published(path: str | Path, scheme: Scheme = VBENCH, tolerance: float =
                 row.recomputed[k] = round(100.0 * agg[k], nd)
                 if abs(row.recomputed[k] - published[k]) > tolerance + 1e-9:
                     row.inconsistent.append(f"{k}: published {r[k]}, recomputed {row.recomputed[k]:.{nd}f}")
-            if agg["missing"]:
-                row.inconsistent.append(f"missing dimensions: {', '.join(agg['missing'])}")
+            groups_of = {d.name: d.group for d in scheme.dimensions}
+            depends = [m for m in agg["missing"] if scheme.total_name in published or groups_of[m] in published]
+            if depends:  # a published score that needs a dimension the row does not give cannot be checked
+                row.inconsistent.append(f"missing dimensions: {', '.join(depends)}")
             rows.append(row)
     return rows

@@ -157,6 +157,10 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
         keys = [scheme.total_name, *(g for g in scheme.groups if g != scheme.total_name)]
         r["scheme"] = {k: agg[k] for k in keys}
         r["scheme_missing"] = agg["missing"]
+        # a group score is shown when every dimension of its group is there (the I2V score of a run evaluated on
+        # the three I2V dimensions only); the total only when every dimension is
+        r["scheme_complete"] = {k: not [d for d in scheme.dimensions if d.name in agg["missing"]
+                                        and (k == scheme.total_name or d.group == k)] for k in keys}
         # a VBench total is VBench-comparable only when every dimension in it used VBench's model and recipe
         r["scheme_not_exact"] = sorted(d for d, c in dims.items() if c.get("fidelity") != "vbench-exact") \
             if scheme.name in ("vbench", "mlperf-t2v", "vbench-i2v") else []
@@ -436,13 +440,18 @@ def interval_charts(runs: list[dict], columns: list[str]) -> list[dict]:
 def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, suite: str | None = None,
                scheme: str | None = None, published: str | None = None, title: str = "vgbench leaderboard",
                gallery: bool = True) -> dict[str, Any]:
-    from vgbench.leaderboards.published import load_published
+    from vgbench.bench.errors import ConfigError
+    from vgbench.leaderboards.published import load_published, published_scheme
     from vgbench.leaderboards.schemes import load_scheme
 
     runs = collect_runs(dbs, run_ids, suite)
     sch = load_scheme(scheme) if scheme else None
-    if published and sch is None:  # published rows are scheme rows (VBench's unless told otherwise)
-        sch = load_scheme("vbench")
+    table_scheme = published_scheme(published) if published else None
+    if table_scheme and sch is not None and sch.name != table_scheme:
+        raise ConfigError(f"the published table {published!r} holds {table_scheme} rows; build with "
+                          f"--scheme {table_scheme} (not {sch.name})")
+    if published and sch is None:  # published rows are scheme rows (the table's, else VBench's)
+        sch = load_scheme(table_scheme or "vbench")
     scheme_dims = _scheme_scores(runs, sch) if sch else []
     pub_rows = load_published(published, sch) if published else []
     out.mkdir(parents=True, exist_ok=True)
@@ -500,10 +509,12 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         if show_scheme:
             miss = r.get("scheme_missing") or []
             for k in scheme_keys:
-                if miss:  # a total over partly missing dimensions (counted as 0 by VBench) would mislead
-                    have = len(sch.dimensions) - len(miss)
-                    cells.append(f'<td data-sort="" title="missing: {esc(", ".join(miss))}">–'
-                                 f' <span class="badge warn">{have}/{len(sch.dimensions)} dims</span></td>')
+                if not (r.get("scheme_complete") or {}).get(k):  # a score over partly missing dimensions (counted
+                    # as 0 by VBench) would mislead
+                    need = [d.name for d in sch.dimensions if k == sch.total_name or d.group == k]
+                    lack = [d for d in need if d in miss]
+                    cells.append(f'<td data-sort="" title="missing: {esc(", ".join(lack))}">–'
+                                 f' <span class="badge warn">{len(need) - len(lack)}/{len(need)} dims</span></td>')
                     continue
                 v = (r.get("scheme") or {}).get(k)
                 shown = None if v is None else 100 * v
@@ -630,9 +641,10 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         # "model" is the run's label (model with its arguments, or --label), beside its run id
         rec = {"model": r["model"], "run_id": r["run_id"], "source": "measured", "videos": r["items_ok"],
                "failed": r["items_failed"]}
-        if sch and r.get("scheme") and not r.get("scheme_missing"):
+        if sch and r.get("scheme"):
             for k in scheme_keys:
-                rec[k] = 100 * r["scheme"][k]
+                if r["scheme_complete"][k]:
+                    rec[k] = 100 * r["scheme"][k]
         for c in columns:
             col = r["columns"].get(c)
             rec[c] = col["value"] if col else None
@@ -658,9 +670,9 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         cells = [md_esc(r["model"]), md_esc(r["run_id"]),
                  "measured" + (f" ({r['items_failed']} failed)" if r["items_failed"] else "")]
         if show_scheme:
-            ok = r.get("scheme") and not r.get("scheme_missing")
+            ok = r.get("scheme_complete") or {}
             cells += [_fmt(100 * r["scheme"][k], [100 * x for x in r["scheme_ci"][k]] if r.get("scheme_ci") else None)
-                      if ok else "–" for k in scheme_keys]
+                      if ok.get(k) else "–" for k in scheme_keys]
         cells += [(_fmt(r["columns"][c]["value"], r["columns"][c]["ci"])
                    + (" [!]" if r["columns"][c].get("flags") else "")) if c in r["columns"] else "–" for c in columns]
         md.append("| " + " | ".join(cells) + " |")
@@ -677,6 +689,8 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     warnings = [f"{r['model']} ({r['run_id']}): scheme {sch.name} uses {len(sch.dimensions)} dimensions, this run "
                 f"has {len(sch.dimensions) - len(r['scheme_missing'])}; its {sch.total_name} is not computed "
                 f"(missing: {', '.join(r['scheme_missing'])})"
+                + "".join(f"; its {k} score is (all of its dimensions are there)"
+                          for k, ok in r["scheme_complete"].items() if ok)
                 for r in runs if sch and r.get("scheme_missing")]
     return {"index": str(out / "index.html"), "csv": str(out / "leaderboard.csv"),
             "markdown": str(out / "leaderboard.md"), "rows": len(runs), "published_rows": len(pub_rows),

@@ -45,6 +45,65 @@ def test_inconsistent_published_row_is_flagged(tmp_path):
     assert rows[1].inconsistent[0].startswith("total: published")
 
 
+def test_vbench_i2v_scheme_reproduces_the_published_leaderboard_rows():
+    """The VBench-I2V leaderboard's rows (shipped table; the scheme itself equals VBench's cal_i2v_final_score in
+    test_i2v's golden test): every published Total, I2V and Quality score recomputes within 0.01."""
+    from vgbench.leaderboards.published import load_published
+    from vgbench.leaderboards.schemes import VBENCH_I2V
+
+    rows = load_published("vbench-i2v", VBENCH_I2V)
+    assert len(rows) == 12
+    checked = 0
+    for r in rows:
+        assert r.consistent, (r.model, r.inconsistent)
+        for k, v in r.published.items():
+            assert abs(r.recomputed[k] - v) <= 0.01 + 1e-9, (r.model, k)
+            checked += 1
+    assert checked == 10 * 3 + 2  # SVD publishes Quality only (no text, so no camera motion, I2V score or Total)
+    magi = next(r for r in rows if r.model == "Magi-1")
+    assert magi.published == {"total": 89.28, "i2v": 96.12, "quality": 82.44}
+
+
+def test_i2v_score_of_a_run_with_the_three_i2v_dimensions_only():
+    """A run evaluated on i2v_subject, i2v_background and camera_motion gets its I2V score (VBench's formula on those
+    three) but no Quality and no Total (their dimensions are missing, and VBench would count them as 0)."""
+    from vgbench.leaderboards.schemes import VBENCH_I2V
+    from vgbench.leaderboards.site import _scheme_scores
+
+    vals = {"i2v_subject": 0.97, "i2v_background": 0.95, "camera_motion": 0.4}
+    run = {"columns": {f"{d}/vbench": {"protocol": f"{d}/vbench", "metric": d, "value": v, "fidelity": "vbench-exact"}
+                       for d, v in vals.items()}}
+    assert _scheme_scores([run], VBENCH_I2V) == sorted(vals)
+    i2v = ((0.97 - 0.1462) / (1 - 0.1462) + (0.95 - 0.2615) / (1 - 0.2615) + 0.1 * 0.4) / 2.1  # cal_i2v_final_score
+    assert run["scheme"]["i2v"] == pytest.approx(i2v, abs=1e-12)
+    assert run["scheme_complete"] == {"total": False, "i2v": True, "quality": False}
+
+
+def test_published_cells_percent_signs_and_absent_values(tmp_path):
+    """"97.36%" reads as 97.36; empty / nan / - are not published; a missing dimension flags a row only when a
+    published score needs it."""
+    from vgbench.bench.errors import ConfigError
+    from vgbench.leaderboards.published import load_published
+    from vgbench.leaderboards.schemes import VBENCH_I2V
+
+    dims = {d: 90.0 for d in VBENCH_I2V.dimension_names()}
+    agg = VBENCH_I2V.aggregate({d: v / 100 for d, v in dims.items()})
+    header = ["model", "source", "total", "i2v", "quality", *dims]
+    full = ["full", "", f"{100 * agg['total']:.2f}%", f"{100 * agg['i2v']:.2f}%", f"{100 * agg['quality']:.2f}%",
+            *(f"{v:.2f}%" for v in dims.values())]
+    no_cam = ["no-camera", "", "nan", "-", full[4], "", *full[6:]]
+    claims_total = ["claims-total", "", full[2], "", "", "nan", *full[6:]]
+    (tmp_path / "p.csv").write_text("\n".join(",".join(x) for x in (header, full, no_cam, claims_total)) + "\n")
+    rows = load_published(tmp_path / "p.csv", VBENCH_I2V)
+    assert rows[0].consistent and rows[0].published["total"] == round(100 * agg["total"], 2)
+    assert rows[1].consistent and rows[1].published == {"quality": float(full[4].rstrip("%"))}
+    assert "camera_motion" not in rows[1].dimensions
+    assert rows[2].inconsistent[-1] == "missing dimensions: camera_motion"
+    (tmp_path / "bad.csv").write_text(",".join(header) + "\n" + ",".join([*full[:6], "n.a.", *full[7:]]) + "\n")
+    with pytest.raises(ConfigError, match=r"bad.csv:2: not a number"):
+        load_published(tmp_path / "bad.csv", VBENCH_I2V)
+
+
 def test_vbench_weights_and_user_scheme(tmp_path):
     from vgbench.leaderboards.schemes import VBENCH, load_scheme
 
@@ -149,6 +208,23 @@ def test_compare_refuses_other_suites_protocols_and_weights(scored_runs, tmp_pat
 
 
 # ---- the site ------------------------------------------------------------------------------------------------------
+def test_leaderboard_build_shows_the_shipped_i2v_table(scored_runs, tmp_path, cli):
+    """`--published vbench-i2v` picks its scheme; another --scheme with it is refused with the fix."""
+    out, _ = scored_runs
+    code, stdout, err = cli("leaderboard", "build", "--db", out / "vgbench.sqlite", "--out", tmp_path / "site",
+                            "--published", "vbench-i2v", "--no-gallery", "--json")
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert res["published_rows"] == 12
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert "DynamiCrafter-1024" in page and "huggingface.co/spaces/Vchitect/VBench_Leaderboard" in page
+    md = (tmp_path / "site" / "leaderboard.md").read_text()
+    assert "| Magi-1 |" in md and "89.28" in md
+    code, _, err = cli("leaderboard", "build", "--db", out / "vgbench.sqlite", "--out", tmp_path / "s2",
+                       "--scheme", "vbench", "--published", "vbench-i2v")
+    assert code != 0 and "--scheme vbench-i2v" in err
+
+
 def test_leaderboard_site_escapes_exports_and_renders(scored_runs, tmp_path, cli):
     out, ids = scored_runs
     db = tmp_path / "lb.sqlite"

@@ -93,7 +93,9 @@ def register(sub) -> None:
     q.add_argument("--suite", help="suite name (needed when the databases hold runs of several suites)")
     q.add_argument("--scheme", help="aggregation scheme: vbench (VBench Total), vbench-i2v (VBench-I2V Total), "
                                     "mlperf-t2v (MLPerf's six-dimension accuracy), or a YAML/JSON scheme file")
-    q.add_argument("--published", help="CSV of published scores to show beside the measured runs (marked)")
+    q.add_argument("--published", help="published scores to show beside the measured runs (marked, each recomputed "
+                                       "with the scheme): a CSV (model, source, total, group and dimension columns, "
+                                       "percent) or a shipped table: vbench-i2v (the VBench-I2V leaderboard's rows)")
     q.add_argument("--title", default="vgbench leaderboard", help="page title (default: vgbench leaderboard)")
     q.add_argument("--no-gallery", action="store_true", help="skip the video thumbnails/previews")
     q.add_argument("--json", action="store_true", help="print one JSON object on stdout")
