@@ -52,7 +52,8 @@ def register(sub) -> None:
                                         "sharing decoded frames and backbone features. Object/colour/spatial dims "
                                         "use OWLv2 in GRiT's place (vbench-style; results say so); the others, "
                                         "scene (Tag2Text) included, are vbench-exact. The VBench-I2V dimensions (i2v_subject, i2v_background, "
-                                        "camera_motion) are not in 'all'")
+                                        "camera_motion) are not in 'all'. A dimension takes its metric's options as --metrics does: "
+                                        "camera_motion@tracker=lk, scene@captioner=blip")
     p.add_argument("--metrics", help="comma-separated metrics, NAME, NAME/PROTOCOL or "
                                                     "NAME/PROTOCOL@option=value (e.g. clip_score/clipsim@frames="
                                                     "uniform:8; see `vgbench metrics list`). Prompts for clip_score "

@@ -112,8 +112,9 @@ class CameraMotion(BackboneMetric):
     needs_aux = True
     needs_prompt = True
     value_range = (0.0, 1.0)
-    protocols = {"vbench": "10x10 CoTracker grid, the four mid-edge points from the first to the last frame; VBench's "
-                           "direction and label rules; 1 when the prompt's camera label is predicted"}
+    protocols = {"vbench": "10x10 point grid laid out as CoTracker's, tracked by the tracker option (CoTracker2 by "
+                           "default, or Lucas-Kanade); the four mid-edge points from the first to the last frame; "
+                           "VBench's direction and label rules; 1 when the prompt's camera label is predicted"}
     options = {"tracker": MetricOption("cotracker2", "point tracker: cotracker2 (VBench's, vbench-exact) or lk "
                                                      "(Lucas-Kanade, weightless, vbench-style)")}
 

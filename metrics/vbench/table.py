@@ -98,15 +98,17 @@ def help_text() -> str:
 
 def dimension_specs(text: str) -> list[str]:
     """``"all"`` (VBench's 16) or a comma-separated list of VBench and VBench-I2V dimension names → their metric
-    specs, in the order given.
+    specs, in the order given. A name may carry its metric's options as ``--metrics`` does:
+    ``camera_motion@tracker=lk`` → ``camera_motion@tracker=lk``.
 
     Raises:
         UnknownNameError: an unknown dimension name (the message suggests the closest and lists the 16).
     """
     from vgbench.bench.errors import unknown_name
 
-    names = [d.name for d in DIMENSIONS] if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [n for n in names if n not in BY_NAME]
+    items = [d.name for d in DIMENSIONS] if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
+    split = [(name.strip(), opts) for name, _, opts in (i.partition("@") for i in items)]
+    unknown = [n for n, _ in split if n not in BY_NAME]
     if unknown:
         raise unknown_name("VBench dimension", unknown, ["all", *BY_NAME], "vgbench metrics list")
-    return [BY_NAME[n].metric for n in names]
+    return [BY_NAME[n].metric + (f"@{opts}" if opts else "") for n, opts in split]
