@@ -82,8 +82,9 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
     """VBench-I2V's suite with the conditioning images cropped to ``ratio`` into ``crops/<ratio>/``.
 
     Raises:
-        SuiteValidationError: a malformed file, an image missing from ``images`` or without crop information, or
-            a ratio VBench does not crop to.
+        SuiteValidationError: a malformed file, an image missing from ``images``, unreadable or without crop
+            information, two records of one prompt text, or a ratio VBench does not crop to; every record is
+            checked before any crop is written.
     """
     from vgbench.bench.safeload import load_json, read_input
     from vgbench.prompts.importers import slug_id
@@ -102,8 +103,10 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
             raise SuiteValidationError(str(path), 1, "expected a JSON list of records")
     by_file = {i.get("file_name"): i for i in infos if isinstance(i, dict)}
     out_dir = Path(crops) / ratio
-    done: dict[str, Path] = {}
-    prompts = []
+    # first every record is checked (nothing is written for a file that fails), then the images are cropped
+    boxes: dict[str, tuple] = {}
+    pending = []
+    seen: dict[str, int] = {}
     for k, rec in enumerate(records):
         if not isinstance(rec, dict) or not isinstance(rec.get("prompt_en"), str) or "image_name" not in rec:
             raise SuiteValidationError(str(full_info), None, f"record {k}: needs 'prompt_en' and 'image_name'")
@@ -113,7 +116,7 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
             raise SuiteValidationError(str(full_info), None, f"record {k}: image_name {image!r} must be a file name "
                                                              "inside --images (no absolute path, no '..'); crops are "
                                                              "written under --crops by the same name")
-        if image not in done:
+        if image not in boxes:
             src = Path(images) / image
             if not src.is_file():
                 raise SuiteValidationError(str(images), None, f"{src} is missing: point --images at the folder of "
@@ -121,17 +124,29 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
             if image not in by_file:
                 raise SuiteValidationError(str(crop_info), None, f"no crop information for {image!r}")
             try:
-                done[image] = crop_image(src, target_bbox(by_file[image], ratio), out_dir / image).resolve()
+                boxes[image] = target_bbox(by_file[image], ratio)
             except (KeyError, TypeError, ValueError) as e:
                 raise SuiteValidationError(str(crop_info), None, f"{image}: {e}") from e
         text = rec["prompt_en"].strip()
+        pid = slug_id(text)
+        if pid in seen:  # VBench names a video by its prompt text: two records of one text cannot both be scored
+            raise SuiteValidationError(str(full_info), None, f"records {seen[pid]} and {k} have the same prompt text "
+                                                             f"({text[:60]!r}, id {pid}); keep one of them")
+        seen[pid] = k
         dims = tuple(rec.get("dimension") or ())
         aux = {}
         label = camera_label(text)
         if "camera_motion" in dims and label:
             aux["camera_motion"] = {"camera_motion": label}
         tags = (str(rec["image_type"]),) if rec.get("image_type") else ()
-        prompts.append(Prompt(slug_id(text), text, str(done[image]), tags, dims, aux))
+        pending.append((pid, text, image, tags, dims, aux))
+    done: dict[str, Path] = {}
+    for image, box in boxes.items():
+        try:
+            done[image] = crop_image(Path(images) / image, box, out_dir / image).resolve()
+        except OSError as e:  # PIL cannot read it (or the crop cannot be written): name the file
+            raise SuiteValidationError(str(Path(images) / image), None, f"cannot crop it: {e}") from e
+    prompts = [Prompt(pid, text, str(done[image]), tags, dims, aux) for pid, text, image, tags, dims, aux in pending]
     return Suite(name, tuple(prompts), ratio, f"VBench-I2V image suite imported from {Path(full_info).name}, "
                  f"images cropped to {ratio.replace('-', ':')} as crop_to_diff_ratio.py", samples_per_prompt,
                  str(full_info))

@@ -164,6 +164,19 @@ def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path
     assert background["image-pan"] > background["image-ignore"] + 0.05, background
     assert set(camera.values()) <= {0.0, 1.0}  # seeded CoTracker2: it runs; the labels of real moves are tested with
     # Lucas-Kanade in tests/test_camera_motion.py
+    # the leaderboard: each run's I2V score is VBench's formula on its three values (no Quality dims: no Total), the
+    # published VBench-I2V rows beside them
+    code, out, err = cli("leaderboard", "build", "--db", tmp_path / "db.sqlite", "--out", tmp_path / "site",
+                         "--scheme", "vbench-i2v", "--published", "vbench-i2v", "--no-gallery", "--json")
+    assert code == 0, err
+    import pandas as pd
+
+    lb = pd.read_csv(tmp_path / "site" / "leaderboard.csv")
+    for model in ("image-pan", "image-ignore"):
+        row = lb[lb["model"] == model].iloc[0]
+        i2v = ((values[model] - 0.1462) / 0.8538 + (background[model] - 0.2615) / 0.7385 + 0.1 * camera[model]) / 2.1
+        assert row["i2v"] == pytest.approx(100 * i2v, abs=1e-6) and pd.isna(row["total"]) and pd.isna(row["quality"])
+    assert (lb["source"] == "published").sum() == 12
     run_dir = next((tmp_path / "out").glob("image-pan__*"))
     args = ("evaluate", run_dir, "--dimensions", "i2v_subject", "--weights", f"dino_vitb16={w}", "--db",
             tmp_path / "db.sqlite", "--json", "--no-progress")
@@ -195,6 +208,9 @@ def test_i2v_dimensions_are_dimensions_but_not_in_all():
     for name in ("i2v_subject", "i2v_background"):
         assert dimension_specs(name) == [name] and name not in dimension_specs("all")
     assert create_metric("i2v_background").weights_needed() == ["dreamsim_ensemble", "dino_vitb16"]
+    # options travel as in --metrics: the Lucas-Kanade tracker needs no weights
+    assert dimension_specs("camera_motion@tracker=lk,i2v_subject") == ["camera_motion@tracker=lk", "i2v_subject"]
+    assert create_metric("camera_motion@tracker=lk").weights_needed() == []
 
 
 def test_adaptive_crops_equal_vbench_for_every_ratio(tmp_path):
@@ -257,6 +273,17 @@ def test_vbench_i2v_suite_import_crops_and_labels(tmp_path, cli):
                              tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c3", "--ratio", "1-1")
         assert code == 3 and "must be a file name inside --images" in err, err
     assert victim.read_bytes() == before and not (tmp_path / "c3").exists()
+    # two records of one prompt text (VBench names videos by it), and an unreadable image: refused, naming the
+    # records / the file, before any crop is written
+    (tmp_path / "dup.json").write_text(json.dumps([full[2], full[0], {**full[0], "image_name": "coffee.jpg"}]))
+    code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "dup.json", "--crop-info",
+                         tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c4")
+    assert code == 3 and "records 1 and 2 have the same prompt text" in err, err
+    assert not (tmp_path / "c4").exists()
+    (images / "coffee.jpg").write_bytes(b"not a jpeg")
+    code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "full.json", "--crop-info",
+                         tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c5")
+    assert code == 3 and "coffee.jpg" in err and "cannot crop it" in err, err
 
 
 @pytest.mark.parametrize("case", ["all", "partial"])
