@@ -109,6 +109,7 @@ class _ImageConsistency(BackboneMetric):
     kind = MetricKind.PER_ITEM
     higher_is_better = True
     value_range = (0.0, 1.0)
+    fidelity = EXACT  # the metric's result says so (the leaderboard's VBench-comparable check reads it)
 
     def _embed_image(self, image: str) -> "torch.Tensor":
         raise NotImplementedError
