@@ -143,7 +143,7 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
     replicates); returns the dimensions that were found in the data."""
     found = set()
     for r in runs:
-        dims: dict[str, dict] = {}
+        candidates: dict[str, list[tuple[str, dict]]] = {}
         for label, col in r["columns"].items():
             base_id, rev = split_revision(col["protocol"])
             for d in scheme.dimension_names():
@@ -151,7 +151,17 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
                         or VBENCH_PROTOCOLS.get(base_id) == d:
                     if col.get("stale_revision"):  # computed before a fix: its own column, never in a total
                         continue
-                    dims[d] = col
+                    candidates.setdefault(d, []).append((label, col))
+        dims: dict[str, dict] = {}
+        r["scheme_choices"] = []
+        for d, cands in candidates.items():
+            # several results for one dimension (camera_motion and camera_motion@tracker=lk): the vbench-exact one,
+            # then the one without options, then flag-free; said in a warning, never picked by column order
+            cands.sort(key=lambda lc: (lc[1].get("fidelity") != "vbench-exact", "@" in split_revision(
+                lc[1]["protocol"])[0], bool(lc[1].get("flags")), lc[0]))
+            dims[d] = cands[0][1]
+            if len(cands) > 1:
+                r["scheme_choices"].append(f"{d} uses {cands[0][0]}, not " + ", ".join(lb for lb, _ in cands[1:]))
         found |= set(dims)
         agg = scheme.aggregate({d: c["value"] for d, c in dims.items()})
         keys = [scheme.total_name, *(g for g in scheme.groups if g != scheme.total_name)]
@@ -164,6 +174,12 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
         # a VBench total is VBench-comparable only when every dimension in it used VBench's model and recipe
         r["scheme_not_exact"] = sorted(d for d, c in dims.items() if c.get("fidelity") != "vbench-exact") \
             if scheme.name in ("vbench", "mlperf-t2v", "vbench-i2v") else []
+        # per score: its dimensions that are not vbench-exact, and those whose results carry flags (random or
+        # user-supplied weights, ...): a score inherits what travels with its numbers
+        in_key = {k: {d.name for d in scheme.dimensions if k == scheme.total_name or d.group == k} for k in keys}
+        r["scheme_notes"] = {k: {"not_exact": [d for d in r["scheme_not_exact"] if d in in_key[k]],
+                                 "flagged": sorted(d for d, c in dims.items() if d in in_key[k] and c.get("flags"))}
+                             for k in keys}
         reps = {d: c["replicates"] for d, c in dims.items() if c.get("replicates") is not None}
         if dims and len(reps) == len(dims):
             b = len(next(iter(reps.values())))
@@ -176,6 +192,11 @@ def _scheme_scores(runs: list[dict], scheme) -> list[str]:
             alpha = expanded_alpha(0.05, n_min) / 2
             r["scheme_ci"] = {k: [float(x) for x in np.quantile(samples[k], [alpha, 1 - alpha])] for k in keys}
     return sorted(found)
+
+
+def _published_label(p) -> str:
+    """"published", with "(inconsistent)" / "(not checked)" as :mod:`vgbench.leaderboards.published` found it."""
+    return "published" + (" (inconsistent)" if p.inconsistent else "") + (" (not checked)" if p.unchecked else "")
 
 
 def _source_html(source: str) -> str:
@@ -520,9 +541,12 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                 shown = None if v is None else 100 * v
                 ci = (r.get("scheme_ci") or {}).get(k)
                 cis = [100 * x for x in ci] if ci else None
-                style = r.get("scheme_not_exact") or []
+                notes = (r.get("scheme_notes") or {}).get(k) or {}
+                style, flagged = notes.get("not_exact") or [], notes.get("flagged") or []
                 badge = (f' <span class="badge warn" title="not VBench-comparable: {esc(", ".join(style))} '
                          f'not vbench-exact">style</span>' if style else "")
+                badge += (f' <span class="badge warn" title="its dimensions {esc(", ".join(flagged))} carry flags '
+                          f'(see their columns)">!</span>' if flagged else "")
                 cells.append(f'<td data-sort="{"" if shown is None else shown}">{esc(_fmt(shown, cis))}{badge}</td>')
         for c in columns:
             col = r["columns"].get(c)
@@ -539,14 +563,16 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         cells = [f'<td class="text" data-sort="{esc(p.model)}">{esc(p.model)}</td>',
                  '<td class="text" data-sort="published"><span class="badge pub">published</span>'
                  + (' <span class="badge warn" title="{}">inconsistent</span>'.format(esc("; ".join(p.inconsistent)))
-                    if p.inconsistent else "") + _source_html(p.source) + "</td>",
+                    if p.inconsistent else "")
+                 + (' <span class="badge warn" title="{}">not checked</span>'.format(esc("; ".join(p.unchecked)))
+                    if p.unchecked else "") + _source_html(p.source) + "</td>",
                  '<td data-sort="">–</td>']
         if show_scheme:
             for k in scheme_keys:
                 v = p.published.get(k)
                 cells.append(f'<td data-sort="{"" if v is None else v}">{"–" if v is None else esc(f"{v:.2f}")}</td>')
         for c in columns:  # a published dimension shown under the protocol that computes it (percent → 0-1)
-            dim = VBENCH_PROTOCOLS.get(split_revision(c)[0]) if sch and sch.name == "vbench" else None
+            dim = VBENCH_PROTOCOLS.get(split_revision(c)[0]) if sch else None
             v = p.dimensions.get(dim) if dim else None
             cells.append('<td data-sort="">–</td>' if v is None else
                          f'<td data-sort="{v / 100}">{esc(_fmt(v / 100))} <span class="badge pub">pub</span></td>')
@@ -589,8 +615,11 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     body.append(f'<h2>Charts</h2><div class="charts">{radar_div}{bar_divs}</div>')
     if pub_rows:
         n_bad = sum(1 for p in pub_rows if p.inconsistent)
+        n_unchecked = sum(1 for p in pub_rows if p.unchecked)
         body.append(f"<p class=\"meta\">{len(pub_rows)} published row(s) from {esc(str(published))}; "
-                    f"{n_bad} do not recompute from their own dimension scores (marked inconsistent).</p>")
+                    f"{n_bad} do not recompute from their own dimension scores (marked inconsistent)"
+                    + (f"; {n_unchecked} give scores without all of their dimensions (marked not checked)"
+                       if n_unchecked else "") + ".</p>")
     cat = _category_table(dbs, runs, columns)
     if cat:
         body.append("<h2>By category</h2><p class=\"meta\">Mean over the items whose prompt carries the suite's "
@@ -645,6 +674,10 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             for k in scheme_keys:
                 if r["scheme_complete"][k]:
                     rec[k] = 100 * r["scheme"][k]
+                    notes = r["scheme_notes"][k]
+                    rec[f"{k} flags"] = "; ".join(
+                        ([f"not vbench-exact: {', '.join(notes['not_exact'])}"] if notes["not_exact"] else [])
+                        + ([f"flagged dimensions: {', '.join(notes['flagged'])}"] if notes["flagged"] else []))
         for c in columns:
             col = r["columns"].get(c)
             rec[c] = col["value"] if col else None
@@ -654,7 +687,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
             rec[f"{c} flags"] = "; ".join(col.get("flags") or []) if col else None
         recs.append(rec)
     for p in pub_rows:
-        rec = {"model": p.model, "run_id": None, "source": "published" + (" (inconsistent)" if p.inconsistent else ""),
+        rec = {"model": p.model, "run_id": None, "source": _published_label(p),
                "videos": None}
         rec.update({k: p.published.get(k) for k in scheme_keys})
         recs.append(rec)
@@ -670,19 +703,24 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         cells = [md_esc(r["model"]), md_esc(r["run_id"]),
                  "measured" + (f" ({r['items_failed']} failed)" if r["items_failed"] else "")]
         if show_scheme:
-            ok = r.get("scheme_complete") or {}
+            ok, notes = r.get("scheme_complete") or {}, r.get("scheme_notes") or {}
             cells += [_fmt(100 * r["scheme"][k], [100 * x for x in r["scheme_ci"][k]] if r.get("scheme_ci") else None)
+                      + (" [style]" if notes[k]["not_exact"] else "") + (" [!]" if notes[k]["flagged"] else "")
                       if ok.get(k) else "–" for k in scheme_keys]
         cells += [(_fmt(r["columns"][c]["value"], r["columns"][c]["ci"])
                    + (" [!]" if r["columns"][c].get("flags") else "")) if c in r["columns"] else "–" for c in columns]
         md.append("| " + " | ".join(cells) + " |")
     for p in pub_rows:
-        cells = [md_esc(p.model), "–", "published" + (" (inconsistent)" if p.inconsistent else "")]
+        cells = [md_esc(p.model), "–", _published_label(p)]
         if show_scheme:
             cells += [f"{p.published[k]:.2f}" if k in p.published else "–" for k in scheme_keys]
         cells += ["–"] * len(columns)
         md.append("| " + " | ".join(cells) + " |")
     md += ["", f"± 95% interval half-width: {INTERVAL_NOTE}."]
+    marked = any(n["not_exact"] or n["flagged"] for r in runs for n in (r.get("scheme_notes") or {}).values())
+    if show_scheme and marked:
+        md += ["", f"On a {sch.name} score: [style] some of its dimensions are not vbench-exact (not "
+                   "VBench-comparable); [!] some of its dimensions carry flags (see their columns)."]
     if flags:  # the footnotes of the [!] marks, as on the site
         md += ["", *(f"[!] {md_esc(f)}  " for f in flags)]
     atomic_write_text(out / "leaderboard.md", "\n".join(md) + "\n")
@@ -692,6 +730,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                 + "".join(f"; its {k} score is (all of its dimensions are there)"
                           for k, ok in r["scheme_complete"].items() if ok)
                 for r in runs if sch and r.get("scheme_missing")]
+    warnings += [f"{r['model']} ({r['run_id']}): {c}" for r in runs for c in r.get("scheme_choices") or []]
     return {"index": str(out / "index.html"), "csv": str(out / "leaderboard.csv"),
             "markdown": str(out / "leaderboard.md"), "rows": len(runs), "published_rows": len(pub_rows),
             "columns": columns, "runs": [r["run_id"] for r in runs], "warnings": warnings}

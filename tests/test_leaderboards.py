@@ -52,14 +52,14 @@ def test_vbench_i2v_scheme_reproduces_the_published_leaderboard_rows():
     from vgbench.leaderboards.schemes import VBENCH_I2V
 
     rows = load_published("vbench-i2v", VBENCH_I2V)
-    assert len(rows) == 12
+    assert len(rows) == 11  # the leaderboard's CogVideoX1.5-5B-I2V row is left out: its quality columns are shifted
     checked = 0
     for r in rows:
         assert r.consistent, (r.model, r.inconsistent)
         for k, v in r.published.items():
             assert abs(r.recomputed[k] - v) <= 0.01 + 1e-9, (r.model, k)
             checked += 1
-    assert checked == 10 * 3 + 2  # SVD publishes Quality only (no text, so no camera motion, I2V score or Total)
+    assert checked == 9 * 3 + 2  # SVD publishes Quality only (no text, so no camera motion, I2V score or Total)
     magi = next(r for r in rows if r.model == "Magi-1")
     assert magi.published == {"total": 89.28, "i2v": 96.12, "quality": 82.44}
 
@@ -77,6 +77,21 @@ def test_i2v_score_of_a_run_with_the_three_i2v_dimensions_only():
     i2v = ((0.97 - 0.1462) / (1 - 0.1462) + (0.95 - 0.2615) / (1 - 0.2615) + 0.1 * 0.4) / 2.1  # cal_i2v_final_score
     assert run["scheme"]["i2v"] == pytest.approx(i2v, abs=1e-12)
     assert run["scheme_complete"] == {"total": False, "i2v": True, "quality": False}
+    assert run["scheme_notes"]["i2v"] == {"not_exact": [], "flagged": []} and not run["scheme_choices"]
+    # a second camera_motion result (the weightless tracker, flagged): the exact one is used whatever the column
+    # order, and the choice is said
+    lk = {"protocol": "camera_motion/vbench@tracker=lk", "metric": "camera_motion", "value": 1.0,
+          "fidelity": "vbench-style", "flags": ["random weights"]}
+    for order in (("lk", "exact"), ("exact", "lk")):
+        cols = {"a/" + o: lk if o == "lk" else run["columns"]["camera_motion/vbench"] for o in order}
+        twin = {"columns": {**{k: v for k, v in run["columns"].items() if "camera" not in k}, **cols}}
+        _scheme_scores([twin], VBENCH_I2V)
+        assert twin["scheme"]["i2v"] == pytest.approx(i2v, abs=1e-12), order
+        assert twin["scheme_choices"] == ["camera_motion uses a/exact, not a/lk"]
+    lk_only = {"columns": {**{k: v for k, v in run["columns"].items() if "camera" not in k}, "lk": lk}}
+    _scheme_scores([lk_only], VBENCH_I2V)
+    assert lk_only["scheme_notes"]["i2v"] == {"not_exact": ["camera_motion"], "flagged": ["camera_motion"]}
+    assert lk_only["scheme_notes"]["quality"] == {"not_exact": [], "flagged": []}
 
 
 def test_published_cells_percent_signs_and_absent_values(tmp_path):
@@ -98,10 +113,17 @@ def test_published_cells_percent_signs_and_absent_values(tmp_path):
     assert rows[0].consistent and rows[0].published["total"] == round(100 * agg["total"], 2)
     assert rows[1].consistent and rows[1].published == {"quality": float(full[4].rstrip("%"))}
     assert "camera_motion" not in rows[1].dimensions
-    assert rows[2].inconsistent[-1] == "missing dimensions: camera_motion"
-    (tmp_path / "bad.csv").write_text(",".join(header) + "\n" + ",".join([*full[:6], "n.a.", *full[7:]]) + "\n")
-    with pytest.raises(ConfigError, match=r"bad.csv:2: not a number"):
-        load_published(tmp_path / "bad.csv", VBENCH_I2V)
+    assert rows[2].consistent and rows[2].unchecked == ["total: not checked, missing dimensions camera_motion"]
+    # a spreadsheet's "CSV UTF-8" (a BOM before the header) reads the same
+    (tmp_path / "bom.csv").write_bytes("\ufeff".encode() + (tmp_path / "p.csv").read_bytes())
+    assert [r.published for r in load_published(tmp_path / "bom.csv", VBENCH_I2V)] == [r.published for r in rows]
+    for bad in ("n.a.", "inf"):
+        (tmp_path / "bad.csv").write_text(",".join(header) + "\n" + ",".join([*full[:6], bad, *full[7:]]) + "\n")
+        with pytest.raises(ConfigError, match=r"bad.csv:2: not a number"):
+            load_published(tmp_path / "bad.csv", VBENCH_I2V)
+    (tmp_path / "names.csv").write_text("model,Video-Text Camera Motion\nx,50\n")
+    with pytest.raises(ConfigError, match=r"the header is: model, source, total, i2v, quality, camera_motion"):
+        load_published(tmp_path / "names.csv", VBENCH_I2V)
 
 
 def test_vbench_weights_and_user_scheme(tmp_path):
@@ -215,7 +237,7 @@ def test_leaderboard_build_shows_the_shipped_i2v_table(scored_runs, tmp_path, cl
                             "--published", "vbench-i2v", "--no-gallery", "--json")
     assert code == 0, err
     res = json.loads(stdout)
-    assert res["published_rows"] == 12
+    assert res["published_rows"] == 11
     page = (tmp_path / "site" / "index.html").read_text()
     assert "DynamiCrafter-1024" in page and "huggingface.co/spaces/Vchitect/VBench_Leaderboard" in page
     md = (tmp_path / "site" / "leaderboard.md").read_text()
