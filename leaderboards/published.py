@@ -5,8 +5,8 @@ papers print them (``../shared/data/vbench/published_scores.csv`` for VBench: ``
 shipped VBench-I2V table: ``total, i2v, quality``). A value may carry a ``%`` sign; an empty cell, ``nan`` or ``-``
 means "not published". On import every row is recomputed with the scheme from its own dimension scores; a published
 Total / group score that differs from the recomputed value by more than ``tolerance`` (percentage points, after
-rounding to the published precision) is flagged ``inconsistent``: papers do contain such rows. A dimension without a
-value flags the row only when a published score depends on it.
+rounding to the published precision) is flagged ``inconsistent``: papers do contain such rows. A published score
+whose dimensions the row does not give is ``unchecked`` (shown as "not checked").
 
 Shipped tables (``--published NAME``): ``vbench-i2v``, the VBench-I2V leaderboard's rows
 (``leaderboards/data/vbench_i2v_published.csv``; every Total, I2V and Quality score recomputes within 0.01).
@@ -14,6 +14,7 @@ Shipped tables (``--published NAME``): ``vbench-i2v``, the VBench-I2V leaderboar
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class PublishedRow:
     dimensions: dict[str, float]         # dimension → percent
     recomputed: dict[str, float] = field(default_factory=dict)  # percent, rounded as published
     inconsistent: list[str] = field(default_factory=list)        # e.g. ["total: published 80.27, recomputed 80.40"]
+    unchecked: list[str] = field(default_factory=list)           # published scores whose dimensions the row lacks
 
     @property
     def consistent(self) -> bool:
@@ -50,7 +52,10 @@ def _number(text: str | None) -> float | None:
     text = (text or "").strip().rstrip("%").strip()
     if text.lower() in _ABSENT:
         return None
-    return float(text)  # ValueError for anything else: the caller names the line
+    v = float(text)  # ValueError for anything else: the caller names the line
+    if not math.isfinite(v):
+        raise ValueError(f"{text!r} is not a finite number")
+    return v
 
 
 def published_path(spec: str | Path) -> Path:
@@ -84,12 +89,14 @@ def load_published(path: str | Path, scheme: Scheme = VBENCH, tolerance: float =
         names = ", ".join(PUBLISHED_TABLES)
         raise ConfigError(f"{path}: no such published-scores CSV (give a CSV path or a shipped table: {names})")
     rows = []
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's "CSV UTF-8" starts with a BOM
         reader = csv.DictReader(f)
         needed = {"model"} | set(scheme.dimension_names())
         missing = needed - set(reader.fieldnames or [])
         if missing:
-            raise ConfigError(f"{path}: missing columns {', '.join(sorted(missing))} for scheme {scheme.name}")
+            expected = ", ".join(["model", "source", scheme.total_name, *scheme.groups, *scheme.dimension_names()])
+            raise ConfigError(f"{path}: missing columns {', '.join(sorted(missing))} for scheme {scheme.name}; the "
+                              f"header is: {expected} (values in percent)")
         for line_no, r in enumerate(reader, start=2):
             keys = [scheme.total_name, *scheme.groups]
             try:
@@ -97,18 +104,21 @@ def load_published(path: str | Path, scheme: Scheme = VBENCH, tolerance: float =
                 published = {k: v for k in keys if (v := _number(r.get(k))) is not None}
             except ValueError as e:
                 raise ConfigError(f"{path}:{line_no}: not a number: {e}") from e
-            row = PublishedRow(r["model"], r.get("source") or "", published, dims)
+            if not (r.get("model") or "").strip():
+                raise ConfigError(f"{path}:{line_no}: a row needs a model name")
+            row = PublishedRow(r["model"].strip(), r.get("source") or "", published, dims)
             agg = scheme.aggregate({d: v / 100.0 for d, v in dims.items()})
             for k in keys:
                 if k not in published:
+                    continue
+                lacking = [d.name for d in scheme.dimensions
+                           if d.name in agg["missing"] and (k == scheme.total_name or d.group == k)]
+                if lacking:  # a published score whose dimensions the row does not give cannot be checked
+                    row.unchecked.append(f"{k}: not checked, missing dimensions {', '.join(lacking)}")
                     continue
                 nd = _decimals(r[k])
                 row.recomputed[k] = round(100.0 * agg[k], nd)
                 if abs(row.recomputed[k] - published[k]) > tolerance + 1e-9:
                     row.inconsistent.append(f"{k}: published {r[k]}, recomputed {row.recomputed[k]:.{nd}f}")
-            groups_of = {d.name: d.group for d in scheme.dimensions}
-            depends = [m for m in agg["missing"] if scheme.total_name in published or groups_of[m] in published]
-            if depends:  # a published score that needs a dimension the row does not give cannot be checked
-                row.inconsistent.append(f"missing dimensions: {', '.join(depends)}")
             rows.append(row)
     return rows
