@@ -213,6 +213,10 @@ class Metric:
         if unknown:
             known = ", ".join(f"{k} ({o.help})" for k, o in self.options.items()) or "none"
             raise ConfigError(f"metric {self.name!r} has no option {', '.join(unknown)}; options: {known}")
+        empty = sorted(k for k, v in options.items() if not str(v).strip())
+        if empty:  # "@tracker=" would silently mean the default
+            raise ConfigError(f"metric {self.name!r}: option {', '.join(empty)} has no value; give one, or leave "
+                              f"@{empty[0]}= out for its default ({self.option_default(empty[0]) or 'none'})")
         self.opts: dict[str, str] = {k: options.get(k) or self.option_default(k) for k in self.options}
         self.flags: list[str] = []
         self.reset()

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from vgbench.bench.errors import SuiteValidationError
-from vgbench.bench.vbench_labels import CAMERA_LABELS, camera_label  # noqa: F401  (CAMERA_LABELS: re-exported)
+from vgbench.bench.vbench_labels import CAMERA_LABELS, camera_label
 from vgbench.prompts.schema import Prompt, Suite
 
 RATIOS = ("1-1", "8-5", "7-4", "16-9")
@@ -83,8 +83,9 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
 
     Raises:
         SuiteValidationError: a malformed file, an image missing from ``images``, unreadable or without crop
-            information, two records of one prompt text, or a ratio VBench does not crop to; every record is
-            checked before any crop is written.
+            information, two records of one prompt text, a camera_motion record whose text names no camera move,
+            or a ratio VBench does not crop to; every record is
+            checked, and every image cropped, before any crop is put in place.
     """
     from vgbench.bench.safeload import load_json, read_input
     from vgbench.prompts.importers import slug_id
@@ -136,16 +137,39 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
         dims = tuple(rec.get("dimension") or ())
         aux = {}
         label = camera_label(text)
-        if "camera_motion" in dims and label:
+        if "camera_motion" in dims:
+            if not label:  # camera_motion would fail this prompt's every video after generation
+                raise SuiteValidationError(str(full_info), None, f"record {k}: dimension camera_motion, but its text "
+                                           f"{text[:60]!r} names no camera move VBench knows (one of: "
+                                           f"{', '.join(CAMERA_LABELS)})")
             aux["camera_motion"] = {"camera_motion": label}
         tags = (str(rec["image_type"]),) if rec.get("image_type") else ()
         pending.append((pid, text, image, tags, dims, aux))
+    # the crops go to a scratch folder beside their destination and are moved into place only when every image
+    # could be cropped: an image PIL cannot decode leaves no half-written crop folder behind
+    import os
+    import shutil
+    import tempfile
+
+    created = [d for d in (out_dir.parent, out_dir) if not d.exists()]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".vgbench-crops-", dir=out_dir))
     done: dict[str, Path] = {}
-    for image, box in boxes.items():
-        try:
-            done[image] = crop_image(Path(images) / image, box, out_dir / image).resolve()
-        except OSError as e:  # PIL cannot read it (or the crop cannot be written): name the file
-            raise SuiteValidationError(str(Path(images) / image), None, f"cannot crop it: {e}") from e
+    try:
+        for image, box in boxes.items():
+            try:
+                crop_image(Path(images) / image, box, scratch / image)
+            except OSError as e:  # PIL cannot read it (or the crop cannot be written): name the file
+                raise SuiteValidationError(str(Path(images) / image), None, f"cannot crop it: {e}") from e
+        for image in boxes:
+            (out_dir / image).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(scratch / image, out_dir / image)
+            done[image] = (out_dir / image).resolve()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        for d in reversed(created):  # folders made for crops that were not put in place
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
     prompts = [Prompt(pid, text, str(done[image]), tags, dims, aux) for pid, text, image, tags, dims, aux in pending]
     return Suite(name, tuple(prompts), ratio, f"VBench-I2V image suite imported from {Path(full_info).name}, "
                  f"images cropped to {ratio.replace('-', ':')} as crop_to_diff_ratio.py", samples_per_prompt,

@@ -176,7 +176,9 @@ def test_anchors_order_and_the_image_travels_with_the_run(golden_files, tmp_path
         row = lb[lb["model"] == model].iloc[0]
         i2v = ((values[model] - 0.1462) / 0.8538 + (background[model] - 0.2615) / 0.7385 + 0.1 * camera[model]) / 2.1
         assert row["i2v"] == pytest.approx(100 * i2v, abs=1e-6) and pd.isna(row["total"]) and pd.isna(row["quality"])
-    assert (lb["source"] == "published").sum() == 12
+        # all three are vbench-exact (no "style" mark); their seeded weights are user-supplied, which the score carries
+        assert "not vbench-exact" not in row["i2v flags"] and "flagged dimensions: camera_motion" in row["i2v flags"]
+    assert (lb["source"] == "published").sum() == 11
     run_dir = next((tmp_path / "out").glob("image-pan__*"))
     args = ("evaluate", run_dir, "--dimensions", "i2v_subject", "--weights", f"dino_vitb16={w}", "--db",
             tmp_path / "db.sqlite", "--json", "--no-progress")
@@ -211,6 +213,11 @@ def test_i2v_dimensions_are_dimensions_but_not_in_all():
     # options travel as in --metrics: the Lucas-Kanade tracker needs no weights
     assert dimension_specs("camera_motion@tracker=lk,i2v_subject") == ["camera_motion@tracker=lk", "i2v_subject"]
     assert create_metric("camera_motion@tracker=lk").weights_needed() == []
+    assert dimension_specs("all,camera_motion,camera_motion") == [*dimension_specs("all"), "camera_motion"]
+    from vgbench.bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="option tracker has no value"):  # not silently the default tracker
+        create_metric(dimension_specs("camera_motion@tracker=")[0])
 
 
 def test_adaptive_crops_equal_vbench_for_every_ratio(tmp_path):
@@ -279,11 +286,17 @@ def test_vbench_i2v_suite_import_crops_and_labels(tmp_path, cli):
     code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "dup.json", "--crop-info",
                          tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c4")
     assert code == 3 and "records 1 and 2 have the same prompt text" in err, err
+    (tmp_path / "nocam.json").write_text(json.dumps([{**full[1], "prompt_en": "an astronaut, the camera moves"}]))
+    code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "nocam.json", "--crop-info",
+                         tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c4")
+    assert code == 3 and "record 0: dimension camera_motion" in err and "camera pans left" in err, err
     assert not (tmp_path / "c4").exists()
-    (images / "coffee.jpg").write_bytes(b"not a jpeg")
+    # a JPEG cut short decodes only when cropped: the crops made before it are not put in place either
+    (images / "coffee.jpg").write_bytes((images / "coffee.jpg").read_bytes()[:2000])
     code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "full.json", "--crop-info",
                          tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c5")
     assert code == 3 and "coffee.jpg" in err and "cannot crop it" in err, err
+    assert not (tmp_path / "c5").exists()
 
 
 @pytest.mark.parametrize("case", ["all", "partial"])

@@ -77,9 +77,11 @@ def register(sub) -> None:
     q.add_argument("suite", help="built-in name or suite file")
     q.add_argument("--json", action="store_true", help="JSON output")
     q = psub.add_parser("import", formatter_class=FMT, help="convert VBench_full_info.json or a prompt list to a suite",
-                        description="Write a vgbench suite (YAML) from VBench's VBench_full_info.json (--format "
-                                    "vbench: 5 samples per prompt, 25 for temporal flickering, auxiliary info kept) "
-                                    "or a plain text file with one prompt per line (--format list).")
+                        description="Write a vgbench suite (YAML) from VBench's VBench_full_info.json (`vgbench "
+                                    "prompts import vbench FILE`: 5 samples per prompt, 25 for temporal flickering, "
+                                    "auxiliary info kept), VBench-I2V's vbench2_i2v_full_info.json (`... import "
+                                    "vbench-i2v FILE --crop-info --images --crops`: the images cropped as VBench does) "
+                                    "or a plain text file with one prompt per line (`... import list FILE`).")
     q.add_argument("format", choices=["vbench", "vbench-i2v", "list"],
                    help="input format: vbench (VBench_full_info.json), vbench-i2v (vbench2_i2v_full_info.json, with "
                         "its images cropped as VBench-I2V's crop_to_diff_ratio.py), list (one prompt per line)")

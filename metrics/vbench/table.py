@@ -106,9 +106,14 @@ def dimension_specs(text: str) -> list[str]:
     """
     from vgbench.bench.errors import unknown_name
 
-    items = [d.name for d in DIMENSIONS] if text.strip() == "all" else [t.strip() for t in text.split(",") if t.strip()]
-    split = [(name.strip(), opts) for name, _, opts in (i.partition("@") for i in items)]
+    items: list[str] = []
+    for t in (t.strip() for t in text.split(",")):
+        for item in ([d.name for d in DIMENSIONS] if t == "all" else [t] if t else []):
+            if item not in items:  # a dimension named twice is computed once
+                items.append(item)
+    split = [(name.strip(), at + opts) for name, at, opts in (i.partition("@") for i in items)]
     unknown = [n for n, _ in split if n not in BY_NAME]
     if unknown:
         raise unknown_name("VBench dimension", unknown, ["all", *BY_NAME], "vgbench metrics list")
-    return [BY_NAME[n].metric + (f"@{opts}" if opts else "") for n, opts in split]
+    # the options (``@key=value``) are the metric's, checked when it is created (an empty value is an error there)
+    return [BY_NAME[n].metric + opts for n, opts in split]
