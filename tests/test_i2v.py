@@ -290,6 +290,10 @@ def test_vbench_i2v_suite_import_crops_and_labels(tmp_path, cli):
     code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "nocam.json", "--crop-info",
                          tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c4")
     assert code == 3 and "record 0: dimension camera_motion" in err and "camera pans left" in err, err
+    (tmp_path / "odd.json").write_text(json.dumps([{**full[2], "dimension": ["i2v_background", "foo_bar"]}]))
+    code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "odd.json", "--crop-info",
+                         tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c6", "-o", tmp_path / "o.yaml")
+    assert code == 0 and "names dimensions vgbench does not compute: foo_bar" in err, err
     assert not (tmp_path / "c4").exists()
     # a JPEG cut short decodes only when cropped: the crops made before it are not put in place either
     (images / "coffee.jpg").write_bytes((images / "coffee.jpg").read_bytes()[:2000])

@@ -55,6 +55,12 @@ def cmd_prompts(args) -> int:
                                   name=args.name or "vbench-i2v")
     else:
         suite = import_prompt_list(args.file, name=args.name, samples_per_prompt=args.samples or 1)
+    from vgbench.metrics.vbench.table import BY_NAME
+
+    unknown = sorted({d for p in suite.prompts for d in p.dimensions} - set(BY_NAME))
+    if unknown:  # kept (a suite may name its own), but no vgbench dimension scores those prompts for them
+        say(f"warning: {args.file} names dimensions vgbench does not compute: {', '.join(unknown)} (known: "
+            f"{', '.join(BY_NAME)}); their prompts are kept")
     text = dump_suite_yaml(suite)
     if args.output:
         from vgbench.bench.fileio import atomic_write_text
