@@ -87,15 +87,15 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
             or a ratio VBench does not crop to; every record is
             checked, and every image cropped, before any crop is put in place.
     """
-    from vgbench.bench.safeload import load_json, read_input
-    from vgbench.prompts.importers import slug_id
+    from vgbench.bench.safeload import load_json
+    from vgbench.prompts.importers import read_text_input, slug_id
 
     if ratio not in RATIOS:
         raise SuiteValidationError(str(crop_info), None, f"ratio {ratio!r}: one of {', '.join(RATIOS)}")
     docs = []
     for path in (full_info, crop_info):
         try:
-            docs.append(load_json(read_input(Path(path)), str(path)))
+            docs.append(load_json(read_text_input(path), str(path)))
         except json.JSONDecodeError as e:
             raise SuiteValidationError(str(path), e.lineno, f"invalid JSON: {e.msg}") from e
     records, infos = docs
@@ -104,6 +104,10 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
             raise SuiteValidationError(str(path), 1, "expected a JSON list of records")
     by_file = {i.get("file_name"): i for i in infos if isinstance(i, dict)}
     out_dir = Path(crops) / ratio
+    if out_dir.resolve() == Path(images).resolve():  # the crops would replace the original images
+        raise SuiteValidationError(str(crops), None, f"--crops {crops} would write the {ratio} crops into "
+                                                     f"{out_dir}, which is the --images folder: the original images "
+                                                     "would be replaced; give another --crops folder")
     # first every record is checked (nothing is written for a file that fails), then the images are cropped
     boxes: dict[str, tuple] = {}
     pending = []
@@ -112,8 +116,9 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
         if not isinstance(rec, dict) or not isinstance(rec.get("prompt_en"), str) or "image_name" not in rec:
             raise SuiteValidationError(str(full_info), None, f"record {k}: needs 'prompt_en' and 'image_name'")
         image = rec["image_name"]
-        if not isinstance(image, str) or not image or PurePosixPath(image.replace("\\", "/")).is_absolute() \
-                or ".." in PurePosixPath(image.replace("\\", "/")).parts or Path(image).is_absolute():
+        posix = PurePosixPath(image.replace("\\", "/")) if isinstance(image, str) else None
+        if posix is None or not image or posix.is_absolute() or ".." in posix.parts or Path(image).is_absolute() \
+                or posix.name in ("", ".") or image.endswith(("/", "\\")):
             raise SuiteValidationError(str(full_info), None, f"record {k}: image_name {image!r} must be a file name "
                                                              "inside --images (no absolute path, no '..'); crops are "
                                                              "written under --crops by the same name")
@@ -129,12 +134,20 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
             except (KeyError, TypeError, ValueError) as e:
                 raise SuiteValidationError(str(crop_info), None, f"{image}: {e}") from e
         text = rec["prompt_en"].strip()
+        if not text:
+            raise SuiteValidationError(str(full_info), None, f"record {k}: 'prompt_en' is empty")
         pid = slug_id(text)
         if pid in seen:  # VBench names a video by its prompt text: two records of one text cannot both be scored
             raise SuiteValidationError(str(full_info), None, f"records {seen[pid]} and {k} have the same prompt text "
                                                              f"({text[:60]!r}, id {pid}); keep one of them")
         seen[pid] = k
-        dims = tuple(rec.get("dimension") or ())
+        dims = rec.get("dimension") or ()
+        if isinstance(dims, str):  # one dimension written without its list
+            dims = (dims,)
+        if not isinstance(dims, (list, tuple)) or not all(isinstance(d, str) and d.strip() for d in dims):
+            raise SuiteValidationError(str(full_info), None, f"record {k}: 'dimension' must be a list of dimension "
+                                                             f"names, not {dims!r}")
+        dims = tuple(d.strip() for d in dims)
         aux = {}
         label = camera_label(text)
         if "camera_motion" in dims:
@@ -161,6 +174,10 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
                 crop_image(Path(images) / image, box, scratch / image)
             except OSError as e:  # PIL cannot read it (or the crop cannot be written): name the file
                 raise SuiteValidationError(str(Path(images) / image), None, f"cannot crop it: {e}") from e
+        for image in boxes:
+            dst, src = out_dir / image, Path(images) / image
+            if dst.exists() and os.path.samefile(dst, src):  # a link between the folders: never replace a source
+                raise SuiteValidationError(str(dst), None, f"is the original image {src}; give another --crops folder")
         for image in boxes:
             (out_dir / image).parent.mkdir(parents=True, exist_ok=True)
             os.replace(scratch / image, out_dir / image)

@@ -28,12 +28,32 @@ def slug_id(text: str, max_len: int = 48) -> str:
     return f"{slug}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
 
 
-def import_vbench_full_info(path: str | Path, name: str = "vbench") -> Suite:
-    path = Path(path)
-    from vgbench.bench.safeload import load_json, read_input
+def read_text_input(path: str | Path) -> str:
+    """An importer's input file as text (:func:`vgbench.bench.safeload.read_input`).
+
+    Raises:
+        SuiteValidationError: the file is missing, a folder, unreadable or not UTF-8 (naming it).
+    """
+    from vgbench.bench.safeload import read_input
 
     try:
-        records = load_json(read_input(path), str(path))
+        return read_input(Path(path))
+    except FileNotFoundError as e:
+        raise SuiteValidationError(str(path), None, "no such file") from e
+    except IsADirectoryError as e:
+        raise SuiteValidationError(str(path), None, "is a folder; give the file") from e
+    except UnicodeDecodeError as e:
+        raise SuiteValidationError(str(path), None, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except PermissionError as e:
+        raise SuiteValidationError(str(path), None, "cannot be read (permission denied)") from e
+
+
+def import_vbench_full_info(path: str | Path, name: str = "vbench") -> Suite:
+    path = Path(path)
+    from vgbench.bench.safeload import load_json
+
+    try:
+        records = load_json(read_text_input(path), str(path))
     except json.JSONDecodeError as e:
         raise SuiteValidationError(str(path), e.lineno, f"invalid JSON: {e.msg}") from e
     if not isinstance(records, list):
@@ -64,9 +84,7 @@ def import_vbench_full_info(path: str | Path, name: str = "vbench") -> Suite:
 def import_prompt_list(path: str | Path, name: str | None = None, samples_per_prompt: int = 1) -> Suite:
     path = Path(path)
     prompts, seen = [], set()
-    from vgbench.bench.safeload import read_input
-
-    for line in read_input(path).splitlines():
+    for line in read_text_input(path).splitlines():
         text = line.strip()
         if not text or text.startswith("#") or text in seen:
             continue

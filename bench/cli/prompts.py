@@ -1,6 +1,7 @@
 """`vgbench prompts`: list, show and import prompt suites."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -40,36 +41,50 @@ def cmd_prompts(args) -> int:
                 print(printable(f"  {p.id:<40} {p.text}{extra}"))
         return EXIT_OK
     # import
+    import contextlib
+
+    from vgbench.bench.errors import UsageError
+    from vgbench.bench.fileio import atomic_path
+
+    if args.output:
+        out = Path(args.output)
+        for given in (args.file, getattr(args, "crop_info", None)):
+            if given and out.exists() and Path(given).exists() and os.path.samefile(out, given):
+                raise UsageError(f"-o {out} is the input file {given}: give another output file")
+    # the output file's folder is made (and checked) before anything is imported: a vbench-i2v import writes crops
+    with (atomic_path(args.output) if args.output else contextlib.nullcontext()) as tmp:
+        suite = _import_suite(args)
+        from vgbench.metrics.vbench.table import BY_NAME
+
+        unknown = sorted({d for p in suite.prompts for d in p.dimensions} - set(BY_NAME))
+        if unknown:  # kept (a suite may name its own), but no vgbench dimension scores those prompts for them
+            say(f"warning: {args.file} names dimensions vgbench does not compute: {', '.join(unknown)} (known: "
+                f"{', '.join(BY_NAME)}); their prompts are kept")
+        text = dump_suite_yaml(suite)
+        if tmp is not None:
+            tmp.write_text(text, encoding="utf-8")
+    if args.output:
+        say(f"wrote {len(suite.prompts)} prompts to {args.output} (suite {suite.name!r})")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _import_suite(args):
+    from vgbench.bench.errors import UsageError
     from vgbench.prompts.importers import import_prompt_list, import_vbench_full_info
 
     if args.format == "vbench":
-        suite = import_vbench_full_info(args.file, name=args.name or "vbench")
-    elif args.format == "vbench-i2v":
-        from vgbench.bench.errors import UsageError
+        return import_vbench_full_info(args.file, name=args.name or "vbench")
+    if args.format == "vbench-i2v":
         from vgbench.prompts.i2v_suite import import_vbench_i2v
 
         if not (args.crop_info and args.images and args.crops):
             raise UsageError("vbench-i2v needs --crop-info i2v-bench-info.json, --images FOLDER (the original "
                              "images) and --crops FOLDER (where the cropped images go)")
-        suite = import_vbench_i2v(args.file, args.crop_info, args.images, args.crops, ratio=args.ratio,
-                                  name=args.name or "vbench-i2v")
-    else:
-        suite = import_prompt_list(args.file, name=args.name, samples_per_prompt=args.samples or 1)
-    from vgbench.metrics.vbench.table import BY_NAME
-
-    unknown = sorted({d for p in suite.prompts for d in p.dimensions} - set(BY_NAME))
-    if unknown:  # kept (a suite may name its own), but no vgbench dimension scores those prompts for them
-        say(f"warning: {args.file} names dimensions vgbench does not compute: {', '.join(unknown)} (known: "
-            f"{', '.join(BY_NAME)}); their prompts are kept")
-    text = dump_suite_yaml(suite)
-    if args.output:
-        from vgbench.bench.fileio import atomic_write_text
-
-        atomic_write_text(args.output, text)
-        say(f"wrote {len(suite.prompts)} prompts to {args.output} (suite {suite.name!r})")
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
+        return import_vbench_i2v(args.file, args.crop_info, args.images, args.crops, ratio=args.ratio,
+                                 name=args.name or "vbench-i2v")
+    return import_prompt_list(args.file, name=args.name, samples_per_prompt=args.samples or 1)
 
 
 def register(sub) -> None:
