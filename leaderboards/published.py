@@ -91,13 +91,22 @@ def load_published(path: str | Path, scheme: Scheme = VBENCH, tolerance: float =
     rows = []
     with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's "CSV UTF-8" starts with a BOM
         reader = csv.DictReader(f)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        twice = sorted({h for h in header if header.count(h) > 1})
+        if twice:  # the last one would silently win
+            raise ConfigError(f"{path}: the header names {', '.join(twice)} twice")
+        reader.fieldnames = header
         needed = {"model"} | set(scheme.dimension_names())
         missing = needed - set(reader.fieldnames or [])
         if missing:
             expected = ", ".join(["model", "source", scheme.total_name, *scheme.groups, *scheme.dimension_names()])
             raise ConfigError(f"{path}: missing columns {', '.join(sorted(missing))} for scheme {scheme.name}; the "
                               f"header is: {expected} (values in percent)")
-        for line_no, r in enumerate(reader, start=2):
+        for r in reader:
+            line_no = reader.line_num
+            if None in r or None in r.values():  # csv puts extra cells under None, missing ones as None
+                raise ConfigError(f"{path}:{line_no}: {'more' if None in r else 'fewer'} cells than the header's "
+                                  f"{len(header)} (a comma inside a value needs quotes)")
             keys = [scheme.total_name, *scheme.groups]
             try:
                 dims = {d: v for d in scheme.dimension_names() if (v := _number(r.get(d))) is not None}
@@ -106,6 +115,9 @@ def load_published(path: str | Path, scheme: Scheme = VBENCH, tolerance: float =
                 raise ConfigError(f"{path}:{line_no}: not a number: {e}") from e
             if not (r.get("model") or "").strip():
                 raise ConfigError(f"{path}:{line_no}: a row needs a model name")
+            if len(dims) >= 3 and max(dims.values()) <= 1.0:  # no dimension is a fraction of a percent
+                raise ConfigError(f"{path}:{line_no}: the dimension values look like fractions (0–1); the file gives "
+                                  "percent, as papers print them (multiply by 100)")
             row = PublishedRow(r["model"].strip(), r.get("source") or "", published, dims)
             agg = scheme.aggregate({d: v / 100.0 for d, v in dims.items()})
             for k in keys:

@@ -613,6 +613,10 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         body.append('<div class="flags">' + "<br>".join(esc(f) for f in flags) + "</div>")
     radar_div = '<div class="chart" id="radar" style="width:720px;height:540px"></div>' if radar else ""
     body.append(f'<h2>Charts</h2><div class="charts">{radar_div}{bar_divs}</div>')
+    choices = [f"{r['model']} ({r['run_id']}): {c}" for r in runs for c in r.get("scheme_choices") or []]
+    if choices:  # a run with two results for one dimension: which one its scores use
+        body.append(f"<p class=\"meta\">The {esc(sch.name)} scores use one result per dimension: "
+                    + "; ".join(esc(c) for c in choices) + ".</p>")
     if pub_rows:
         n_bad = sum(1 for p in pub_rows if p.inconsistent)
         n_unchecked = sum(1 for p in pub_rows if p.unchecked)
@@ -688,7 +692,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         recs.append(rec)
     for p in pub_rows:
         rec = {"model": p.model, "run_id": None, "source": _published_label(p),
-               "videos": None}
+               "videos": None, "note": "; ".join(p.inconsistent + p.unchecked) or None}
         rec.update({k: p.published.get(k) for k in scheme_keys})
         recs.append(rec)
     with atomic_path(out / "leaderboard.csv") as tmp:
@@ -717,6 +721,10 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         cells += ["–"] * len(columns)
         md.append("| " + " | ".join(cells) + " |")
     md += ["", f"± 95% interval half-width: {INTERVAL_NOTE}."]
+    if show_scheme and any(r.get("scheme_choices") for r in runs):
+        md += ["", f"The {sch.name} scores use one result per dimension: "
+               + "; ".join(md_esc(f"{r['model']} ({r['run_id']}): {c}") for r in runs
+                           for c in r.get("scheme_choices") or []) + "."]
     marked = any(n["not_exact"] or n["flagged"] for r in runs for n in (r.get("scheme_notes") or {}).values())
     if show_scheme and marked:
         md += ["", f"On a {sch.name} score: [style] some of its dimensions are not vbench-exact (not "
@@ -727,7 +735,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
     warnings = [f"{r['model']} ({r['run_id']}): scheme {sch.name} uses {len(sch.dimensions)} dimensions, this run "
                 f"has {len(sch.dimensions) - len(r['scheme_missing'])}; its {sch.total_name} is not computed "
                 f"(missing: {', '.join(r['scheme_missing'])})"
-                + "".join(f"; its {k} score is (all of its dimensions are there)"
+                + "".join(f"; its {k} score is shown (all of its dimensions are there)"
                           for k, ok in r["scheme_complete"].items() if ok)
                 for r in runs if sch and r.get("scheme_missing")]
     warnings += [f"{r['model']} ({r['run_id']}): {c}" for r in runs for c in r.get("scheme_choices") or []]

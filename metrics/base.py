@@ -133,6 +133,8 @@ def parse_metric_spec(spec: str) -> tuple[str, str | None, dict[str, str]]:
         k, eq, v = o.partition("=")
         if not eq or not k.strip():
             raise ConfigError(f"metric option {o!r} in {spec!r} must look like key=value")
+        if k.strip() in options:  # which one was meant is a guess
+            raise ConfigError(f"metric option {k.strip()!r} is given twice in {spec!r}")
         options[k.strip()] = v.strip()
     return name.strip(), protocol.strip() or None, options
 

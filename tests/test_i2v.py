@@ -218,6 +218,8 @@ def test_i2v_dimensions_are_dimensions_but_not_in_all():
 
     with pytest.raises(ConfigError, match="option tracker has no value"):  # not silently the default tracker
         create_metric(dimension_specs("camera_motion@tracker=")[0])
+    with pytest.raises(ConfigError, match="'tracker' is given twice"):
+        create_metric("camera_motion@tracker=lk@tracker=cotracker2")
 
 
 def test_adaptive_crops_equal_vbench_for_every_ratio(tmp_path):
@@ -294,6 +296,35 @@ def test_vbench_i2v_suite_import_crops_and_labels(tmp_path, cli):
     code, out, err = cli("prompts", "import", "vbench-i2v", tmp_path / "odd.json", "--crop-info",
                          tmp_path / "info.json", "--images", images, "--crops", tmp_path / "c6", "-o", tmp_path / "o.yaml")
     assert code == 0 and "names dimensions vgbench does not compute: foo_bar" in err, err
+    # a missing input file, crops that would land on the original images, -o naming the input, an output folder
+    # that cannot be made (checked before any crop): input errors naming the file, nothing written
+    base = ("prompts", "import", "vbench-i2v")
+    code, out, err = cli(*base, tmp_path / "nope.json", "--crop-info", tmp_path / "info.json", "--images", images,
+                         "--crops", tmp_path / "c7")
+    assert code == 3 and "nope.json: no such file" in err, err
+    for fmt in ("vbench", "list"):
+        code, out, err = cli("prompts", "import", fmt, tmp_path / "nope.txt")
+        assert code == 3 and "nope.txt: no such file" in err, (fmt, err)
+    code, out, err = cli(*base, tmp_path / "full.json", "--crop-info", tmp_path / "info.json", "--images",
+                         tmp_path / "c8" / "16-9", "--crops", tmp_path / "c8", "--ratio", "16-9")
+    assert code == 3 and "which is the --images folder" in err, err
+    code, out, err = cli(*base, tmp_path / "full.json", "--crop-info", tmp_path / "info.json", "--images", images,
+                         "--crops", tmp_path / "c9", "-o", tmp_path / "full.json")
+    assert code == 2 and "is the input file" in err and json.loads((tmp_path / "full.json").read_text()) == full
+    (tmp_path / "afile").write_text("")
+    code, out, err = cli(*base, tmp_path / "full.json", "--crop-info", tmp_path / "info.json", "--images", images,
+                         "--crops", tmp_path / "c9", "-o", tmp_path / "afile" / "suite.yaml")
+    assert code != 0 and "cannot write" in err and not (tmp_path / "c9").exists(), err
+    # one dimension written without its list is that dimension; an empty prompt or a "." image name is refused
+    (tmp_path / "one.json").write_text(json.dumps([{**full[2], "dimension": "i2v_background"}]))
+    code, out, err = cli(*base, tmp_path / "one.json", "--crop-info", tmp_path / "info.json", "--images", images,
+                         "--crops", tmp_path / "c10", "-o", tmp_path / "one.yaml")
+    assert code == 0 and load_suite(tmp_path / "one.yaml").prompts[0].dimensions == ("i2v_background",), err
+    for bad, msg in (({"prompt_en": " "}, "'prompt_en' is empty"), ({"image_name": "."}, "must be a file name")):
+        (tmp_path / "bad.json").write_text(json.dumps([{**full[2], **bad}]))
+        code, out, err = cli(*base, tmp_path / "bad.json", "--crop-info", tmp_path / "info.json", "--images", images,
+                             "--crops", tmp_path / "c11")
+        assert code == 3 and msg in err, err
     assert not (tmp_path / "c4").exists()
     # a JPEG cut short decodes only when cropped: the crops made before it are not put in place either
     (images / "coffee.jpg").write_bytes((images / "coffee.jpg").read_bytes()[:2000])

@@ -121,6 +121,14 @@ def test_published_cells_percent_signs_and_absent_values(tmp_path):
         (tmp_path / "bad.csv").write_text(",".join(header) + "\n" + ",".join([*full[:6], bad, *full[7:]]) + "\n")
         with pytest.raises(ConfigError, match=r"bad.csv:2: not a number"):
             load_published(tmp_path / "bad.csv", VBENCH_I2V)
+    cases = {"total twice": ([*header, "total"], [*full, full[2]], "names total twice"),
+             "extra cell": (header, [*full, "1"], "more cells than the header"),
+             "short row": (header, full[:-1], "fewer cells than the header"),
+             "fractions": (header, [*full[:5], *(f"{v / 100:.4f}" for v in dims.values())], "look like fractions")}
+    for name, (h, row, msg) in cases.items():
+        (tmp_path / "bad.csv").write_text(",".join(h) + "\n" + ",".join(row) + "\n")
+        with pytest.raises(ConfigError, match=msg):
+            load_published(tmp_path / "bad.csv", VBENCH_I2V)
     (tmp_path / "names.csv").write_text("model,Video-Text Camera Motion\nx,50\n")
     with pytest.raises(ConfigError, match=r"the header is: model, source, total, i2v, quality, camera_motion"):
         load_published(tmp_path / "names.csv", VBENCH_I2V)
