@@ -84,8 +84,8 @@ def import_vbench_i2v(full_info: str | Path, crop_info: str | Path, images: str 
     Raises:
         SuiteValidationError: a malformed file, an image missing from ``images``, unreadable or without crop
             information, two records of one prompt text, a camera_motion record whose text names no camera move,
-            or a ratio VBench does not crop to; every record is
-            checked, and every image cropped, before any crop is put in place.
+            ``crops`` that would write into ``images``, or a ratio VBench does not crop to; every record is checked,
+            and every image cropped, before any crop is put in place.
     """
     from vgbench.bench.safeload import load_json
     from vgbench.prompts.importers import read_text_input, slug_id
