@@ -721,10 +721,9 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
         cells += ["–"] * len(columns)
         md.append("| " + " | ".join(cells) + " |")
     md += ["", f"± 95% interval half-width: {INTERVAL_NOTE}."]
-    if show_scheme and any(r.get("scheme_choices") for r in runs):
-        md += ["", f"The {sch.name} scores use one result per dimension: "
-               + "; ".join(md_esc(f"{r['model']} ({r['run_id']}): {c}") for r in runs
-                           for c in r.get("scheme_choices") or []) + "."]
+    if choices:
+        md += ["", f"The {sch.name} scores use one result per dimension: " + "; ".join(md_esc(c) for c in choices)
+               + "."]
     marked = any(n["not_exact"] or n["flagged"] for r in runs for n in (r.get("scheme_notes") or {}).values())
     if show_scheme and marked:
         md += ["", f"On a {sch.name} score: [style] some of its dimensions are not vbench-exact (not "
@@ -738,7 +737,7 @@ def build_site(dbs: list[Path], out: Path, run_ids: list[str] | None = None, sui
                 + "".join(f"; its {k} score is shown (all of its dimensions are there)"
                           for k, ok in r["scheme_complete"].items() if ok)
                 for r in runs if sch and r.get("scheme_missing")]
-    warnings += [f"{r['model']} ({r['run_id']}): {c}" for r in runs for c in r.get("scheme_choices") or []]
+    warnings += choices
     return {"index": str(out / "index.html"), "csv": str(out / "leaderboard.csv"),
             "markdown": str(out / "leaderboard.md"), "rows": len(runs), "published_rows": len(pub_rows),
             "columns": columns, "runs": [r["run_id"] for r in runs], "warnings": warnings}
